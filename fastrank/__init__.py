@@ -1,0 +1,29 @@
+"""fastrank: exact, fast ranking metrics for recommender models.
+
+Public API
+----------
+ndcg(users, labels, scores, k=10, ...)
+    Per-user NDCG@k (one or several k) with scikit-learn's semantics, and the mean.
+ranking_metrics(users, labels, scores, metrics=("ndcg@10",), ...)
+    Several metrics and cutoffs in one pass: dcg, ndcg, precision, recall, hit_rate, mrr, map.
+group_rows(users) -> Groups
+    Group rows by user once, to evaluate many score columns without regrouping.
+RankingResult
+    Per-user values, means, users evaluated and skipped, ties split by each cutoff.
+"""
+
+from .grouping import Groups, group_rows, groups_from_offsets
+from .metrics import METRICS, MetricSpec, RankingResult, ndcg, parse_metric, ranking_metrics
+
+__all__ = [
+    "METRICS",
+    "Groups",
+    "MetricSpec",
+    "RankingResult",
+    "group_rows",
+    "groups_from_offsets",
+    "ndcg",
+    "parse_metric",
+    "ranking_metrics",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,50 @@
+"""Conversion of array-likes (numpy, pandas, pyarrow, sequences) to numpy, with row-level errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _first_true(mask: np.ndarray) -> int:
+    return int(np.argmax(mask))
+
+
+def to_numpy(values: Any, name: str) -> np.ndarray:
+    """One-dimensional numpy view or copy of ``values``; nulls raise, naming the first null row.
+
+    Accepts numpy arrays, pandas Series/Index/Categorical, pyarrow Array/ChunkedArray and
+    sequences. pyarrow dictionary arrays and pandas categoricals become their decoded values.
+    """
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency; stay usable without it
+        pa = None
+    if pa is not None and isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if values.null_count:
+            nulls = values.is_null()
+            row = _first_true(nulls.to_numpy(zero_copy_only=False))
+            raise ValueError(f"{name}: null at row {row}; every row needs a value")
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        return np.asarray(values.to_numpy(zero_copy_only=False))
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        # pandas: nullable dtypes (Int64, string) keep nulls as pd.NA; check before converting.
+        import pandas as pd
+
+        series = pd.Series(values) if not isinstance(values, pd.Series) else values
+        null = series.isna().to_numpy()
+        if null.any() and not np.issubdtype(series.dtype, np.floating):
+            raise ValueError(f"{name}: null at row {_first_true(null)}; every row needs a value")
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            return np.asarray(series.astype(series.cat.categories.dtype).to_numpy())
+        if pd.api.types.is_extension_array_dtype(series.dtype) and pd.api.types.is_numeric_dtype(
+            series.dtype
+        ):
+            return series.to_numpy(dtype=series.dtype.numpy_dtype)
+        return np.asarray(series.to_numpy())
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-d array, got shape {array.shape}")
+    return array

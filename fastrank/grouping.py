@@ -1,0 +1,112 @@
+"""Group rows by user: CSR-style ``offsets`` and the permutation, if any, that makes groups contiguous."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._arrays import to_numpy
+from .kernels import run_starts
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Rows grouped by key.
+
+    Attributes
+    ----------
+    keys : ndarray
+        The key (user id) of each group, in group order.
+    offsets : ndarray of int64, shape (n_groups + 1,)
+        Group g is rows ``offsets[g]:offsets[g + 1]`` of a column in group order.
+    order : ndarray of int64 or None
+        Stable permutation that puts input rows in group order (``column[order]``), or None when
+        the input was already contiguous and columns are used as they are, without a copy.
+    """
+
+    keys: np.ndarray
+    offsets: np.ndarray
+    order: np.ndarray | None
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups."""
+        return len(self.keys)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows over all groups."""
+        return int(self.offsets[-1])
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Rows per group (int64)."""
+        return np.diff(self.offsets)
+
+    def take(self, column: np.ndarray) -> np.ndarray:
+        """``column`` (in input row order) in group order: the column itself when contiguous."""
+        return column if self.order is None else column[self.order]
+
+
+def group_rows(users: Any) -> Groups:
+    """Group rows by user id in O(n) when contiguous, else with one stable sort.
+
+    Parameters
+    ----------
+    users : array-like, shape (n_rows,)
+        User id of each row: integers are used as they are; strings, categoricals and other
+        values are factorized first. Nulls raise ``ValueError`` naming the first null row.
+
+    Returns
+    -------
+    Groups
+        When each user's rows are consecutive, groups keep their order of appearance and
+        ``order`` is None. Otherwise rows are stably sorted by user (groups in key order); a user
+        whose rows appear in several separate runs is always one group.
+    """
+    ids = to_numpy(users, "users")
+    if ids.shape[0] == 0:
+        raise ValueError("users: empty input (0 rows); there is nothing to rank")
+    if ids.dtype.kind == "f" and np.isnan(ids).any():
+        raise ValueError(f"users: null (NaN) at row {int(np.argmax(np.isnan(ids)))}")
+    if ids.dtype.kind in "iubf":
+        codes, uniques = ids, None
+    else:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+        if (codes < 0).any():
+            raise ValueError(f"users: null at row {int(np.argmax(codes < 0))}")
+
+    starts = run_starts(codes)
+    run_keys = codes[starts]
+    if np.unique(run_keys).shape[0] == run_keys.shape[0]:
+        order = None
+    else:
+        order = np.argsort(codes, kind="stable")
+        codes = codes[order]
+        starts = run_starts(codes)
+        run_keys = codes[starts]
+    offsets = np.append(starts, np.int64(codes.shape[0]))
+    keys = run_keys if uniques is None else np.asarray(uniques)[run_keys]
+    return Groups(keys=keys, offsets=offsets, order=order)
+
+
+def groups_from_offsets(offsets: Any, keys: Any = None) -> Groups:
+    """Wrap existing CSR ``offsets`` (int, n_groups + 1, starting at 0, non-decreasing).
+
+    ``keys`` defaults to ``0..n_groups-1``. Raises ``ValueError`` for malformed offsets.
+    """
+    off = np.ascontiguousarray(to_numpy(offsets, "offsets"), dtype=np.int64)
+    if off.shape[0] < 2 or off[0] != 0:
+        raise ValueError("offsets: must start at 0 and hold n_groups + 1 entries")
+    bad = np.flatnonzero(np.diff(off) < 0)
+    if bad.size:
+        raise ValueError(f"offsets: decreases at group {int(bad[0])}; offsets must not decrease")
+    n_groups = off.shape[0] - 1
+    key_array = np.arange(n_groups) if keys is None else to_numpy(keys, "keys")
+    if key_array.shape[0] != n_groups:
+        raise ValueError(f"keys: {key_array.shape[0]} keys for {n_groups} groups")
+    return Groups(keys=key_array, offsets=off, order=None)

@@ -1,0 +1,138 @@
+"""The grouped driver: every requested metric for every group, in one pass per group.
+
+Groups are rows ``offsets[g]:offsets[g + 1]`` of flat ``labels`` and ``scores``. Work is split into
+``chunks`` of whole groups balanced by rows; each chunk allocates its scratch once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .._jit import jit_pair
+from .ranking import (
+    average_precision,
+    count_relevant,
+    dcg,
+    expected_hits,
+    hit,
+    ideal_dcg,
+    reciprocal_rank,
+    row_runs,
+    score_runs,
+    straddling_tie,
+)
+from .topk import AVERAGE, select_top
+
+DCG = 0
+NDCG = 1
+PRECISION = 2
+RECALL = 3
+HIT_RATE = 4
+MRR = 5
+MAP = 6
+
+
+def _grouped_metrics(
+    offsets,
+    labels,
+    scores,
+    metric_ids,
+    metric_ks,
+    straddle_ks,
+    exponential,
+    tie,
+    threshold,
+    min_items,
+    skip_no_relevant,
+    discount,
+    discount_cumsum,
+    chunks,
+    scratch_size,
+    out,
+    straddle,
+):
+    """Fill ``out[g, j]`` with metric j of group g and ``straddle[g, q]`` with the size of the tie
+    split by cutoff ``straddle_ks[q]``.
+
+    ``metric_ks[j] == 0`` means no cutoff (the whole group). Groups with fewer than ``min_items``
+    rows get NaN everywhere; with ``skip_no_relevant``, so do metrics without any relevant row
+    (NDCG: ideal DCG of 0; binary metrics: no label >= threshold).
+    """
+    n_metrics = metric_ids.shape[0]
+    full = False
+    kmax = 0
+    need_ideal = False
+    need_relevant = False
+    for j in range(n_metrics):
+        full = full or metric_ks[j] == 0
+        kmax = max(kmax, metric_ks[j])
+        need_ideal = need_ideal or metric_ids[j] == NDCG
+        need_relevant = need_relevant or metric_ids[j] >= PRECISION
+    for q in range(straddle_ks.shape[0]):
+        full = full or straddle_ks[q] == 0
+        kmax = max(kmax, straddle_ks[q])
+
+    for c in prange(chunks.shape[0] - 1):
+        top = np.empty(scratch_size, np.int64)
+        top_labels = np.empty(scratch_size if need_ideal else 0, np.int64)
+        tie_len = np.empty(scratch_size, np.int64)
+        tie_gain = np.empty(scratch_size, np.float64)
+        tie_rel = np.empty(scratch_size, np.int64)
+        row_len = np.empty(scratch_size, np.int64)
+        row_gain = np.empty(scratch_size, np.float64)
+        row_rel = np.empty(scratch_size, np.int64)
+        for g in range(chunks[c], chunks[c + 1]):
+            lo = offsets[g]
+            hi = offsets[g + 1]
+            n = hi - lo
+            if n < min_items:
+                out[g, :] = np.nan
+                straddle[g, :] = 0
+                continue
+            m = n if full else min(kmax, n)
+            select_top(scores, labels, lo, hi, m, tie, top)
+            n_ties = score_runs(
+                top, m, lo, hi, scores, labels, exponential, threshold, tie_len, tie_gain, tie_rel
+            )
+            if tie == AVERAGE:
+                run_len, run_gain, run_rel, n_runs = tie_len, tie_gain, tie_rel, n_ties
+            else:
+                n_runs = row_runs(top, m, labels, exponential, threshold, row_len, row_gain, row_rel)
+                run_len, run_gain, run_rel = row_len, row_gain, row_rel
+            if need_ideal:
+                select_top(labels, labels, lo, hi, m, AVERAGE, top_labels)
+            n_relevant = count_relevant(labels, lo, hi, threshold) if need_relevant else 0
+
+            for j in range(n_metrics):
+                metric = metric_ids[j]
+                k = metric_ks[j]
+                cut = n if k == 0 or k > n else k
+                if metric == DCG:
+                    value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum)
+                elif metric == NDCG:
+                    ideal = ideal_dcg(labels, top_labels, cut, exponential, discount)
+                    if ideal == 0.0:
+                        value = np.nan if skip_no_relevant else 0.0
+                    else:
+                        value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum) / ideal
+                elif n_relevant == 0:
+                    value = np.nan if skip_no_relevant else 0.0
+                elif metric == PRECISION:
+                    value = expected_hits(run_len, run_rel, n_runs, cut) / (n if k == 0 else k)
+                elif metric == RECALL:
+                    value = expected_hits(run_len, run_rel, n_runs, cut) / n_relevant
+                elif metric == HIT_RATE:
+                    value = hit(run_len, run_rel, n_runs, cut)
+                elif metric == MRR:
+                    value = reciprocal_rank(scores, labels, lo, hi, threshold, tie, cut)
+                else:
+                    value = average_precision(run_len, run_rel, n_runs, cut, n_relevant)
+                out[g, j] = value
+            for q in range(straddle_ks.shape[0]):
+                k = straddle_ks[q]
+                cut = n if k == 0 or k > n else k
+                straddle[g, q] = straddling_tie(tie_len, n_ties, cut)
+
+
+grouped_metrics_serial, grouped_metrics_parallel = jit_pair(_grouped_metrics)

@@ -1,0 +1,222 @@
+"""Metric formulas over the ranked top of one group, described as runs.
+
+A *run* is a block of consecutive ranks whose order is undetermined: a tie in the score when ties
+are averaged, a single row otherwise. ``run_len[j]`` is its size, ``run_gain[j]`` the sum of its
+gains and ``run_rel[j]`` its number of relevant rows. Every metric here is the expected value over
+all orders inside each run, which is the exact metric when runs are single rows. Positions are
+0-based; cutoffs ``k`` are already clipped to the group size.
+"""
+
+from __future__ import annotations
+
+from .._jit import jit
+from .topk import OPTIMISTIC, PESSIMISTIC
+
+
+@jit
+def gain(label, exponential):
+    """Gain of one label: the label itself, or ``2**label - 1``."""
+    if exponential:
+        return 2.0**label - 1.0
+    return label
+
+
+@jit
+def score_runs(top, m, lo, hi, scores, labels, exponential, threshold, run_len, run_gain, run_rel):
+    """Runs of equal score over the ranked rows ``top[:m]`` of group ``lo:hi``; returns their count.
+
+    When ``m`` is less than the group size, the last run is the tie that straddles the selection
+    boundary: its size and sums are taken over the whole group, since it may continue past rank m.
+    Gains are summed in row order, as scikit-learn does.
+    """
+    n_runs = 0
+    for r in range(m):
+        i = top[r]
+        if r == 0 or scores[i] != scores[top[r - 1]]:
+            run_len[n_runs] = 0
+            run_gain[n_runs] = 0.0
+            run_rel[n_runs] = 0
+            n_runs += 1
+        run_len[n_runs - 1] += 1
+        run_gain[n_runs - 1] += gain(labels[i], exponential)
+        run_rel[n_runs - 1] += labels[i] >= threshold
+    if m < hi - lo:
+        boundary = scores[top[m - 1]]
+        size = 0
+        total = 0.0
+        relevant = 0
+        for i in range(lo, hi):
+            if scores[i] == boundary:
+                size += 1
+                total += gain(labels[i], exponential)
+                relevant += labels[i] >= threshold
+        run_len[n_runs - 1] = size
+        run_gain[n_runs - 1] = total
+        run_rel[n_runs - 1] = relevant
+    return n_runs
+
+
+@jit
+def row_runs(top, m, labels, exponential, threshold, run_len, run_gain, run_rel):
+    """One run per ranked row ``top[:m]``, for a fully determined order; returns ``m``."""
+    for r in range(m):
+        label = labels[top[r]]
+        run_len[r] = 1
+        run_gain[r] = gain(label, exponential)
+        run_rel[r] = label >= threshold
+    return m
+
+
+@jit
+def dcg(run_len, run_gain, n_runs, k, discount_cumsum):
+    """DCG@k: each run's mean gain times the sum of the discounts of its ranks inside the cutoff.
+
+    ``discount_cumsum[p]`` is the sum of the discounts of ranks ``0..p-1``. This is McSherry and
+    Najork's tie-averaged DCG, the formula of ``sklearn.metrics.dcg_score(ignore_ties=False)``.
+    """
+    total = 0.0
+    p = 0
+    for j in range(n_runs):
+        if p >= k:
+            break
+        size = run_len[j]
+        total += run_gain[j] / size * (discount_cumsum[min(p + size, k)] - discount_cumsum[p])
+        p += size
+    return total
+
+
+@jit
+def ideal_dcg(labels, top, k, exponential, discount):
+    """DCG@k of the rows ``top[:k]``, already ranked by label descending."""
+    total = 0.0
+    for r in range(k):
+        total += gain(labels[top[r]], exponential) * discount[r]
+    return total
+
+
+@jit
+def expected_hits(run_len, run_rel, n_runs, k):
+    """Expected number of relevant rows in the top k."""
+    total = 0.0
+    p = 0
+    for j in range(n_runs):
+        if p >= k:
+            break
+        size = run_len[j]
+        total += run_rel[j] * (min(p + size, k) - p) / size
+        p += size
+    return total
+
+
+@jit
+def hit(run_len, run_rel, n_runs, k):
+    """Probability that the top k holds at least one relevant row."""
+    p = 0
+    for j in range(n_runs):
+        if p >= k:
+            break
+        size = run_len[j]
+        relevant = run_rel[j]
+        if relevant > 0:
+            # The first run with a relevant row decides: drawing `taken` of its rows without
+            # replacement misses all of them with a hypergeometric probability.
+            taken = min(size, k - p)
+            miss = 1.0
+            for i in range(taken):
+                if size - relevant - i <= 0:
+                    miss = 0.0
+                    break
+                miss *= (size - relevant - i) / (size - i)
+            return 1.0 - miss
+        p += size
+    return 0.0
+
+
+@jit
+def average_precision(run_len, run_rel, n_runs, k, n_relevant):
+    """AP@k: sum over relevant ranks r <= k of precision@r, divided by ``min(k, n_relevant)``.
+
+    Inside a run of ``size`` rows with ``rel`` relevant, the row at the q-th place (0-based) is
+    relevant with probability rel/size and, given that, has ``q (rel-1)/(size-1)`` relevant rows of
+    its run before it; by linearity this gives the exact expectation over the run's orders.
+    """
+    total = 0.0
+    p = 0
+    above = 0
+    for j in range(n_runs):
+        if p >= k:
+            break
+        size = run_len[j]
+        relevant = run_rel[j]
+        if relevant > 0:
+            for q in range(min(size, k - p)):
+                before = above + 1.0
+                if size > 1:
+                    before += q * (relevant - 1) / (size - 1)
+                total += relevant / size * before / (p + q + 1)
+        above += relevant
+        p += size
+    return total / min(k, n_relevant)
+
+
+@jit
+def reciprocal_rank(scores, labels, lo, hi, threshold, tie, k):
+    """1 / rank of the first relevant row if it is within the top k, else 0; O(n), no selection.
+
+    The first relevant row lies in the tie of the highest score any relevant row has. Ties
+    averaged: with ``size`` tied rows of which ``rel`` are relevant, below ``above`` better rows,
+    the first relevant place X in a random order has P(X = x) = P(X > x-1) rel / (size - x + 1).
+    """
+    found = False
+    best = 0.0
+    for i in range(lo, hi):
+        if labels[i] >= threshold and (not found or scores[i] > best):
+            best = scores[i]
+            found = True
+    if not found:
+        return 0.0
+    above = 0
+    size = 0
+    relevant = 0
+    for i in range(lo, hi):
+        s = scores[i]
+        if s > best:
+            above += 1
+        elif s == best:
+            size += 1
+            relevant += labels[i] >= threshold
+    if tie == OPTIMISTIC:  # relevant rows lead their tie
+        return 1.0 / (above + 1) if above + 1 <= k else 0.0
+    if tie == PESSIMISTIC:  # relevant rows close their tie
+        rank = above + size - relevant + 1
+        return 1.0 / rank if rank <= k else 0.0
+    total = 0.0
+    beyond = 1.0  # P(X > x - 1)
+    for x in range(1, size - relevant + 2):
+        if above + x > k:
+            break
+        at = beyond * relevant / (size - x + 1)
+        total += at / (above + x)
+        beyond *= (size - x + 1 - relevant) / (size - x + 1)
+    return total
+
+
+@jit
+def count_relevant(labels, lo, hi, threshold):
+    """Number of rows of ``lo:hi`` with ``label >= threshold``."""
+    count = 0
+    for i in range(lo, hi):
+        count += labels[i] >= threshold
+    return count
+
+
+@jit
+def straddling_tie(run_len, n_runs, k):
+    """Size of the score tie that holds both rank k-1 and rank k, else 0 (the cutoff splits no tie)."""
+    p = 0
+    for j in range(n_runs):
+        size = run_len[j]
+        if p + size > k:
+            return size if p < k else 0
+        p += size
+    return 0

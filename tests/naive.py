@@ -1,0 +1,88 @@
+"""Short, obviously right per-user references for the kernels (slow; tests only)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+
+def rank_order(labels, scores, ties):
+    """Row order of one user: score descending; inside ties, labels ascending (pessimistic) or
+    descending (optimistic), then row index."""
+    idx = np.arange(len(scores))
+    label_key = labels if ties == "pessimistic" else -labels
+    return np.lexsort((idx, label_key, -scores))
+
+
+def tie_orders(scores):
+    """Every distinct ranking of the rows that respects the scores (all orders inside ties)."""
+    values = np.unique(scores)[::-1]
+    blocks = [np.flatnonzero(scores == v) for v in values]
+    for parts in itertools.product(*(itertools.permutations(b) for b in blocks)):
+        yield np.concatenate(parts)
+
+
+def n_tie_orders(scores):
+    return math.prod(math.factorial(c) for c in np.unique(scores, return_counts=True)[1])
+
+
+def precision(rel, k):
+    return rel[:k].sum() / k
+
+
+def recall(rel, k):
+    return rel[:k].sum() / rel.sum()
+
+
+def hit_rate(rel, k):
+    return float(rel[:k].any())
+
+
+def mrr(rel, k):
+    first = np.flatnonzero(rel[:k])
+    return 1.0 / (first[0] + 1) if first.size else 0.0
+
+
+def average_precision(rel, k):
+    hits = np.cumsum(rel[:k])
+    return sum(hits[i] / (i + 1) for i in range(min(k, len(rel))) if rel[i]) / min(k, rel.sum())
+
+
+def dcg(gains, k):
+    k = min(k, len(gains))
+    return float(np.sum(gains[:k] / np.log2(np.arange(k) + 2)))
+
+
+BINARY = {
+    "precision": precision,
+    "recall": recall,
+    "hit_rate": hit_rate,
+    "mrr": mrr,
+    "map": average_precision,
+}
+
+
+def binary_metric(name, labels, scores, k, ties, threshold):
+    """One user's binary metric; ``k`` None is the whole list; ties averaged by enumeration."""
+    rel = labels >= threshold
+    k = len(labels) if k is None else k
+    fn = BINARY[name]
+    if ties == "average":
+        return float(np.mean([fn(rel[order], k) for order in tie_orders(scores)]))
+    return float(fn(rel[rank_order(labels, scores, ties)], k))
+
+
+def dcg_deterministic(gains, labels, scores, k, ties):
+    """DCG@k of one user under a pessimistic or optimistic order of ties."""
+    k = len(labels) if k is None else k
+    return dcg(gains[rank_order(labels, scores, ties)], k)
+
+
+def tied_at_cutoff(scores, k):
+    """Size of the score tie holding both rank k-1 and rank k (0-based), else 0."""
+    s = np.sort(scores)[::-1]
+    if k is None or k >= len(s) or s[k - 1] != s[k]:
+        return 0
+    return int(np.count_nonzero(scores == s[k - 1]))

@@ -1,0 +1,184 @@
+"""Property tests of the grouped kernels against scikit-learn and tests/naive.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.metrics import dcg_score, ndcg_score
+
+import fastrank
+from tests import naive
+from tests.conftest import grouped_data, per_user
+
+TOL = 1e-12
+
+
+def _ks(users):
+    n = int(np.unique(users, return_counts=True)[1].max())
+    return [1, 3, 10, n, n + 5, None]
+
+
+@given(grouped_data(), st.sampled_from(["linear", "exponential"]))
+def test_ndcg_and_dcg_equal_sklearn_per_user(data, gain):
+    users, labels, scores = data
+    ks = _ks(users)
+    names = [f"{m}@{k}" if k else m for k in ks for m in ("ndcg", "dcg")]
+    result = fastrank.ranking_metrics(users, labels, scores, names, gain=gain, min_items=1)
+    frame = result.to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        gains = y if gain == "linear" else 2.0**y - 1
+        for k in ks:
+            got_ndcg = frame.loc[user, f"ndcg@{k}" if k else "ndcg"]
+            got_dcg = frame.loc[user, f"dcg@{k}" if k else "dcg"]
+            if len(y) == 1:  # sklearn refuses one-item lists; one item is its own ideal
+                assert got_dcg == pytest.approx(gains[0], rel=TOL)
+                assert got_ndcg == (1.0 if gains[0] > 0 else 0.0)
+                continue
+            want_ndcg = ndcg_score([gains], [s], k=k)
+            want_dcg = dcg_score([gains], [s], k=k)
+            assert abs(got_ndcg - want_ndcg) <= TOL, (user, k)
+            assert abs(got_dcg - want_dcg) <= TOL * max(1.0, abs(want_dcg)), (user, k)
+
+
+@given(grouped_data())
+def test_pessimistic_le_average_le_optimistic(data):
+    users, labels, scores = data
+    names = ["ndcg@3", "dcg@10", "precision@3", "recall@10", "hit_rate@1", "mrr", "map@10"]
+    got = {
+        t: fastrank.ranking_metrics(users, labels, scores, names, ties=t, min_items=1).values
+        for t in ("pessimistic", "average", "optimistic")
+    }
+    slack = 1e-12
+    assert np.all(got["pessimistic"] <= got["average"] + slack)
+    assert np.all(got["average"] <= got["optimistic"] + slack)
+
+
+@given(grouped_data(tied=False))
+def test_tie_modes_agree_without_ties(data):
+    users, labels, scores = data
+    names = ["ndcg@3", "dcg@10", "precision@3", "recall@10", "hit_rate@1", "mrr", "map@10"]
+    got = [
+        fastrank.ranking_metrics(users, labels, scores, names, ties=t, min_items=1).values
+        for t in ("pessimistic", "average", "optimistic")
+    ]
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[1], got[2], rtol=1e-12, atol=1e-12)
+
+
+@given(grouped_data(), st.sampled_from(["pessimistic", "optimistic"]))
+def test_deterministic_tie_orders_equal_sorted_reference(data, ties):
+    users, labels, scores = data
+    ks = _ks(users)
+    names = [f"dcg@{k}" if k else "dcg" for k in ks]
+    frame = fastrank.ranking_metrics(users, labels, scores, names, ties=ties, min_items=1).to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        for k, name in zip(ks, names, strict=True):
+            want = naive.dcg_deterministic(y, y, s, k, ties)
+            assert frame.loc[user, name] == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+@given(grouped_data())
+def test_shuffled_rows_give_the_same_per_user_values(data):
+    users, labels, scores = data
+    names = ["ndcg@5", "dcg", "precision@3", "recall@5", "hit_rate@2", "mrr@4", "map@5"]
+    sorted_result = fastrank.ranking_metrics(users, labels, scores, names, min_items=1).to_frame()
+    perm = np.random.default_rng(0).permutation(len(users))
+    shuffled = fastrank.ranking_metrics(users[perm], labels[perm], scores[perm], names, min_items=1)
+    shuffled = shuffled.to_frame().loc[sorted_result.index]
+    # Gains of a tie are summed in row order, so only the last bits may differ.
+    np.testing.assert_allclose(shuffled[names], sorted_result[names], rtol=1e-12, atol=1e-12)
+    counts = [c for c in sorted_result.columns if c not in names]
+    assert shuffled[counts].equals(sorted_result[counts])
+
+
+@given(grouped_data())
+def test_tied_at_cutoff(data):
+    users, labels, scores = data
+    ks = [1, 2, 5, None]
+    result = fastrank.ranking_metrics(
+        users, labels, scores, [f"ndcg@{k}" if k else "ndcg" for k in ks], min_items=1
+    )
+    for g, (user, (s,)) in enumerate(per_user(users, scores)):
+        assert result.users[g] == user
+        for q, k in enumerate(ks):
+            assert result.tied_at_cutoff[g, q] == naive.tied_at_cutoff(s, k), (user, k)
+
+
+# Binary metrics: exact expectation over all orders of tied rows, enumerated for small users.
+@st.composite
+def small_tied_user(draw):
+    n = draw(st.integers(1, 7))
+    scores = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), np.float64)
+    labels = np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0]), min_size=n, max_size=n)))
+    return labels, scores
+
+
+@given(
+    st.lists(small_tied_user(), min_size=1, max_size=6),
+    st.sampled_from(["average", "pessimistic", "optimistic"]),
+    st.sampled_from([0.5, 1.0, 2.0]),
+)
+def test_binary_metrics_equal_reference(users_data, ties, threshold):
+    users = np.repeat(np.arange(len(users_data)), [len(y) for y, _ in users_data])
+    labels = np.concatenate([y for y, _ in users_data])
+    scores = np.concatenate([s for _, s in users_data])
+    ks = [1, 2, 3, 8, None]
+    names = [f"{m}@{k}" if k else m for m in naive.BINARY for k in ks]
+    result = fastrank.ranking_metrics(
+        users, labels, scores, names, ties=ties, threshold=threshold, min_items=1, no_relevant="skip"
+    )
+    for g, (y, s) in enumerate(users_data):
+        for j, name in enumerate(names):
+            metric, _, k = name.partition("@")
+            got = result.values[g, j]
+            if not np.any(y >= threshold):
+                assert np.isnan(got), name
+                continue
+            want = naive.binary_metric(metric, y, s, int(k) if k else None, ties, threshold)
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-12), (g, name, y, s)
+
+
+@given(grouped_data(max_size=60, max_groups=8, tied=False), st.sampled_from([0.5, 1.0]))
+def test_binary_metrics_on_larger_users_without_ties(data, threshold):
+    users, labels, scores = data
+    ks = [1, 5, 20, None]
+    names = [f"{m}@{k}" if k else m for m in naive.BINARY for k in ks]
+    frame = fastrank.ranking_metrics(
+        users, labels, scores, names, threshold=threshold, min_items=1
+    ).to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        for name in names:
+            metric, _, k = name.partition("@")
+            want = (
+                naive.binary_metric(metric, y, s, int(k) if k else None, "average", threshold)
+                if np.any(y >= threshold)
+                else 0.0
+            )
+            assert frame.loc[user, name] == pytest.approx(want, rel=1e-12, abs=1e-12), (user, name)
+
+
+def test_perfect_ranking_scores_one_and_constant_shift_changes_nothing():
+    rng = np.random.default_rng(1)
+    users = np.repeat(np.arange(50), 40)
+    labels = rng.lognormal(size=users.size)
+    result = fastrank.ranking_metrics(users, labels, labels, ["ndcg@10", "ndcg"])
+    np.testing.assert_allclose(result.values, 1.0, rtol=0, atol=1e-12)
+    scores = rng.integers(0, 5, users.size).astype(np.float64)
+    base = fastrank.ranking_metrics(users, labels, scores, ["ndcg@10", "map@5", "mrr"]).values
+    shifted = fastrank.ranking_metrics(users, labels, scores + 1000.0, ["ndcg@10", "map@5", "mrr"]).values
+    np.testing.assert_array_equal(base, shifted)
+    assert np.all((base >= 0) & (base <= 1))
+
+
+def test_serial_and_parallel_kernels_agree():
+    rng = np.random.default_rng(2)
+    users = np.repeat(np.arange(300), rng.integers(1, 200, 300))
+    labels = rng.integers(0, 3, users.size).astype(float)
+    scores = rng.integers(0, 4, users.size).astype(np.float32)
+    names = ["ndcg@10", "dcg@3", "precision@5", "recall@5", "hit_rate@3", "mrr", "map@10"]
+    a = fastrank.ranking_metrics(users, labels, scores, names, parallel=True)
+    b = fastrank.ranking_metrics(users, labels, scores, names, parallel=False)
+    np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(a.tied_at_cutoff, b.tied_at_cutoff)
