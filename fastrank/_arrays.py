@@ -35,7 +35,8 @@ def to_numpy(values: Any, name: str) -> np.ndarray:
 
         series = pd.Series(values) if not isinstance(values, pd.Series) else values
         null = series.isna().to_numpy()
-        if null.any() and not np.issubdtype(series.dtype, np.floating):
+        numpy_float = isinstance(series.dtype, np.dtype) and series.dtype.kind == "f"
+        if null.any() and not numpy_float:  # NaN in a float column is reported later, as NaN
             raise ValueError(f"{name}: null at row {_first_true(null)}; every row needs a value")
         if isinstance(series.dtype, pd.CategoricalDtype):
             return np.asarray(series.astype(series.cat.categories.dtype).to_numpy())

@@ -176,7 +176,8 @@ def _nanmean(column: np.ndarray) -> float:
 
 def _user_of_row(groups: Groups, row: int) -> Any:
     position = row if groups.order is None else int(np.flatnonzero(groups.order == row)[0])
-    return groups.keys[int(np.searchsorted(groups.offsets, position, side="right")) - 1]
+    key = groups.keys[int(np.searchsorted(groups.offsets, position, side="right")) - 1]
+    return key.item() if isinstance(key, np.generic) else key
 
 
 def _check_values(values: Any, name: str, groups: Groups, *, float32_ok: bool) -> np.ndarray:
@@ -260,10 +261,16 @@ def ranking_metrics(
     Examples
     --------
     >>> import fastrank
-    >>> r = fastrank.ranking_metrics([1, 1, 1, 2, 2], [3, 0, 1, 1, 0], [0.9, 0.5, 0.5, 0.1, 0.2],
-    ...                              ["ndcg@2", "mrr"])
-    >>> r.mean  # user 1's tie at rank 2 is averaged, user 2's relevant item is second
-    {'ndcg@2': 0.8278..., 'mrr': 0.75}
+    >>> r = fastrank.ranking_metrics(
+    ...     users=[1, 1, 1, 2, 2],
+    ...     labels=[3, 0, 1, 1, 0],
+    ...     scores=[0.9, 0.5, 0.5, 0.1, 0.2],  # user 1: a tie straddles rank 2
+    ...     metrics=["ndcg@2", "mrr"],
+    ... )
+    >>> r["ndcg@2"]  # the tie's two labels (0 and 1) share rank 2's discount
+    array([0.9131..., 0.6309...])
+    >>> r.mean
+    {'ndcg@2': 0.7720..., 'mrr': 0.75}
     """
     specs = _dedupe(
         [parse_metric(m) for m in ([metrics] if isinstance(metrics, (str, MetricSpec)) else metrics)]
@@ -391,9 +398,9 @@ def ndcg(
     --------
     >>> import fastrank
     >>> fastrank.ndcg([7, 7, 7], [1.0, 0.0, 2.0], [0.2, 0.2, 0.1], k=2).mean
-    {'ndcg@2': 0.3065...}
+    {'ndcg@2': 0.3099...}
     """
-    ks = [k] if k is None or isinstance(k, (int, np.integer)) else list(k)
+    ks = list(k) if isinstance(k, (list, tuple, np.ndarray)) else [k]
     specs = [MetricSpec("ndcg", _check_k(one)) for one in ks]
     return ranking_metrics(
         users,
