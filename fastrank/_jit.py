@@ -20,6 +20,11 @@ def jit(fn: F) -> F:
     return njit(**_FLAGS)(fn)
 
 
+def jit_inline(fn: F) -> F:
+    """Compile a tiny helper that numba inlines into its callers (hot inner-loop predicates)."""
+    return njit(inline="always", **_FLAGS)(fn)
+
+
 def jit_pair(fn: F) -> tuple[F, F]:
     """Compile ``fn`` twice: a serial variant and a ``parallel=True`` variant.
 

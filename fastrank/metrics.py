@@ -180,7 +180,19 @@ def _user_of_row(groups: Groups, row: int) -> Any:
     return key.item() if isinstance(key, np.generic) else key
 
 
-def _check_values(values: Any, name: str, groups: Groups, *, float32_ok: bool) -> np.ndarray:
+def _check_values(
+    values: Any,
+    name: str,
+    groups: Groups,
+    *,
+    float32_ok: bool,
+    parallel: bool,
+    max_value: float | None = None,
+) -> np.ndarray:
+    """Numeric, finite column of the right length as float64 (or float32 if ``float32_ok``).
+
+    With ``max_value`` the column holds labels, which must also lie in ``[0, max_value]``.
+    """
     array = to_numpy(values, name)
     if array.shape[0] != groups.n_rows:
         raise ValueError(f"{name}: {array.shape[0]} rows, but users has {groups.n_rows}; lengths must match")
@@ -188,14 +200,24 @@ def _check_values(values: Any, name: str, groups: Groups, *, float32_ok: bool) -
         raise ValueError(f"{name}: expected numbers, got dtype {array.dtype}")
     dtype = np.float32 if float32_ok and array.dtype in (np.float16, np.float32) else np.float64
     array = np.ascontiguousarray(array, dtype=dtype)
-    finite = np.isfinite(array)
-    if not finite.all():
-        row = int(np.argmin(finite))
+    value_range = kernels.value_range_parallel if parallel else kernels.value_range_serial
+    lo, hi, finite = value_range(array)
+    if finite and (max_value is None or (lo >= 0 and hi <= max_value)):
+        return array
+    # Slow path, only on bad input: find the first offending row for the message.
+    if not finite:
+        row = int(np.argmin(np.isfinite(array)))
         what = "NaN" if np.isnan(array[row]) else str(array[row])
-        raise ValueError(
-            f"{name}: {what} at row {row} (user {_user_of_row(groups, row)!r}); values must be finite"
-        )
-    return array
+        problem = "values must be finite"
+    elif lo < 0:
+        row = int(np.argmax(array < 0))
+        what = f"negative value {array[row]}"
+        problem = "labels must be >= 0, as in sklearn.metrics.ndcg_score"
+    else:
+        row = int(np.argmax(array > max_value))
+        what = str(array[row])
+        problem = f"it overflows the exponential gain 2**label - 1; labels must be <= {max_value:g}"
+    raise ValueError(f"{name}: {what} at row {row} (user {_user_of_row(groups, row)!r}); {problem}")
 
 
 def ranking_metrics(
@@ -286,23 +308,11 @@ def ranking_metrics(
         raise ValueError(f"The 'threshold' parameter must be a finite number. Got {threshold!r} instead.")
 
     groups = users if isinstance(users, Groups) else group_rows(users)
-    label_array = _check_values(labels, "labels", groups, float32_ok=False)
-    score_array = _check_values(scores, "scores", groups, float32_ok=True)
-    negative = label_array < 0
-    if negative.any():
-        row = int(np.argmax(negative))
-        raise ValueError(
-            f"labels: negative value {label_array[row]} at row {row} (user {_user_of_row(groups, row)!r}); "
-            "labels must be >= 0, as in sklearn.metrics.ndcg_score"
-        )
-    if gain == "exponential":
-        big = label_array > _MAX_EXPONENTIAL_LABEL
-        if big.any():
-            row = int(np.argmax(big))
-            raise ValueError(
-                f"labels: {label_array[row]} at row {row} (user {_user_of_row(groups, row)!r}) overflows "
-                f"the exponential gain 2**label - 1; labels must be <= {_MAX_EXPONENTIAL_LABEL:g}"
-            )
+    max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
+    label_array = _check_values(
+        labels, "labels", groups, float32_ok=False, parallel=parallel, max_value=max_label
+    )
+    score_array = _check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
     return _evaluate(
         groups,
         groups.take(label_array),
@@ -350,7 +360,8 @@ def _evaluate(
     straddle_ks = np.array([k or 0 for k in cutoffs], np.int64)
 
     max_n = int(groups.sizes.max())
-    deepest = max_n if 0 in straddle_ks else min(int(straddle_ks.max()), max_n)
+    full = any(spec.k is None and spec.name != "mrr" for spec in specs)
+    deepest = max_n if full else min(max(spec.k or 1 for spec in specs), max_n)
     # scikit-learn's discount, computed the same way, so tie-averaged sums match it to the last bits.
     discount = 1.0 / (np.log(np.arange(deepest) + 2) / np.log(2))
     discount_cumsum = np.concatenate(([0.0], np.cumsum(discount)))

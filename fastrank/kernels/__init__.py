@@ -3,6 +3,7 @@
 Callers validate and convert first (see :mod:`fastrank.metrics`); kernels trust their input.
 """
 
+from .checks import value_range_parallel, value_range_serial
 from .grouped import (
     DCG,
     HIT_RATE,
@@ -31,4 +32,6 @@ __all__ = [
     "grouped_metrics_parallel",
     "grouped_metrics_serial",
     "run_starts",
+    "value_range_parallel",
+    "value_range_serial",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .._jit import jit_pair
+from .._jit import jit, jit_pair
 from .ranking import (
     average_precision,
     count_relevant,
@@ -31,6 +31,57 @@ RECALL = 3
 HIT_RATE = 4
 MRR = 5
 MAP = 6
+
+
+@jit
+def _evaluate_group(
+    lo, hi, labels, scores, metric_ids, metric_ks, straddle_ks, m, exponential, tie, threshold,
+    skip_no_relevant, need_ideal, need_relevant, discount, discount_cumsum,
+    top, top_labels, tie_len, tie_gain, tie_rel, row_len, row_gain, row_rel, out, straddle,
+):  # fmt: skip
+    """Every metric of one group ``lo:hi`` into ``out`` (one row) and ``straddle``; ``m`` is the
+    depth to rank (the largest cutoff, clipped to the group size)."""
+    n = hi - lo
+    select_top(scores, labels, lo, hi, m, tie, top)
+    n_ties = score_runs(top, m, lo, hi, scores, labels, exponential, threshold, tie_len, tie_gain, tie_rel)
+    if tie == AVERAGE:
+        run_len, run_gain, run_rel, n_runs = tie_len, tie_gain, tie_rel, n_ties
+    else:
+        n_runs = row_runs(top, m, labels, exponential, threshold, row_len, row_gain, row_rel)
+        run_len, run_gain, run_rel = row_len, row_gain, row_rel
+    if need_ideal:
+        select_top(labels, labels, lo, hi, m, AVERAGE, top_labels)
+    n_relevant = count_relevant(labels, lo, hi, threshold) if need_relevant else 0
+
+    for j in range(metric_ids.shape[0]):
+        metric = metric_ids[j]
+        k = metric_ks[j]
+        cut = n if k == 0 or k > n else k
+        if metric == DCG:
+            value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum)
+        elif metric == NDCG:
+            ideal = ideal_dcg(labels, top_labels, cut, exponential, discount)
+            if ideal == 0.0:
+                value = np.nan if skip_no_relevant else 0.0
+            else:
+                value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum) / ideal
+        elif n_relevant == 0:
+            value = np.nan if skip_no_relevant else 0.0
+        elif metric == PRECISION:
+            value = expected_hits(run_len, run_rel, n_runs, cut) / (n if k == 0 else k)
+        elif metric == RECALL:
+            value = expected_hits(run_len, run_rel, n_runs, cut) / n_relevant
+        elif metric == HIT_RATE:
+            value = hit(run_len, run_rel, n_runs, cut)
+        elif metric == MRR:
+            value = reciprocal_rank(scores, labels, lo, hi, threshold, tie, cut)
+        else:
+            value = average_precision(run_len, run_rel, n_runs, cut, n_relevant)
+        out[j] = value
+    for q in range(straddle_ks.shape[0]):
+        k = straddle_ks[q]
+        # No cutoff, or one at or past the end, splits no tie.
+        straddle[q] = 0 if k == 0 or k >= n else straddling_tie(tie_len, n_ties, k)
 
 
 def _grouped_metrics(
@@ -59,18 +110,19 @@ def _grouped_metrics(
     rows get NaN everywhere; with ``skip_no_relevant``, so do metrics without any relevant row
     (NDCG: ideal DCG of 0; binary metrics: no label >= threshold).
     """
-    n_metrics = metric_ids.shape[0]
+    # How deep each group must be ranked: MRR finds its first relevant row without a ranking, so
+    # only the other metrics' cutoffs, and the cutoffs whose ties are reported, count.
     full = False
-    kmax = 0
+    kmax = 1
     need_ideal = False
     need_relevant = False
-    for j in range(n_metrics):
-        full = full or metric_ks[j] == 0
+    for j in range(metric_ids.shape[0]):
+        if metric_ids[j] != MRR:
+            full = full or metric_ks[j] == 0
         kmax = max(kmax, metric_ks[j])
         need_ideal = need_ideal or metric_ids[j] == NDCG
         need_relevant = need_relevant or metric_ids[j] >= PRECISION
     for q in range(straddle_ks.shape[0]):
-        full = full or straddle_ks[q] == 0
         kmax = max(kmax, straddle_ks[q])
 
     for c in prange(chunks.shape[0] - 1):
@@ -90,49 +142,12 @@ def _grouped_metrics(
                 out[g, :] = np.nan
                 straddle[g, :] = 0
                 continue
-            m = n if full else min(kmax, n)
-            select_top(scores, labels, lo, hi, m, tie, top)
-            n_ties = score_runs(
-                top, m, lo, hi, scores, labels, exponential, threshold, tie_len, tie_gain, tie_rel
-            )
-            if tie == AVERAGE:
-                run_len, run_gain, run_rel, n_runs = tie_len, tie_gain, tie_rel, n_ties
-            else:
-                n_runs = row_runs(top, m, labels, exponential, threshold, row_len, row_gain, row_rel)
-                run_len, run_gain, run_rel = row_len, row_gain, row_rel
-            if need_ideal:
-                select_top(labels, labels, lo, hi, m, AVERAGE, top_labels)
-            n_relevant = count_relevant(labels, lo, hi, threshold) if need_relevant else 0
-
-            for j in range(n_metrics):
-                metric = metric_ids[j]
-                k = metric_ks[j]
-                cut = n if k == 0 or k > n else k
-                if metric == DCG:
-                    value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum)
-                elif metric == NDCG:
-                    ideal = ideal_dcg(labels, top_labels, cut, exponential, discount)
-                    if ideal == 0.0:
-                        value = np.nan if skip_no_relevant else 0.0
-                    else:
-                        value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum) / ideal
-                elif n_relevant == 0:
-                    value = np.nan if skip_no_relevant else 0.0
-                elif metric == PRECISION:
-                    value = expected_hits(run_len, run_rel, n_runs, cut) / (n if k == 0 else k)
-                elif metric == RECALL:
-                    value = expected_hits(run_len, run_rel, n_runs, cut) / n_relevant
-                elif metric == HIT_RATE:
-                    value = hit(run_len, run_rel, n_runs, cut)
-                elif metric == MRR:
-                    value = reciprocal_rank(scores, labels, lo, hi, threshold, tie, cut)
-                else:
-                    value = average_precision(run_len, run_rel, n_runs, cut, n_relevant)
-                out[g, j] = value
-            for q in range(straddle_ks.shape[0]):
-                k = straddle_ks[q]
-                cut = n if k == 0 or k > n else k
-                straddle[g, q] = straddling_tie(tie_len, n_ties, cut)
+            _evaluate_group(
+                lo, hi, labels, scores, metric_ids, metric_ks, straddle_ks,
+                n if full else min(kmax, n), exponential, tie, threshold, skip_no_relevant,
+                need_ideal, need_relevant, discount, discount_cumsum, top, top_labels,
+                tie_len, tie_gain, tie_rel, row_len, row_gain, row_rel, out[g], straddle[g],
+            )  # fmt: skip
 
 
 grouped_metrics_serial, grouped_metrics_parallel = jit_pair(_grouped_metrics)

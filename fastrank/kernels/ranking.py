@@ -9,11 +9,11 @@ all orders inside each run, which is the exact metric when runs are single rows.
 
 from __future__ import annotations
 
-from .._jit import jit
+from .._jit import jit, jit_inline
 from .topk import OPTIMISTIC, PESSIMISTIC
 
 
-@jit
+@jit_inline
 def gain(label, exponential):
     """Gain of one label: the label itself, or ``2**label - 1``."""
     if exponential:

@@ -11,7 +11,7 @@ so every tie is broken the same way whatever the platform.
 
 from __future__ import annotations
 
-from .._jit import jit
+from .._jit import jit, jit_inline
 
 AVERAGE = 0
 """Ties in the score are averaged over all their orders (scikit-learn's ``ignore_ties=False``)."""
@@ -21,7 +21,7 @@ OPTIMISTIC = 2
 """Inside a tie, rows with higher labels are ranked first (the best order)."""
 
 
-@jit
+@jit_inline
 def ranked_after(i, j, scores, labels, tie):
     """True when row ``i`` is ranked after row ``j`` (``i != j``)."""
     si = scores[i]
@@ -67,10 +67,16 @@ def select_top(scores, labels, lo, hi, m, tie, out):
         out[r] = lo + r
     for pos in range(m // 2 - 1, -1, -1):
         _sift_down(out, pos, m, scores, labels, tie)
+    worst = scores[out[0]]
     for i in range(lo + m, hi):
-        if ranked_after(out[0], i, scores, labels, tie):
+        # Most rows lose to the current worst on score alone; only ties need the full order.
+        s = scores[i]
+        if s < worst:
+            continue
+        if s > worst or ranked_after(out[0], i, scores, labels, tie):
             out[0] = i
             _sift_down(out, 0, m, scores, labels, tie)
+            worst = scores[out[0]]
     for end in range(m - 1, 0, -1):
         last = out[0]
         out[0] = out[end]
