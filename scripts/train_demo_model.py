@@ -124,10 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     shipped.set_weights(model.get_weights())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     shipped.save(args.out)
-    print(
-        f"saved {args.out} ({args.out.stat().st_size / 1024:.1f} KiB, "
-        f"{model.count_params()} parameters)"
-    )
+    print(f"saved {args.out} ({args.out.stat().st_size / 1024:.1f} KiB, {model.count_params()} parameters)")
 
     # Score with the reloaded file, so the check covers what is shipped.
     reloaded = keras.saving.load_model(args.out)
