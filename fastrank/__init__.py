@@ -10,14 +10,18 @@ group_rows(users) -> Groups
     Group rows by user once, to evaluate many score columns without regrouping.
 RankingResult
     Per-user values, means, users evaluated and skipped, ties split by each cutoff.
+InputError
+    The ValueError raised for bad input; its message names the argument, user and row at fault.
 """
 
+from .errors import InputError
 from .grouping import Groups, group_rows, groups_from_offsets
 from .metrics import METRICS, MetricSpec, RankingResult, ndcg, parse_metric, ranking_metrics
 
 __all__ = [
     "METRICS",
     "Groups",
+    "InputError",
     "MetricSpec",
     "RankingResult",
     "group_rows",

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InputError
+
 
 def _first_true(mask: np.ndarray) -> int:
     return int(np.argmax(mask))
@@ -25,7 +27,7 @@ def to_numpy(values: Any, name: str) -> np.ndarray:
         if values.null_count:
             nulls = values.is_null()
             row = _first_true(nulls.to_numpy(zero_copy_only=False))
-            raise ValueError(f"{name}: null at row {row}; every row needs a value")
+            raise InputError(f"{name}: null at row {row}; every row needs a value")
         if pa.types.is_dictionary(values.type):
             values = values.cast(values.type.value_type)
         return np.asarray(values.to_numpy(zero_copy_only=False))
@@ -37,7 +39,7 @@ def to_numpy(values: Any, name: str) -> np.ndarray:
         null = series.isna().to_numpy()
         numpy_float = isinstance(series.dtype, np.dtype) and series.dtype.kind == "f"
         if null.any() and not numpy_float:  # NaN in a float column is reported later, as NaN
-            raise ValueError(f"{name}: null at row {_first_true(null)}; every row needs a value")
+            raise InputError(f"{name}: null at row {_first_true(null)}; every row needs a value")
         if isinstance(series.dtype, pd.CategoricalDtype):
             return np.asarray(series.astype(series.cat.categories.dtype).to_numpy())
         if pd.api.types.is_extension_array_dtype(series.dtype) and pd.api.types.is_numeric_dtype(
@@ -47,5 +49,5 @@ def to_numpy(values: Any, name: str) -> np.ndarray:
         return np.asarray(series.to_numpy())
     array = np.asarray(values)
     if array.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-d array, got shape {array.shape}")
+        raise InputError(f"{name}: expected a 1-d array, got shape {array.shape}")
     return array

@@ -20,6 +20,12 @@ def jit(fn: F) -> F:
     return njit(**_FLAGS)(fn)
 
 
+def jit_finite(fn: F) -> F:
+    """Like :func:`jit`, for kernels whose float inputs were validated finite: lets LLVM vectorize
+    comparisons and reductions that it must keep scalar for NaN's sake otherwise."""
+    return njit(fastmath={"nnan", "ninf"}, **_FLAGS)(fn)
+
+
 def jit_inline(fn: F) -> F:
     """Compile a tiny helper that numba inlines into its callers (hot inner-loop predicates)."""
     return njit(inline="always", **_FLAGS)(fn)
@@ -33,7 +39,9 @@ def jit_pair(fn: F) -> tuple[F, F]:
     """
     # numba's on-disk cache is keyed by qualified name and bytecode, not by flags: the serial copy
     # gets its own name so the two variants never load each other's machine code.
-    serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial")
+    serial = types.FunctionType(
+        fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__
+    )
     serial.__qualname__ = fn.__qualname__ + "_serial"
     serial.__module__ = fn.__module__
     return njit(**_FLAGS)(serial), njit(parallel=True, **_FLAGS)(fn)

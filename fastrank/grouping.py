@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import to_numpy
+from .errors import InputError
 from .kernels import run_starts
 
 
@@ -57,7 +58,7 @@ def group_rows(users: Any) -> Groups:
     ----------
     users : array-like, shape (n_rows,)
         User id of each row: integers are used as they are; strings, categoricals and other
-        values are factorized first. Nulls raise ``ValueError`` naming the first null row.
+        values are factorized first. Nulls raise :class:`~fastrank.InputError` naming the first null row.
 
     Returns
     -------
@@ -68,9 +69,9 @@ def group_rows(users: Any) -> Groups:
     """
     ids = to_numpy(users, "users")
     if ids.shape[0] == 0:
-        raise ValueError("users: empty input (0 rows); there is nothing to rank")
+        raise InputError("users: empty input (0 rows); there is nothing to rank")
     if ids.dtype.kind == "f" and np.isnan(ids).any():
-        raise ValueError(f"users: null (NaN) at row {int(np.argmax(np.isnan(ids)))}")
+        raise InputError(f"users: null (NaN) at row {int(np.argmax(np.isnan(ids)))}")
     if ids.dtype.kind in "iubf":
         codes, uniques = ids, None
     else:
@@ -78,7 +79,7 @@ def group_rows(users: Any) -> Groups:
 
         codes, uniques = pd.factorize(ids, use_na_sentinel=True)
         if (codes < 0).any():
-            raise ValueError(f"users: null at row {int(np.argmax(codes < 0))}")
+            raise InputError(f"users: null at row {int(np.argmax(codes < 0))}")
 
     starts = run_starts(codes)
     run_keys = codes[starts]
@@ -97,16 +98,16 @@ def group_rows(users: Any) -> Groups:
 def groups_from_offsets(offsets: Any, keys: Any = None) -> Groups:
     """Wrap existing CSR ``offsets`` (int, n_groups + 1, starting at 0, non-decreasing).
 
-    ``keys`` defaults to ``0..n_groups-1``. Raises ``ValueError`` for malformed offsets.
+    ``keys`` defaults to ``0..n_groups-1``. Raises :class:`~fastrank.InputError` for malformed offsets.
     """
     off = np.ascontiguousarray(to_numpy(offsets, "offsets"), dtype=np.int64)
     if off.shape[0] < 2 or off[0] != 0:
-        raise ValueError("offsets: must start at 0 and hold n_groups + 1 entries")
+        raise InputError("offsets: must start at 0 and hold n_groups + 1 entries")
     bad = np.flatnonzero(np.diff(off) < 0)
     if bad.size:
-        raise ValueError(f"offsets: decreases at group {int(bad[0])}; offsets must not decrease")
+        raise InputError(f"offsets: decreases at group {int(bad[0])}; offsets must not decrease")
     n_groups = off.shape[0] - 1
     key_array = np.arange(n_groups) if keys is None else to_numpy(keys, "keys")
     if key_array.shape[0] != n_groups:
-        raise ValueError(f"keys: {key_array.shape[0]} keys for {n_groups} groups")
+        raise InputError(f"keys: {key_array.shape[0]} keys for {n_groups} groups")
     return Groups(keys=key_array, offsets=off, order=None)

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import kernels
 from ._arrays import to_numpy
+from .errors import InputError
 from .grouping import Groups, group_rows
 
 Ties = Literal["average", "pessimistic", "optimistic"]
@@ -59,15 +60,15 @@ def parse_metric(spec: str | MetricSpec) -> MetricSpec:
         return spec
     match = _SPEC.match(str(spec).lower())
     if not match:
-        raise ValueError(
+        raise InputError(
             f"metrics: cannot read {spec!r}; write a name and an optional cutoff, e.g. 'ndcg@10'"
         )
     name = _ALIASES.get(match.group(1), match.group(1))
     if name not in _METRICS:
-        raise ValueError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
+        raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
     k = None if match.group(2) is None else int(match.group(2))
     if k is not None and k < 1:
-        raise ValueError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
+        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
     return MetricSpec(name, k)
 
 
@@ -75,14 +76,14 @@ def _check_k(k: Any) -> int | None:
     if k is None:
         return None
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"The 'k' parameter must be an int >= 1 or None. Got {k!r} instead.")
+        raise InputError(f"The 'k' parameter must be an int >= 1 or None. Got {k!r} instead.")
     return int(k)
 
 
 def _check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     choices = tuple(choices)
     if value not in choices:
-        raise ValueError(
+        raise InputError(
             f"The '{name}' parameter must be one of {', '.join(map(repr, choices))}. Got {value!r} instead."
         )
     return value
@@ -186,7 +187,6 @@ def _check_values(
     groups: Groups,
     *,
     float32_ok: bool,
-    parallel: bool,
     max_value: float | None = None,
 ) -> np.ndarray:
     """Numeric, finite column of the right length as float64 (or float32 if ``float32_ok``).
@@ -195,13 +195,14 @@ def _check_values(
     """
     array = to_numpy(values, name)
     if array.shape[0] != groups.n_rows:
-        raise ValueError(f"{name}: {array.shape[0]} rows, but users has {groups.n_rows}; lengths must match")
+        raise InputError(f"{name}: {array.shape[0]} rows, but users has {groups.n_rows}; lengths must match")
     if array.dtype.kind not in "fiub":
-        raise ValueError(f"{name}: expected numbers, got dtype {array.dtype}")
+        raise InputError(f"{name}: expected numbers, got dtype {array.dtype}")
     dtype = np.float32 if float32_ok and array.dtype in (np.float16, np.float32) else np.float64
     array = np.ascontiguousarray(array, dtype=dtype)
-    value_range = kernels.value_range_parallel if parallel else kernels.value_range_serial
-    lo, hi, finite = value_range(array)
+    # numpy's min and max are vectorized and propagate NaN: two fast passes check everything.
+    lo, hi = array.min(), array.max()
+    finite = bool(np.isfinite(lo) and np.isfinite(hi))
     if finite and (max_value is None or (lo >= 0 and hi <= max_value)):
         return array
     # Slow path, only on bad input: find the first offending row for the message.
@@ -217,7 +218,7 @@ def _check_values(
         row = int(np.argmax(array > max_value))
         what = str(array[row])
         problem = f"it overflows the exponential gain 2**label - 1; labels must be <= {max_value:g}"
-    raise ValueError(f"{name}: {what} at row {row} (user {_user_of_row(groups, row)!r}); {problem}")
+    raise InputError(f"{name}: {what} at row {row} (user {_user_of_row(groups, row)!r}); {problem}")
 
 
 def ranking_metrics(
@@ -298,21 +299,19 @@ def ranking_metrics(
         [parse_metric(m) for m in ([metrics] if isinstance(metrics, (str, MetricSpec)) else metrics)]
     )
     if not specs:
-        raise ValueError("metrics: name at least one metric, e.g. 'ndcg@10'")
+        raise InputError("metrics: name at least one metric, e.g. 'ndcg@10'")
     _check_choice(gain, "gain", ("linear", "exponential"))
     _check_choice(ties, "ties", _TIES)
     _check_choice(no_relevant, "no_relevant", ("zero", "skip"))
     if isinstance(min_items, bool) or not isinstance(min_items, (int, np.integer)) or min_items < 1:
-        raise ValueError(f"The 'min_items' parameter must be an int >= 1. Got {min_items!r} instead.")
+        raise InputError(f"The 'min_items' parameter must be an int >= 1. Got {min_items!r} instead.")
     if not np.isfinite(threshold):
-        raise ValueError(f"The 'threshold' parameter must be a finite number. Got {threshold!r} instead.")
+        raise InputError(f"The 'threshold' parameter must be a finite number. Got {threshold!r} instead.")
 
     groups = users if isinstance(users, Groups) else group_rows(users)
     max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
-    label_array = _check_values(
-        labels, "labels", groups, float32_ok=False, parallel=parallel, max_value=max_label
-    )
-    score_array = _check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
+    label_array = _check_values(labels, "labels", groups, float32_ok=False, max_value=max_label)
+    score_array = _check_values(scores, "scores", groups, float32_ok=True)
     return _evaluate(
         groups,
         groups.take(label_array),
@@ -370,11 +369,12 @@ def _evaluate(
     chunks = _chunks(offsets, min(groups.n_groups, 4 * n_threads))
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
-    kernel = kernels.grouped_metrics_parallel if parallel else kernels.grouped_metrics_serial
+    serial, parallel_kernel = kernels.DRIVERS[_TIES[ties]]
+    kernel = parallel_kernel if parallel else serial
     kernel(
         offsets, labels, scores, metric_ids, metric_ks, straddle_ks,
-        gain == "exponential", _TIES[ties], threshold, min_items, no_relevant == "skip",
-        discount, discount_cumsum, chunks, deepest, out, straddle,
+        gain == "exponential", threshold, min_items, no_relevant == "skip",
+        discount, discount_cumsum, chunks, deepest, max_n, out, straddle,
     )  # fmt: skip
     return RankingResult(
         users=groups.keys,

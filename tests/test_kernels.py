@@ -182,3 +182,36 @@ def test_serial_and_parallel_kernels_agree():
     b = fastrank.ranking_metrics(users, labels, scores, names, parallel=False)
     np.testing.assert_array_equal(a.values, b.values)
     np.testing.assert_array_equal(a.tied_at_cutoff, b.tied_at_cutoff)
+
+
+@given(
+    grouped_data(max_size=2000, max_groups=6),
+    st.sampled_from(["average", "pessimistic", "optimistic"]),
+    st.sampled_from([[1], [2, 3], [1, 5, 9]]),
+)
+def test_small_cutoffs_on_long_lists(data, ties, ks):
+    """Long lists and small k take the block pre-filter path of the top-k selection."""
+    users, labels, scores = data
+    names = [f"{m}@{k}" for k in ks for m in ("ndcg", "dcg", "precision", "map")]
+    result = fastrank.ranking_metrics(users, labels, scores, names, ties=ties, min_items=1)
+    frame = result.to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        for k in ks:
+            if ties == "average" and len(y) > 1:
+                want_ndcg = ndcg_score([y], [s], k=k)
+                want_dcg = dcg_score([y], [s], k=k)
+            else:
+                want_dcg = naive.dcg_deterministic(y, y, s, k, "optimistic" if ties == "average" else ties)
+                ideal = naive.dcg(np.sort(y)[::-1], k)
+                want_ndcg = want_dcg / ideal if ideal > 0 else 0.0
+            assert abs(frame.loc[user, f"ndcg@{k}"] - want_ndcg) <= TOL, (user, k)
+            assert frame.loc[user, f"dcg@{k}"] == pytest.approx(want_dcg, rel=TOL, abs=TOL), (user, k)
+            if ties != "average":
+                rel = y >= 1.0
+                ranked = rel[naive.rank_order(y, s, ties)]
+                want_p = naive.precision(ranked, k)
+                want_ap = naive.average_precision(ranked, k) if rel.any() else 0.0
+                assert frame.loc[user, f"precision@{k}"] == pytest.approx(want_p, abs=TOL), (user, k)
+                assert frame.loc[user, f"map@{k}"] == pytest.approx(want_ap, abs=TOL), (user, k)
+        tied = result.tied_at_cutoff[list(result.users).index(user)]
+        assert list(tied) == [naive.tied_at_cutoff(s, k) for k in ks]

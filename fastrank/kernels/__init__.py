@@ -3,17 +3,15 @@
 Callers validate and convert first (see :mod:`fastrank.metrics`); kernels trust their input.
 """
 
-from .checks import value_range_parallel, value_range_serial
 from .grouped import (
     DCG,
+    DRIVERS,
     HIT_RATE,
     MAP,
     MRR,
     NDCG,
     PRECISION,
     RECALL,
-    grouped_metrics_parallel,
-    grouped_metrics_serial,
 )
 from .segments import run_starts
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
@@ -21,6 +19,7 @@ from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 __all__ = [
     "AVERAGE",
     "DCG",
+    "DRIVERS",
     "HIT_RATE",
     "MAP",
     "MRR",
@@ -29,9 +28,5 @@ __all__ = [
     "PESSIMISTIC",
     "PRECISION",
     "RECALL",
-    "grouped_metrics_parallel",
-    "grouped_metrics_serial",
     "run_starts",
-    "value_range_parallel",
-    "value_range_serial",
 ]

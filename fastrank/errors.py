@@ -1,0 +1,10 @@
+"""The one exception type for a user's mistake, so callers can tell it from a bug."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input: a file, column, user, row or argument at fault, named in a one-line message.
+
+    The CLI prints the message and exits with code 2; any other exception is a bug (exit 1).
+    """

@@ -1,0 +1,194 @@
+"""Reading evaluation tables with pyarrow (only the needed columns) and writing files atomically."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .errors import InputError
+
+_CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
+
+
+def _is_csv(path: Path) -> bool:
+    return path.name.lower().endswith(_CSV_SUFFIXES)
+
+
+def _arrow_reason(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class TableSource:
+    """A table to evaluate: a parquet file, a directory of parquet files, a CSV file, a pandas
+    DataFrame or a pyarrow Table. ``schema`` is known before any data is read."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self.path: Path | None = None
+        if isinstance(data, pa.Table):
+            self.name = "table"
+            self.schema = data.schema
+        elif _is_pandas_frame(data):
+            self.name = "frame"
+            self.data = pa.Table.from_pandas(data, preserve_index=False)
+            self.schema = self.data.schema
+        elif isinstance(data, (str, os.PathLike)):
+            self.path = Path(data)
+            self.name = str(data)
+            self.schema = self._read_schema()
+        else:
+            raise InputError(
+                f"data: expected a path, a pandas DataFrame or a pyarrow Table, got {type(data).__name__}"
+            )
+
+    @property
+    def column_names(self) -> list[str]:
+        """Columns in file order."""
+        return list(self.schema.names)
+
+    def _read_schema(self) -> pa.Schema:
+        path = self.path
+        assert path is not None
+        if not path.exists():
+            raise InputError(f"{path}: no such file or directory")
+        try:
+            if _is_csv(path):
+                import pyarrow.csv as pacsv
+
+                with pacsv.open_csv(path, parse_options=_csv_parse_options(path)) as reader:
+                    return reader.schema
+            import pyarrow.dataset as ds
+
+            dataset = ds.dataset(path, format="parquet")
+            if path.is_dir() and not dataset.files:
+                raise InputError(f"{path}: no parquet files in this directory")
+            return dataset.schema
+        except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
+            kind = "CSV" if _is_csv(path) else "parquet"
+            raise InputError(f"{path}: cannot read as {kind}: {_arrow_reason(error)}") from None
+
+    def require(self, columns: Sequence[str], what: str = "column") -> None:
+        """Raise naming the first column of ``columns`` that the table lacks."""
+        names = set(self.schema.names)
+        for column in columns:
+            if column not in names:
+                raise InputError(
+                    f"{self.name}: no {what} {column!r}; columns are: {', '.join(self.schema.names)}"
+                )
+
+    def read(self, columns: Sequence[str]) -> pa.Table:
+        """Only ``columns`` (in that order), chunks combined; raises if the table has no rows."""
+        self.require(columns)
+        columns = list(dict.fromkeys(columns))
+        if self.path is None:
+            table = self.data.select(columns)
+        else:
+            try:
+                if _is_csv(self.path):
+                    import pyarrow.csv as pacsv
+
+                    table = pacsv.read_csv(
+                        self.path,
+                        parse_options=_csv_parse_options(self.path),
+                        convert_options=pacsv.ConvertOptions(include_columns=columns),
+                    )
+                else:
+                    import pyarrow.dataset as ds
+
+                    table = ds.dataset(self.path, format="parquet").to_table(columns=columns)
+            except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
+                raise InputError(f"{self.name}: cannot read: {_arrow_reason(error)}") from None
+        if table.num_rows == 0:
+            raise InputError(f"{self.name}: the table has no rows")
+        return table.combine_chunks()
+
+
+def _csv_parse_options(path: Path) -> Any:
+    import pyarrow.csv as pacsv
+
+    return pacsv.ParseOptions(delimiter="\t" if ".tsv" in path.name.lower() else ",")
+
+
+def _is_pandas_frame(data: Any) -> bool:
+    module = type(data).__module__
+    return module.startswith("pandas") and hasattr(data, "columns") and hasattr(data, "iloc")
+
+
+def numeric_column(table: pa.Table, column: str, source: str, users: np.ndarray | None = None) -> np.ndarray:
+    """A column as a numpy number array; nulls and non-numbers raise, naming column and row."""
+    chunked = table.column(column)
+    if not (
+        pa.types.is_integer(chunked.type)
+        or pa.types.is_floating(chunked.type)
+        or pa.types.is_boolean(chunked.type)
+    ):
+        raise InputError(f"{source}: column {column!r} holds {chunked.type}, not numbers")
+    if chunked.null_count:
+        row = int(np.argmax(chunked.is_null().to_numpy(zero_copy_only=False)))
+        raise InputError(f"{source}: column {column!r} is empty (null) at row {row}{_user_note(users, row)}")
+    return chunked.to_numpy()
+
+
+def feature_matrix(table: pa.Table, columns: Sequence[str], source: str, users: np.ndarray) -> np.ndarray:
+    """The ``columns`` as one C-contiguous float32 matrix (rows x features), for one predict call.
+
+    NaN or infinite features raise, naming the column, row and user: a model fed them would
+    return scores that cannot be ranked.
+    """
+    matrix = np.empty((table.num_rows, len(columns)), np.float32)
+    for j, column in enumerate(columns):
+        matrix[:, j] = numeric_column(table, column, source, users)
+        finite = np.isfinite(matrix[:, j])
+        if not finite.all():
+            row = int(np.argmin(finite))
+            where = f"row {row}{_user_note(users, row)}"
+            raise InputError(
+                f"{source}: feature column {column!r} is {matrix[row, j]} at {where}; features must be finite"
+            )
+    return matrix
+
+
+def _user_note(users: np.ndarray | None, row: int) -> str:
+    if users is None:
+        return ""
+    user = users[row]
+    return f" (user {user.item() if isinstance(user, np.generic) else user!r})"
+
+
+def check_writable(path: str | os.PathLike, flag: str) -> Path:
+    """Fail before any work if ``path``'s directory is missing (the file is written only at the end)."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{flag}: {target} is a directory; give a file name")
+    if not target.parent.exists():
+        raise InputError(f"{flag}: directory {target.parent} does not exist")
+    return target
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(temp_path)`` on a temporary file beside ``path``, then rename it onto ``path``.
+
+    A crash or error leaves no partial file: readers see the old file or the complete new one.
+    """
+    target = Path(path)
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        write(temp)
+        os.replace(temp, target)
+    finally:
+        if temp.exists():
+            temp.unlink()
+    return target
+
+
+def write_parquet_atomic(table: pa.Table, path: str | os.PathLike) -> Path:
+    """Write ``table`` to parquet at ``path`` atomically (see :func:`write_atomic`)."""
+    import pyarrow.parquet as pq
+
+    return write_atomic(path, lambda temp: pq.write_table(table, temp))
