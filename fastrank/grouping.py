@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 
 from ._arrays import to_numpy
 from .errors import InputError
-from .kernels import run_starts
+from .kernels import run_starts_parallel, run_starts_serial
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Groups:
         return column if self.order is None else column[self.order]
 
 
-def group_rows(users: Any) -> Groups:
+def group_rows(users: Any, *, parallel: bool = True) -> Groups:
     """Group rows by user id in O(n) when contiguous, else with one stable sort.
 
     Parameters
@@ -59,6 +60,8 @@ def group_rows(users: Any) -> Groups:
     users : array-like, shape (n_rows,)
         User id of each row: integers are used as they are; strings, categoricals and other
         values are factorized first. Nulls raise :class:`~fastrank.InputError` naming the first null row.
+    parallel : bool
+        Scan on numba's thread pool; pass False inside a caller's own thread pool.
 
     Returns
     -------
@@ -81,14 +84,16 @@ def group_rows(users: Any) -> Groups:
         if (codes < 0).any():
             raise InputError(f"users: null at row {int(np.argmax(codes < 0))}")
 
-    starts = run_starts(codes)
+    n_chunks = numba.get_num_threads() if parallel else 1
+    run_starts = run_starts_parallel if parallel else run_starts_serial
+    starts = run_starts(codes, n_chunks)
     run_keys = codes[starts]
     if np.unique(run_keys).shape[0] == run_keys.shape[0]:
         order = None
     else:
         order = np.argsort(codes, kind="stable")
         codes = codes[order]
-        starts = run_starts(codes)
+        starts = run_starts(codes, n_chunks)
         run_keys = codes[starts]
     offsets = np.append(starts, np.int64(codes.shape[0]))
     keys = run_keys if uniques is None else np.asarray(uniques)[run_keys]

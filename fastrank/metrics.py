@@ -188,6 +188,7 @@ def _check_values(
     *,
     float32_ok: bool,
     max_value: float | None = None,
+    parallel: bool = True,
 ) -> np.ndarray:
     """Numeric, finite column of the right length as float64 (or float32 if ``float32_ok``).
 
@@ -200,23 +201,20 @@ def _check_values(
         raise InputError(f"{name}: expected numbers, got dtype {array.dtype}")
     dtype = np.float32 if float32_ok and array.dtype in (np.float16, np.float32) else np.float64
     array = np.ascontiguousarray(array, dtype=dtype)
-    # numpy's min and max are vectorized and propagate NaN: two fast passes check everything.
-    lo, hi = array.min(), array.max()
-    finite = bool(np.isfinite(lo) and np.isfinite(hi))
-    if finite and (max_value is None or (lo >= 0 and hi <= max_value)):
+    biggest = float(np.finfo(dtype).max)
+    lo, hi = (-biggest, biggest) if max_value is None else (0.0, min(max_value, biggest))
+    count_outside = kernels.count_outside_parallel if parallel else kernels.count_outside_serial
+    if count_outside(array, lo, hi) == 0:
         return array
     # Slow path, only on bad input: find the first offending row for the message.
-    if not finite:
-        row = int(np.argmin(np.isfinite(array)))
-        what = "NaN" if np.isnan(array[row]) else str(array[row])
-        problem = "values must be finite"
-    elif lo < 0:
-        row = int(np.argmax(array < 0))
-        what = f"negative value {array[row]}"
-        problem = "labels must be >= 0, as in sklearn.metrics.ndcg_score"
+    row = int(np.argmax(~((array >= lo) & (array <= hi))))
+    value = array[row]
+    if not np.isfinite(value):
+        what, problem = ("NaN" if np.isnan(value) else str(value)), "values must be finite"
+    elif value < 0:
+        what, problem = f"negative value {value}", "labels must be >= 0, as in sklearn.metrics.ndcg_score"
     else:
-        row = int(np.argmax(array > max_value))
-        what = str(array[row])
+        what = str(value)
         problem = f"it overflows the exponential gain 2**label - 1; labels must be <= {max_value:g}"
     raise InputError(f"{name}: {what} at row {row} (user {_user_of_row(groups, row)!r}); {problem}")
 
@@ -308,10 +306,12 @@ def ranking_metrics(
     if not np.isfinite(threshold):
         raise InputError(f"The 'threshold' parameter must be a finite number. Got {threshold!r} instead.")
 
-    groups = users if isinstance(users, Groups) else group_rows(users)
+    groups = users if isinstance(users, Groups) else group_rows(users, parallel=parallel)
     max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
-    label_array = _check_values(labels, "labels", groups, float32_ok=False, max_value=max_label)
-    score_array = _check_values(scores, "scores", groups, float32_ok=True)
+    label_array = _check_values(
+        labels, "labels", groups, float32_ok=False, max_value=max_label, parallel=parallel
+    )
+    score_array = _check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
     return _evaluate(
         groups,
         groups.take(label_array),

@@ -3,6 +3,7 @@
 Callers validate and convert first (see :mod:`fastrank.metrics`); kernels trust their input.
 """
 
+from .checks import count_outside_parallel, count_outside_serial
 from .grouped import (
     DCG,
     DRIVERS,
@@ -13,7 +14,7 @@ from .grouped import (
     PRECISION,
     RECALL,
 )
-from .segments import run_starts
+from .segments import run_starts_parallel, run_starts_serial
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 
 __all__ = [
@@ -28,5 +29,8 @@ __all__ = [
     "PESSIMISTIC",
     "PRECISION",
     "RECALL",
-    "run_starts",
+    "count_outside_parallel",
+    "count_outside_serial",
+    "run_starts_parallel",
+    "run_starts_serial",
 ]

@@ -1,0 +1,124 @@
+"""Keras model loading (safe mode by default) and one whole-matrix predict.
+
+TensorFlow is imported here only, and only when a model is actually loaded: the metric kernels
+and the CLI's other paths never pay its ~10 s import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+DEFAULT_BATCH_SIZE = 65_536
+"""Rows per predict batch: large, since per-batch overhead dominates small dense models."""
+
+
+def _keras() -> Any:
+    # TensorFlow's C++ start-up banner is noise for a CLI user; respect an explicit setting.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
+
+
+def load_model(model: Any, *, safe_mode: bool = True) -> Any:
+    """A Keras model from a path (``.keras``, or whatever ``keras.models.load_model`` reads), or
+    the model object itself.
+
+    ``safe_mode`` (default on) refuses models that carry Python code (``Lambda`` layers): loading
+    one runs code from the file. Errors are :class:`~fastrank.InputError` naming the file.
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        return model
+    path = Path(model)
+    if not path.exists():
+        raise InputError(f"{path}: no such model file")
+    keras = _keras()
+    try:
+        return keras.models.load_model(path, safe_mode=safe_mode, compile=False)
+    except Exception as error:  # Keras raises many types for unreadable files
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if "safe_mode" in reason or "unsafe_deserialization" in reason:
+            raise InputError(
+                f"{path}: the model holds Python code (a Lambda layer), which Keras' safe mode refuses: "
+                "loading it runs code stored in the file. Only if you trust the file, pass --no-safe-mode "
+                "(safe_mode=False in the API)."
+            ) from None
+        raise InputError(f"{path}: not a readable Keras model: {reason[:300]}") from None
+
+
+def input_width(model: Any, source: str) -> int:
+    """Number of input features of a single-input model whose output is one score per row."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs) != 1:
+        raise InputError(f"{source}: the model must have exactly one input (a row of features)")
+    shape = tuple(inputs[0].shape)
+    outputs = getattr(model, "outputs", None) or []
+    if len(shape) != 2 or shape[-1] is None:
+        raise InputError(f"{source}: the model input must be (rows, features); it is {shape}")
+    if len(outputs) != 1 or tuple(outputs[0].shape)[1:] not in ((), (1,)):
+        shapes = ", ".join(str(tuple(o.shape)) for o in outputs)
+        raise InputError(f"{source}: the model must output one score per row; it outputs {shapes}")
+    return int(shape[-1])
+
+
+def check_features(model: Any, features: list[str], source: str) -> None:
+    """Raise naming the feature columns when their number differs from the model's input width."""
+    width = input_width(model, source)
+    if width == len(features):
+        return
+    given = ", ".join(features)
+    if width < len(features):
+        hint = f"{len(features) - width} extra; choose the model's columns with --features"
+    else:
+        hint = f"{width - len(features)} missing; add them to the table or name them with --features"
+    raise InputError(
+        f"{source}: the model takes {width} features, but {len(features)} feature columns were given "
+        f"({given}): {hint}"
+    )
+
+
+class _Progress:
+    """A one-line predict progress bar on stderr."""
+
+    def __init__(self, n_rows: int, batch_size: int) -> None:
+        self.total = max(1, -(-n_rows // batch_size))
+
+    def __call__(self, done: int) -> None:
+        width = 30
+        filled = width * done // self.total
+        sys.stderr.write(f"\rpredict [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} batches")
+        if done == self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def predict(
+    model: Any, features: np.ndarray, *, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = False
+) -> np.ndarray:
+    """Scores of every row in one ``model.predict`` call: float32, shape (n_rows,).
+
+    ``features`` is converted to a C-contiguous float32 matrix if it is not one. ``progress``
+    draws a bar on stderr.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"The 'batch_size' parameter must be an int >= 1. Got {batch_size!r} instead.")
+    matrix = np.ascontiguousarray(features, dtype=np.float32)
+    keras = _keras()
+    callbacks = []
+    if progress:
+        bar = _Progress(len(matrix), batch_size)
+
+        class _Callback(keras.callbacks.Callback):
+            def on_predict_batch_end(self, batch: int, logs: Any = None) -> None:
+                bar(batch + 1)
+
+        callbacks.append(_Callback())
+    scores = model.predict(matrix, batch_size=batch_size, verbose=0, callbacks=callbacks)
+    return np.ascontiguousarray(np.asarray(scores, dtype=np.float32).reshape(len(matrix)))
