@@ -369,11 +369,10 @@ def _evaluate(
     chunks = _chunks(offsets, min(groups.n_groups, 4 * n_threads))
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
-    serial, parallel_kernel = kernels.DRIVERS[_TIES[ties]]
-    kernel = parallel_kernel if parallel else serial
+    kernel = kernels.grouped_metrics_parallel if parallel else kernels.grouped_metrics_serial
     kernel(
         offsets, labels, scores, metric_ids, metric_ks, straddle_ks,
-        gain == "exponential", threshold, min_items, no_relevant == "skip",
+        gain == "exponential", _TIES[ties], threshold, min_items, no_relevant == "skip",
         discount, discount_cumsum, chunks, deepest, max_n, out, straddle,
     )  # fmt: skip
     return RankingResult(

@@ -6,8 +6,11 @@ and the CLI's other paths never pay its ~10 s import.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +22,32 @@ DEFAULT_BATCH_SIZE = 65_536
 """Rows per predict batch: large, since per-batch overhead dominates small dense models."""
 
 
-def _keras() -> Any:
-    # TensorFlow's C++ start-up banner is noise for a CLI user; respect an explicit setting.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+@contextlib.contextmanager
+def _native_stderr_captured() -> Iterator[None]:
+    """Hold back what native code writes to file descriptor 2 (TensorFlow's C++ start-up log:
+    oneDNN and CUDA notices that are noise to a user), replaying it only if the block fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
-    return keras
+
+def _keras() -> Any:
+    if "keras" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        with _native_stderr_captured():
+            import keras  # noqa: F401
+    return sys.modules["keras"]
 
 
 def load_model(model: Any, *, safe_mode: bool = True) -> Any:
@@ -41,7 +64,8 @@ def load_model(model: Any, *, safe_mode: bool = True) -> Any:
         raise InputError(f"{path}: no such model file")
     keras = _keras()
     try:
-        return keras.models.load_model(path, safe_mode=safe_mode, compile=False)
+        with _native_stderr_captured():
+            return keras.models.load_model(path, safe_mode=safe_mode, compile=False)
     except Exception as error:  # Keras raises many types for unreadable files
         reason = " ".join(str(error).split()) or type(error).__name__
         if "safe_mode" in reason or "unsafe_deserialization" in reason:

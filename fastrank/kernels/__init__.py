@@ -6,21 +6,29 @@ Callers validate and convert first (see :mod:`fastrank.metrics`); kernels trust 
 from .checks import count_outside_parallel, count_outside_serial
 from .grouped import (
     DCG,
-    DRIVERS,
     HIT_RATE,
     MAP,
     MRR,
     NDCG,
     PRECISION,
     RECALL,
+    grouped_metrics_parallel,
+    grouped_metrics_serial,
 )
 from .segments import run_starts_parallel, run_starts_serial
+from .sorting import (
+    count_repeats_parallel,
+    count_repeats_serial,
+    order_asc_by_pair_parallel,
+    order_asc_by_pair_serial,
+    order_desc_flipped_parallel,
+    order_desc_flipped_serial,
+)
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 
 __all__ = [
     "AVERAGE",
     "DCG",
-    "DRIVERS",
     "HIT_RATE",
     "MAP",
     "MRR",
@@ -31,6 +39,14 @@ __all__ = [
     "RECALL",
     "count_outside_parallel",
     "count_outside_serial",
+    "count_repeats_parallel",
+    "count_repeats_serial",
+    "grouped_metrics_parallel",
+    "grouped_metrics_serial",
+    "order_asc_by_pair_parallel",
+    "order_asc_by_pair_serial",
+    "order_desc_flipped_parallel",
+    "order_desc_flipped_serial",
     "run_starts_parallel",
     "run_starts_serial",
 ]

@@ -61,97 +61,93 @@ def block_maxima(scores, lo, hi, out):
     return n_blocks
 
 
-def _make_selector(TIE):
-    """The selection kernels for one tie mode. ``TIE`` is a closure constant, so the compiler
-    specializes the row loop for it: a mode read at run time there makes it twice as slow."""
+@jit
+def _sift_down(heap, pos, size, scores, labels, tie):
+    # The root holds the row ranked last, so it is the one a better row evicts.
+    item = heap[pos]
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            break
+        right = child + 1
+        if right < size and ranked_after(heap[right], heap[child], scores, labels, tie):
+            child = right
+        if ranked_after(heap[child], item, scores, labels, tie):
+            heap[pos] = heap[child]
+            pos = child
+        else:
+            break
+    heap[pos] = item
 
-    @jit
-    def sift_down(heap, pos, size, scores, labels):
-        # The root holds the row ranked last, so it is the one a better row evicts.
-        item = heap[pos]
-        while True:
-            child = 2 * pos + 1
-            if child >= size:
-                break
-            right = child + 1
-            if right < size and ranked_after(heap[right], heap[child], scores, labels, TIE):
-                child = right
-            if ranked_after(heap[child], item, scores, labels, TIE):
-                heap[pos] = heap[child]
-                pos = child
-            else:
-                break
-        heap[pos] = item
 
-    @jit
-    def heapify_and_sort(heap, m, scores, labels, sort):
-        # With sort, moving the root (the worst row) to the end m - 1 times leaves heap[:m] best
-        # first; without, it only builds the heap.
-        if not sort:
-            for pos in range(m // 2 - 1, -1, -1):
-                sift_down(heap, pos, m, scores, labels)
-            return
-        for end in range(m - 1, 0, -1):
-            last = heap[0]
-            heap[0] = heap[end]
-            heap[end] = last
-            sift_down(heap, 0, end, scores, labels)
+@jit
+def _heapify(heap, m, scores, labels, tie):
+    for pos in range(m // 2 - 1, -1, -1):
+        _sift_down(heap, pos, m, scores, labels, tie)
 
-    @jit
-    def heap_select(scores, labels, lo, hi, m, out):
-        for r in range(m):
-            out[r] = lo + r
-        heapify_and_sort(out, m, scores, labels, False)
-        worst = scores[out[0]]
-        for i in range(lo + m, hi):
-            # Most rows lose to the current worst on score alone; only ties need the full order.
+
+@jit
+def _heap_sort(heap, m, scores, labels, tie):
+    # Moving the root (the worst row) to the end m - 1 times leaves heap[:m] best first.
+    for end in range(m - 1, 0, -1):
+        last = heap[0]
+        heap[0] = heap[end]
+        heap[end] = last
+        _sift_down(heap, 0, end, scores, labels, tie)
+
+
+@jit
+def _heap_select(scores, labels, lo, hi, m, tie, out):
+    for r in range(m):
+        out[r] = lo + r
+    _heapify(out, m, scores, labels, tie)
+    worst = scores[out[0]]
+    for i in range(lo + m, hi):
+        # Most rows lose to the current worst on score alone; only ties need the full order.
+        s = scores[i]
+        if s < worst:
+            continue
+        if s > worst or ranked_after(out[0], i, scores, labels, tie):
+            out[0] = i
+            _sift_down(out, 0, m, scores, labels, tie)
+            worst = scores[out[0]]
+    _heap_sort(out, m, scores, labels, tie)
+
+
+@jit
+def select_top(scores, labels, lo, hi, m, tie, out, block_max):
+    """Write the ``m`` best rows of ``lo:hi`` into ``out[:m]``, best first (``1 <= m <= hi - lo``).
+
+    ``out`` holds absolute row indices. ``labels`` is read only to order ties (pessimistic,
+    optimistic); pass ``scores`` twice to rank by value alone. ``block_max`` is float64 scratch of
+    at least ``ceil((hi - lo) / BLOCK)`` entries.
+    """
+    if hi - lo < _PREFILTER * m:
+        _heap_select(scores, labels, lo, hi, m, tie, out)
+        return
+    # The m-th largest block maximum T is a lower bound of the m-th best score (m blocks each hold a
+    # row scoring >= T), so only blocks whose maximum reaches T can hold the top m: the heap sees
+    # few rows, and the pass over the whole group is a vectorized maximum.
+    n_blocks = block_maxima(scores, lo, hi, block_max)
+    _heap_select(block_max, block_max, 0, n_blocks, m, AVERAGE, out)
+    threshold = block_max[out[m - 1]]
+    filled = 0
+    worst = threshold
+    for b in range(n_blocks):
+        if block_max[b] < threshold:
+            continue
+        for i in range(lo + b * BLOCK, min(lo + (b + 1) * BLOCK, hi)):
             s = scores[i]
             if s < worst:
                 continue
-            if s > worst or ranked_after(out[0], i, scores, labels, TIE):
-                out[0] = i
-                sift_down(out, 0, m, scores, labels)
-                worst = scores[out[0]]
-        heapify_and_sort(out, m, scores, labels, True)
-
-    @jit
-    def select(scores, labels, lo, hi, m, out, block_max):
-        if hi - lo < _PREFILTER * m:
-            heap_select(scores, labels, lo, hi, m, out)
-            return
-        # The m-th largest block maximum T is a lower bound of the m-th best score (m blocks each
-        # hold a row scoring >= T), so only blocks whose maximum reaches T can hold the top m.
-        n_blocks = block_maxima(scores, lo, hi, block_max)
-        _select_values(block_max, block_max, 0, n_blocks, m, out)
-        threshold = block_max[out[m - 1]]
-        filled = 0
-        worst = threshold
-        for b in range(n_blocks):
-            if block_max[b] < threshold:
-                continue
-            for i in range(lo + b * BLOCK, min(lo + (b + 1) * BLOCK, hi)):
-                s = scores[i]
-                if s < worst:
-                    continue
-                if filled < m:
-                    out[filled] = i
-                    filled += 1
-                    if filled == m:
-                        heapify_and_sort(out, m, scores, labels, False)
-                        worst = scores[out[0]]
-                elif s > worst or ranked_after(out[0], i, scores, labels, TIE):
-                    out[0] = i
-                    sift_down(out, 0, m, scores, labels)
+            if filled < m:
+                out[filled] = i
+                filled += 1
+                if filled == m:
+                    _heapify(out, m, scores, labels, tie)
                     worst = scores[out[0]]
-        heapify_and_sort(out, m, scores, labels, True)
-
-    return heap_select, select
-
-
-_select_values = _make_selector(AVERAGE)[0]
-
-SELECT = {tie: _make_selector(tie)[1] for tie in (AVERAGE, PESSIMISTIC, OPTIMISTIC)}
-"""``SELECT[tie](scores, labels, lo, hi, m, out, block_max)`` writes the ``m`` best rows of
-``lo:hi`` into ``out[:m]``, best first (``1 <= m <= hi - lo``), as absolute row indices.
-``labels`` is read only to order ties (pessimistic, optimistic); pass ``scores`` twice to rank by
-value alone. ``block_max`` is float64 scratch of at least ``ceil((hi - lo) / BLOCK)`` entries."""
+            elif s > worst or ranked_after(out[0], i, scores, labels, tie):
+                out[0] = i
+                _sift_down(out, 0, m, scores, labels, tie)
+                worst = scores[out[0]]
+    _heap_sort(out, m, scores, labels, tie)

@@ -1,0 +1,50 @@
+"""Per-group orderings for the notebook protocol (a compatibility path, not a hot one)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .._jit import jit_pair
+
+
+def _order_desc_flipped(offsets, values, out):
+    """``out[lo:hi]`` = the rows of each group by ``values`` descending, as
+    ``np.flip(np.argsort(values[lo:hi], kind="stable"))`` orders them (tied rows: later first)."""
+    for g in prange(offsets.shape[0] - 1):
+        lo = offsets[g]
+        hi = offsets[g + 1]
+        order = np.argsort(values[lo:hi], kind="mergesort")
+        for r in range(hi - lo):
+            out[lo + r] = lo + order[hi - lo - 1 - r]
+
+
+def _order_asc_by_pair(offsets, primary, secondary, out):
+    """``out[lo:hi]`` = the rows of each group sorted ascending by (primary, secondary), ties kept
+    in row order, like ``DataFrame.sort_values([primary, secondary])``."""
+    for g in prange(offsets.shape[0] - 1):
+        lo = offsets[g]
+        hi = offsets[g + 1]
+        by_secondary = np.argsort(secondary[lo:hi], kind="mergesort")
+        by_primary = np.argsort(primary[lo:hi][by_secondary], kind="mergesort")
+        for r in range(hi - lo):
+            out[lo + r] = lo + by_secondary[by_primary[r]]
+
+
+order_desc_flipped_serial, order_desc_flipped_parallel = jit_pair(_order_desc_flipped)
+order_asc_by_pair_serial, order_asc_by_pair_parallel = jit_pair(_order_asc_by_pair)
+
+
+def _count_repeats(offsets, keys):
+    """Rows whose key already appeared earlier in the same group (sorting a copy of each group)."""
+    total = 0
+    for g in prange(offsets.shape[0] - 1):
+        group = np.sort(keys[offsets[g] : offsets[g + 1]])
+        repeats = 0
+        for r in range(1, group.shape[0]):
+            repeats += group[r] == group[r - 1]
+        total += repeats
+    return total
+
+
+count_repeats_serial, count_repeats_parallel = jit_pair(_count_repeats)

@@ -1,0 +1,74 @@
+"""Evaluation protocols: ``standard`` (per-user NDCG@k of the scores against the labels) and
+``notebook`` (the KuaiRec notebook's four numbers, for users migrating from it).
+
+The notebook called ``ndcg_score([ground_truth_ids], [recommended_ids], k=10)``: both arguments are
+the user's *item ids*, ordered by label and by score. sklearn then treats the ids as gains and
+ranks by ids, so the number says how item ids happen to be ordered, not how well the scores rank
+what the user watched. It is reproduced exactly, and labelled so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+from .errors import InputError
+from .grouping import Groups
+from .metrics import MetricSpec, RankingResult, _evaluate
+
+PROTOCOLS = ("standard", "notebook")
+
+NOTEBOOK_K = 10
+NOTEBOOK_MIN_ITEMS = 5
+NOTEBOOK_NOTE = (
+    "notebook-compatible: passes item ids to ndcg_score as gains, so it measures how item ids are "
+    "ordered, not ranking quality; use the standard protocol to compare models"
+)
+
+
+def standard(
+    groups: Groups, labels: np.ndarray, scores: np.ndarray, ks: list[int], min_items: int
+) -> RankingResult:
+    """Per-user NDCG@k, relevance = label; inputs validated and in group order."""
+    specs = [MetricSpec("ndcg", k) for k in ks]
+    return _evaluate(groups, labels, scores, specs, gain="linear", ties="average", threshold=1.0,
+                     min_items=min_items, no_relevant="zero", parallel=True)  # fmt: skip
+
+
+def notebook(
+    groups: Groups, items: np.ndarray, labels: np.ndarray, scores: np.ndarray, *, rounded: bool
+) -> RankingResult:
+    """The notebook's per-user number for one score source, over users with at least 5 rows.
+
+    Not rounded: ``ndcg_score([ids by label desc], [ids by score desc], k=10)``, each order as
+    ``np.flip(np.argsort(x, kind="stable"))``. Rounded: both id lists sorted ascending by
+    (``np.around(value)``, item id); ``np.around`` rounds half to even.
+    """
+    offsets = groups.offsets
+    by_label = np.empty(len(items), np.int64)
+    by_score = np.empty(len(items), np.int64)
+    if rounded:
+        kernels.order_asc_by_pair_parallel(offsets, np.around(labels), items, by_label)
+        kernels.order_asc_by_pair_parallel(offsets, np.around(scores.astype(np.float64)), items, by_score)
+    else:
+        kernels.order_desc_flipped_parallel(offsets, labels, by_label)
+        kernels.order_desc_flipped_parallel(offsets, scores, by_score)
+    # Position p of a user's list: gain = id ranked p-th by label, score = id ranked p-th by score.
+    gains = items[by_label].astype(np.float64)
+    id_scores = items[by_score].astype(np.float64)
+    spec = [MetricSpec("ndcg", NOTEBOOK_K)]
+    return _evaluate(groups, gains, id_scores, spec, gain="linear", ties="average", threshold=1.0,
+                     min_items=NOTEBOOK_MIN_ITEMS, no_relevant="zero", parallel=True)  # fmt: skip
+
+
+def check_item_ids(items: np.ndarray, source: str, column: str) -> np.ndarray:
+    """The notebook protocol needs non-negative integer item ids (they become gains)."""
+    if items.dtype.kind not in "iu":
+        raise InputError(
+            f"{source}: the notebook protocol needs integer item ids; column {column!r} holds {items.dtype}"
+        )
+    if items.min() < 0:
+        row = int(np.argmax(items < 0))
+        where = f"column {column!r} is {items[row]} at row {row}"
+        raise InputError(f"{source}: the notebook protocol needs item ids >= 0; {where}")
+    return items
