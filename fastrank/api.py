@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -199,8 +200,11 @@ def evaluate(
     items = None
     duplicates = None
     if item_col:
-        items = groups.take(_item_codes(table, item_col))
-        duplicates = int(kernels.count_repeats_parallel(groups.offsets, items))
+        raw_items = table.column(item_col).to_numpy(zero_copy_only=False)
+        if "notebook" in wanted:
+            protocols.check_item_ids(raw_items, name, item_col)
+        items = groups.take(raw_items if raw_items.dtype.kind in "iu" else pd.factorize(raw_items)[0])
+        duplicates = _count_duplicates(groups, items)
         if duplicates:
             notes.append(
                 f"duplicates: {duplicates} rows repeat a ({user_col}, {item_col}) pair; all are kept"
@@ -248,7 +252,6 @@ def evaluate(
             )
         if "notebook" in wanted:
             assert items is not None
-            protocols.check_item_ids(items, name, str(item_col))
             for metric, rounded in (("ndcg_notebook", False), ("ndcg_notebook_rounded", True)):
                 result = protocols.notebook(groups, items, label_order, checked, rounded=rounded)
                 results.append(("notebook", metric, source_name, result))
@@ -273,12 +276,19 @@ def _users(table: Any, column: str, source: str) -> np.ndarray:
     return chunked.to_numpy()
 
 
-def _item_codes(table: Any, column: str) -> np.ndarray:
-    chunked = table.column(column)
-    values = chunked.to_numpy(zero_copy_only=False)
-    if values.dtype.kind in "iu":
-        return values
-    return pd.factorize(values)[0]
+def _count_duplicates(groups: Any, items: np.ndarray) -> int:
+    """Rows repeating a (user, item) pair, in O(rows) whatever the item ids."""
+    low, high = int(items.min()), int(items.max())
+    if high - low < 1 << 26:
+        codes = items - low
+        n_codes = high - low + 1
+    else:  # ids too sparse for a table indexed by id: renumber them first
+        codes, uniques = pd.factorize(items)
+        n_codes = len(uniques)
+    chunks = np.linspace(0, groups.n_groups, min(groups.n_groups, 2 * numba.get_num_threads()) + 1).astype(
+        np.int64
+    )
+    return int(kernels.count_repeats_parallel(groups.offsets, codes, n_codes, chunks))
 
 
 def _tables(results: list[tuple[str, str, str, RankingResult]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -313,4 +323,14 @@ def _tables(results: list[tuple[str, str, str, RankingResult]]) -> tuple[pd.Data
                     }
                 )
             )
-    return pd.DataFrame(rows), pd.concat(frames, ignore_index=True)
+    summary = pd.DataFrame(rows)
+    # Protocol, then metric and k, with the sources side by side in the order they were given.
+    summary["_order"] = range(len(summary))
+    summary = summary.sort_values(["protocol", "metric", "k", "_order"], kind="stable", key=_protocol_rank)
+    return summary.drop(columns="_order").reset_index(drop=True), pd.concat(frames, ignore_index=True)
+
+
+def _protocol_rank(column: pd.Series) -> pd.Series:
+    if column.name == "protocol":
+        return column.map({name: rank for rank, name in enumerate(protocols.PROTOCOLS)})
+    return column

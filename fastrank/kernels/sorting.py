@@ -35,14 +35,21 @@ order_desc_flipped_serial, order_desc_flipped_parallel = jit_pair(_order_desc_fl
 order_asc_by_pair_serial, order_asc_by_pair_parallel = jit_pair(_order_asc_by_pair)
 
 
-def _count_repeats(offsets, keys):
-    """Rows whose key already appeared earlier in the same group (sorting a copy of each group)."""
+def _count_repeats(offsets, codes, n_codes, chunks):
+    """Rows whose code (``0 <= code < n_codes``) already appeared earlier in the same group, in
+    O(rows): each chunk of groups marks what it has seen in one byte per code, then unmarks."""
     total = 0
-    for g in prange(offsets.shape[0] - 1):
-        group = np.sort(keys[offsets[g] : offsets[g + 1]])
+    for c in prange(chunks.shape[0] - 1):
+        seen = np.zeros(n_codes, np.uint8)
         repeats = 0
-        for r in range(1, group.shape[0]):
-            repeats += group[r] == group[r - 1]
+        for g in range(chunks[c], chunks[c + 1]):
+            lo = offsets[g]
+            hi = offsets[g + 1]
+            for i in range(lo, hi):
+                repeats += seen[codes[i]]
+                seen[codes[i]] = 1
+            for i in range(lo, hi):
+                seen[codes[i]] = 0
         total += repeats
     return total
 

@@ -1,0 +1,7 @@
+"""``python -m fastrank``: see :mod:`fastrank.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

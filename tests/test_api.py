@@ -1,0 +1,128 @@
+"""fastrank.evaluate without a model: score columns, inputs of every kind, accounting, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sklearn.metrics import ndcg_score
+
+import fastrank
+import fastrank.api as api
+from fastrank.demo import make_demo_table
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return make_demo_table(n_users=25, n_videos=80, seed=5).to_pandas()
+
+
+def _sklearn_loop(frame, column, k):
+    return {
+        user: ndcg_score([rows["watch_ratio"].to_numpy()], [rows[column].to_numpy()], k=k)
+        for user, rows in frame.groupby("user_id", sort=False)
+    }
+
+
+def test_standard_protocol_equals_a_per_user_sklearn_loop(frame):
+    result = api.evaluate(
+        frame, baselines=["video_watch_ratio_mean", "user_feat_watch_ratio_mean"], k=[3, 10]
+    )
+    assert len(result.summary) == 4
+    for column in ("video_watch_ratio_mean", "user_feat_watch_ratio_mean"):
+        for k in (3, 10):
+            want = _sklearn_loop(frame, column, k)
+            rows = result.per_user
+            got = rows[(rows.source == column) & (rows.k == k)].set_index("user")["value"]
+            assert got.to_dict() == pytest.approx(want, abs=1e-12)
+            assert result.mean(column, k=k) == pytest.approx(np.mean(list(want.values())), abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["frame", "table", "parquet", "directory", "csv"])
+def test_every_input_kind_gives_the_same_numbers(frame, tmp_path, kind):
+    if kind == "frame":
+        data = frame
+    elif kind == "table":
+        data = pa.Table.from_pandas(frame, preserve_index=False)
+    elif kind == "parquet":
+        data = tmp_path / "t.parquet"
+        frame.to_parquet(data)
+    elif kind == "directory":
+        data = tmp_path / "parts"
+        data.mkdir()
+        half = len(frame) // 2
+        frame.iloc[:half].to_parquet(data / "a.parquet")
+        frame.iloc[half:].to_parquet(data / "b.parquet")
+    else:
+        data = tmp_path / "t.csv"
+        frame.to_csv(data, index=False, float_format="%.17g")
+    result = api.evaluate(data, baselines=["video_watch_ratio_mean"])
+    want = api.evaluate(frame, baselines=["video_watch_ratio_mean"])
+    pd.testing.assert_frame_equal(result.summary, want.summary, rtol=1e-12)
+
+
+def test_shuffled_rows_give_the_same_results(frame):
+    shuffled = frame.sample(frac=1.0, random_state=1)
+    a = api.evaluate(frame, scores="video_watch_ratio_mean", protocol=["standard", "notebook"])
+    b = api.evaluate(shuffled, scores="video_watch_ratio_mean", protocol=["standard", "notebook"])
+    pd.testing.assert_frame_equal(a.summary, b.summary, rtol=1e-12)
+    key = ["protocol", "metric", "k", "source", "user"]
+    pa_, pb = (r.per_user.sort_values(key).reset_index(drop=True) for r in (a, b))
+    pd.testing.assert_frame_equal(pa_, pb, rtol=1e-12)
+
+
+def test_precomputed_scores_array_and_duplicates_counted_not_dropped(frame):
+    doubled = pd.concat([frame, frame.iloc[:7]], ignore_index=True)
+    result = api.evaluate(doubled, scores=doubled["video_watch_ratio_mean"].to_numpy())
+    assert result.duplicates == 7
+    assert result.n_rows == len(frame) + 7
+    assert any("7 rows repeat" in note for note in result.notes)
+    assert list(result.summary.source) == ["scores"]
+
+
+def test_min_items_excludes_and_counts(frame):
+    sizes = frame.groupby("user_id").size()
+    cut = int(sizes.median()) + 1
+    result = api.evaluate(frame, baselines=["video_watch_ratio_mean"], min_items=cut)
+    row = result.summary.iloc[0]
+    assert row["users"] == int((sizes >= cut).sum())
+    assert row["excluded"] == int((sizes < cut).sum())
+    assert row["users"] + row["excluded"] == result.n_users
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "match"),
+    [
+        (lambda f: f.drop(columns="watch_ratio"), {}, r"no column 'watch_ratio'; columns are: user_id"),
+        (lambda f: f, {"baselines": ["nope"]}, r"no score column 'nope'"),
+        (
+            lambda f: f.assign(watch_ratio=f.watch_ratio.where(f.index != 4)),
+            {},
+            r"column 'watch_ratio'.*(NaN|null).* at row 4 \(user \d+\)",
+        ),
+        (lambda f: f.assign(watch_ratio=-f.watch_ratio), {}, r"negative value"),
+        (lambda f: f.iloc[:0], {}, r"the table has no rows"),
+        (lambda f: f, {"k": 0}, r"k: each cutoff must be an int >= 1"),
+        (lambda f: f, {"protocol": "magic"}, r"unknown protocol 'magic'"),
+        (lambda f: f, {"baselines": []}, r"nothing to evaluate"),
+        (
+            lambda f: f.assign(video_id=f.video_id.astype(str)),
+            {"protocol": "notebook"},
+            r"needs integer item ids",
+        ),
+    ],
+)
+def test_bad_input_raises_input_error(frame, change, kwargs, match):
+    args = {"baselines": ["video_watch_ratio_mean"], **kwargs}
+    with pytest.raises(fastrank.InputError, match=match):
+        api.evaluate(change(frame.copy()), **args)
+
+
+def test_null_user_is_reported(frame):
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    users = table.column("user_id").to_pylist()
+    users[3] = None
+    table = table.set_column(0, "user_id", pa.array(users, pa.int64()))
+    with pytest.raises(fastrank.InputError, match=r"column 'user_id' is empty \(null\) at row 3"):
+        api.evaluate(table, baselines=["video_watch_ratio_mean"])
