@@ -163,11 +163,10 @@ def evaluate(
             notes.append(f"demo: model {DEMO_MODEL_PATH}")
         if not baselines:
             baselines = [DEMO_BASELINE]
-    if model is None and scores is None and not baselines:
-        raise InputError("nothing to evaluate: give a model, a scores column or a baseline column")
-
     source = TableSource(data)
     name = source.name
+    if model is None and scores is None and not baselines:
+        raise InputError("nothing to evaluate: give a model (--model), a scores column or a baseline column")
     score_col = scores if isinstance(scores, str) else None
     key_cols = [user_col, label_col] + ([item_col] if item_col else [])
     source.require(key_cols)

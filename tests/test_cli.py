@@ -1,0 +1,208 @@
+"""End to end: the CLI as a user runs it (subprocess), against the API and the oracles.
+
+These tests build tiny Keras models, so they import TensorFlow (once here, once per CLI run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sklearn.metrics import ndcg_score
+
+import fastrank.api as api
+from fastrank.demo import FEATURES, make_demo_table
+from tests import notebook_oracle as nb
+
+keras = pytest.importorskip("keras")
+
+
+def run_cli(*args, cwd=None):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "fastrank", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    frame = make_demo_table(n_users=20, n_videos=50, seed=11).to_pandas()
+    frame.to_parquet(root / "data.parquet")
+    frame.sample(frac=1.0, random_state=2).to_parquet(root / "shuffled.parquet")
+    keras.utils.set_random_seed(0)
+    tiny = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)]
+    )
+    tiny.save(root / "tiny.keras")
+    wide = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
+    wide.save(root / "wide.keras")
+    risky = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Lambda(lambda x: x * 2.0), keras.layers.Dense(1)]
+    )
+    risky.save(root / "lambda.keras")
+    (root / "notamodel.keras").write_text("just text")
+    return root
+
+
+def test_cli_and_api_agree_and_match_the_oracles(workdir):
+    out = workdir / "per_user.parquet"
+    args = ["--model", workdir / "tiny.keras", "--baseline", "video_watch_ratio_mean", "-k", "5", "10"]
+    done = run_cli(
+        "evaluate",
+        workdir / "data.parquet",
+        *args,
+        "--protocol",
+        "standard",
+        "notebook",
+        "--json",
+        "--per-user",
+        out,
+    )
+    assert done.returncode == 0, done.stderr
+    records = json.loads(done.stdout)
+    assert {r["protocol"] for r in records} == {"standard", "notebook"}
+    assert all("not ranking quality" in r["note"] for r in records if r["protocol"] == "notebook")
+
+    result = api.evaluate(
+        workdir / "data.parquet", workdir / "tiny.keras", baselines=["video_watch_ratio_mean"],
+        k=[5, 10], protocol=["standard", "notebook"],
+    )  # fmt: skip
+    assert [r["mean"] for r in records] == result.summary["mean"].tolist()
+    assert [r["users"] for r in records] == result.summary["users"].tolist()
+    pd.testing.assert_frame_equal(pd.read_parquet(out), result.per_user)
+
+    frame = pd.read_parquet(workdir / "data.parquet")
+    model = keras.models.load_model(workdir / "tiny.keras")
+    scores = model.predict(frame[list(FEATURES)].to_numpy(np.float32), batch_size=65536, verbose=0).ravel()
+    per_user = result.per_user
+    model_std = per_user[
+        (per_user.source == "model") & (per_user.protocol == "standard") & (per_user.k == 10)
+    ]
+    got = model_std.set_index("user")["value"]
+    for user, rows in frame.groupby("user_id"):
+        want = ndcg_score([rows["watch_ratio"].to_numpy()], [scores[rows.index]], k=10)
+        assert got[user] == pytest.approx(want, abs=1e-12)
+
+    # the notebook's own code, with its per-user model.predict, on users without ties
+    def predict(features):
+        return model.predict(features, batch_size=2048, verbose=0)
+
+    notebook = per_user[(per_user.source == "model") & (per_user.metric == "ndcg_notebook")].set_index(
+        "user"
+    )["value"]
+    want = nb.per_user(frame, nb.get_user_recommendation_data, predict)
+    compared = 0
+    for user, value in want.items():
+        rows = frame[frame.user_id == user]
+        if nb.has_ties(rows["watch_ratio"]) or nb.has_ties(predict(rows[list(FEATURES)]).ravel()):
+            continue
+        assert notebook[user] == pytest.approx(value, abs=1e-12)
+        compared += 1
+    assert compared >= len(want) // 2
+
+
+def test_shuffled_rows_give_the_same_table(workdir):
+    a = run_cli("evaluate", workdir / "data.parquet", "--baseline", "video_watch_ratio_mean", "--json")
+    b = run_cli("evaluate", workdir / "shuffled.parquet", "--baseline", "video_watch_ratio_mean", "--json")
+    assert a.returncode == b.returncode == 0
+    assert json.loads(a.stdout) == pytest.approx(json.loads(b.stdout))
+
+
+def test_table_output_is_readable(workdir):
+    done = run_cli("evaluate", workdir / "data.parquet", "--baseline", "video_watch_ratio_mean", "--protocol",
+                   "standard", "notebook", "--verbose")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{len(pd.read_parquet(workdir / 'data.parquet')):,} rows, 20 users")
+    assert lines[2].split() == ["protocol", "metric", "k", "source", "mean", "users", "excluded"]
+    assert "notebook-compatible" in done.stdout and "not ranking quality" in done.stdout
+    assert "time per stage: load" in done.stderr
+
+
+def _bad_inputs(root):
+    frame = pd.read_parquet(root / "data.parquet")
+    labels = frame.watch_ratio.to_numpy().copy()
+    labels[3] = np.nan
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # from_pandas=False keeps NaN a value, as writers outside pandas may; pandas would make it null
+    nan_labels = table.set_column(2, "watch_ratio", pa.array(labels, from_pandas=False))
+    pq.write_table(nan_labels, root / "nan.parquet")
+    frame.assign(watch_ratio=frame.watch_ratio.where(frame.index != 3)).to_csv(
+        root / "blank.csv", index=False
+    )
+    frame.iloc[:0].to_parquet(root / "empty.parquet")
+    (root / "corrupt.parquet").write_bytes(b"PAR1 garbage")
+    data = root / "data.parquet"
+    return {
+        "missing file": ([root / "nope.parquet"], "nope.parquet: no such file or directory"),
+        "missing column": (
+            [data, "--label-col", "rating", "--baseline", "video_watch_ratio_mean"],
+            "no column 'rating'",
+        ),
+        "wrong number of features": (
+            [data, "--model", root / "wide.keras"],
+            "the model takes 6 features, but 5",
+        ),
+        "NaN labels": (
+            [root / "nan.parquet", "--baseline", "video_watch_ratio_mean"],
+            "column 'watch_ratio': NaN at row 3",
+        ),
+        "blank label": (
+            [root / "blank.csv", "--baseline", "video_watch_ratio_mean"],
+            "column 'watch_ratio' is empty (null) at row 3",
+        ),
+        "empty table": (
+            [root / "empty.parquet", "--baseline", "video_watch_ratio_mean"],
+            "the table has no rows",
+        ),
+        "corrupt parquet": ([root / "corrupt.parquet"], "corrupt.parquet: cannot read as parquet"),
+        "not a model": (
+            [data, "--model", root / "notamodel.keras"],
+            "notamodel.keras: not a readable Keras model",
+        ),
+        "lambda model": ([data, "--model", root / "lambda.keras"], "--no-safe-mode"),
+        "bad k": (
+            [data, "--baseline", "video_watch_ratio_mean", "-k", "0"],
+            "each cutoff must be an int >= 1",
+        ),
+        "bad option": ([data, "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing file", "missing column", "wrong number of features", "NaN labels", "blank label", "empty table",
+     "corrupt parquet", "not a model", "lambda model", "bad k", "bad option"],
+)  # fmt: skip
+def test_bad_input_exits_2_with_one_line_and_no_output_file(workdir, case):
+    args, message = _bad_inputs(workdir)[case]
+    out = workdir / f"out-{case.replace(' ', '-')}.parquet"
+    done = run_cli("evaluate", *args, "--per-user", out)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("fastrank") and message in lines[0], lines[0]
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
+    assert not [p for p in os.listdir(workdir) if p.startswith(".out-")]
+
+
+def test_lambda_model_loads_with_no_safe_mode(workdir):
+    done = run_cli(
+        "evaluate", workdir / "data.parquet", "--model", workdir / "lambda.keras", "--no-safe-mode", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["source"] == "model"
