@@ -1,0 +1,95 @@
+"""Shared data and the side-by-side summary for the pytest-benchmark suite.
+
+Implementations are timed in one run on the same data, and the summary prints each one's time
+for *all* users (slow loops are timed on a sample of users and scaled up) next to its ratio to
+fastrank, because these machines are shared and noisy: ratios travel, absolute times do not.
+Set ``FASTRANK_BENCH_USERS`` to shrink the data (CI runs the suite once that way as a smoke test).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import fastrank
+from fastrank.demo import make_demo_table
+
+N_USERS = int(os.environ.get("FASTRANK_BENCH_USERS", "1354"))
+SAMPLE_USERS = min(N_USERS, 40)
+
+
+@dataclass
+class KuaiRecCase:
+    """The notebook's frame, flat: 1,354 users x ~2,830 videos, grouped by user."""
+
+    frame: object  # pandas DataFrame, the notebook's input
+    users: np.ndarray
+    labels: np.ndarray
+    scores: np.ndarray  # float32, like a Keras prediction
+    groups: fastrank.Groups
+
+    @property
+    def n_users(self) -> int:
+        return self.groups.n_groups
+
+
+@pytest.fixture(scope="session")
+def kuairec() -> KuaiRecCase:
+    frame = make_demo_table(n_users=N_USERS).to_pandas()
+    users = frame["user_id"].to_numpy()
+    labels = frame["watch_ratio"].to_numpy()
+    # The notebook's baseline score, as float32 like a model's output.
+    scores = frame["video_watch_ratio_mean"].to_numpy(np.float32)
+    _ROWS.append(len(frame))
+    return KuaiRecCase(frame, users, labels, scores, fastrank.group_rows(users))
+
+
+_RESULTS: dict[str, dict[str, dict[str, float]]] = {}
+_ROWS: list[int] = []
+
+
+@pytest.fixture
+def record(benchmark):
+    """``record(group, name, users_timed, users_total)`` after a benchmark ran: keeps its median
+    scaled to all users for the summary table. ``value`` replaces the time (e.g. memory)."""
+
+    def _record(
+        group: str, name: str, users_timed: int, users_total: int, value: float | None = None
+    ) -> None:
+        stats = benchmark.stats.stats if benchmark.stats else None
+        if stats is None:  # --benchmark-disable: nothing was timed
+            return
+        scale = users_total / users_timed
+        benchmark.extra_info.update(users_timed=users_timed, users_total=users_total, scale=scale)
+        median = stats.median * scale if value is None else value
+        _RESULTS.setdefault(group, {})[name] = {"median_s": median, "min_s": median, "raw": value is not None}
+
+    return _record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RESULTS:
+        return
+    write = terminalreporter.write_line
+    write("")
+    size = f"{_ROWS[0]:,} rows, " if _ROWS else ""
+    write(f"fastrank side by side ({size}{N_USERS:,} users)")
+    write("time for all users; slow loops are timed on a sample of users and scaled up")
+    for group, rows in _RESULTS.items():
+        base = rows.get("fastrank")
+        write("")
+        write(f"| {group} | median, all users | x fastrank |")
+        write("|---|---:|---:|")
+        for name, row in rows.items():
+            if row.get("raw"):
+                write(f"| {name} | | |")
+                continue
+            ratio = row["median_s"] / base["median_s"] if base else float("nan")
+            write(f"| {name} | {_fmt(row['median_s'])} | {ratio:,.1f} |")
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1e3:,.1f} ms" if seconds < 1 else f"{seconds:,.2f} s"

@@ -1,0 +1,123 @@
+"""End to end on the demo table (3.8M rows) and demo model: fastrank.evaluate next to the
+notebook's two per-user loops (model and baseline, on a sample of users, scaled up), the whole
+`python -m fastrank evaluate` command, TensorFlow's import alone, and peak memory.
+
+Run: python -m pytest benchmarks --benchmark-only   (see BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.metrics import ndcg_score
+
+import fastrank.api as api
+from fastrank.demo import DEMO_MODEL_PATH, FEATURES, demo_table_path, make_demo_table
+
+from .conftest import N_USERS, SAMPLE_USERS
+
+keras = pytest.importorskip("keras")
+GROUP = "evaluate: model + 1 baseline, NDCG@10"
+BASELINE = "video_watch_ratio_mean"
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory):
+    if N_USERS == 1354:
+        return demo_table_path()
+    path = tmp_path_factory.mktemp("demo") / "demo.parquet"
+    make_demo_table(n_users=N_USERS).to_pandas().to_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model():
+    return keras.models.load_model(DEMO_MODEL_PATH)
+
+
+def test_fastrank_evaluate(benchmark, record, demo_path, model):
+    """Load + group + one whole-matrix predict + metrics for the model and a baseline."""
+    api.evaluate(demo_path, model, baselines=[BASELINE])  # compile and warm up outside the timing
+    result = benchmark.pedantic(
+        lambda: api.evaluate(demo_path, model, baselines=[BASELINE]), rounds=3, iterations=1
+    )
+    benchmark.extra_info["timings"] = result.timings
+    record(GROUP, "fastrank", result.n_users, result.n_users)
+
+
+def test_notebook_loops(benchmark, record, demo_path, model):
+    """The notebook's cells 8 and 10 (filter, per-user predict, sklearn), on a sample of users."""
+    import pandas as pd
+
+    frame = pd.read_parquet(demo_path)
+    features = list(FEATURES)
+    sample = frame["user_id"].unique()[:SAMPLE_USERS]
+
+    def loops():
+        values = []
+        for user in sample:  # cell 8: the model
+            rows = frame[frame["user_id"] == user]
+            preds = model.predict(rows[features], batch_size=2048, verbose=None).flatten()
+            values.append(ndcg_score([rows["watch_ratio"].to_numpy()], [preds], k=10))
+        for user in sample:  # cell 10: the baseline
+            rows = frame[frame["user_id"] == user]
+            values.append(ndcg_score([rows["watch_ratio"].to_numpy()], [rows[BASELINE].to_numpy()], k=10))
+        return values
+
+    benchmark.pedantic(loops, rounds=2, iterations=1)
+    record(GROUP, "notebook loops (model + baseline)", len(sample), frame["user_id"].nunique())
+
+
+def _run(args):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env={**os.environ})
+    assert done.returncode == 0, done.stderr
+    return before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+def test_cli_whole_command(benchmark, record, demo_path):
+    """`python -m fastrank evaluate` as a user runs it: Python and TensorFlow start-up included."""
+    args = [
+        "-m",
+        "fastrank",
+        "evaluate",
+        str(demo_path),
+        "--model",
+        str(DEMO_MODEL_PATH),
+        "--baseline",
+        BASELINE,
+        "--quiet",
+    ]
+    _run(args)  # numba's cache and the OS file cache warm
+    benchmark.pedantic(lambda: _run(args), rounds=2, iterations=1)
+    # ru_maxrss of children is the largest child so far (KiB on Linux): the CLI runs dominate it.
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    benchmark.extra_info["children_peak_rss_mib"] = peak_mib
+    record(GROUP, "python -m fastrank evaluate (whole command)", 1, 1)
+    record(GROUP, f"  peak RSS of the command: {peak_mib:,.0f} MiB", 1, 1, value=peak_mib / 1e3)
+
+
+def test_tensorflow_import(benchmark, record):
+    """How much of the command is importing TensorFlow (through Keras)."""
+    benchmark.pedantic(lambda: _run(["-c", "import keras"]), rounds=2, iterations=1)
+    record(GROUP, "  of which: import keras/TensorFlow", 1, 1)
+
+
+def test_metrics_agree_with_sklearn_on_a_sample(demo_path, model):
+    """A check, not a timing: the benchmarked numbers are the right ones."""
+    import pandas as pd
+
+    frame = pd.read_parquet(demo_path)
+    result = api.evaluate(demo_path, model, baselines=[BASELINE])
+    per_user = result.per_user
+    got = per_user[per_user.source == BASELINE].set_index("user")["value"]
+    for user in frame["user_id"].unique()[:20]:
+        rows = frame[frame["user_id"] == user]
+        want = ndcg_score([rows["watch_ratio"].to_numpy()], [rows[BASELINE].to_numpy()], k=10)
+        assert got[user] == pytest.approx(want, abs=1e-12)
+    assert np.isfinite(result.mean("model"))
