@@ -10,20 +10,27 @@ group_rows(users) -> Groups
     Group rows by user once, to evaluate many score columns without regrouping.
 RankingResult
     Per-user values, means, users evaluated and skipped, ties split by each cutoff.
+evaluate(data, model, baselines=..., k=10, protocol="standard", ...) -> Evaluation
+    The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG of every source.
 InputError
     The ValueError raised for bad input; its message names the argument, user and row at fault.
+
+TensorFlow is imported only when a model is loaded.
 """
 
+from .api import Evaluation, evaluate
 from .errors import InputError
 from .grouping import Groups, group_rows, groups_from_offsets
 from .metrics import METRICS, MetricSpec, RankingResult, ndcg, parse_metric, ranking_metrics
 
 __all__ = [
     "METRICS",
+    "Evaluation",
     "Groups",
     "InputError",
     "MetricSpec",
     "RankingResult",
+    "evaluate",
     "group_rows",
     "groups_from_offsets",
     "ndcg",

@@ -112,6 +112,9 @@ def test_cli_and_api_agree_and_match_the_oracles(workdir):
         assert notebook[user] == pytest.approx(value, abs=1e-12)
         compared += 1
     assert compared >= len(want) // 2
+    rounded = per_user[(per_user.source == "model") & (per_user.metric == "ndcg_notebook_rounded")]
+    want = nb.per_user(frame, nb.get_user_recommendation_data_rounded, predict)
+    assert rounded.set_index("user")["value"].to_dict() == pytest.approx(want, abs=1e-12)
 
 
 def test_shuffled_rows_give_the_same_table(workdir):

@@ -97,7 +97,8 @@ def _heap_sort(heap, m, scores, labels, tie):
 
 
 @jit
-def _heap_select(scores, labels, lo, hi, m, tie, out):
+def _heap_select(scores, labels, lo, hi, m, tie, out, sort):
+    # Without sort, out[:m] is left a heap whose root out[0] is the m-th best row.
     for r in range(m):
         out[r] = lo + r
     _heapify(out, m, scores, labels, tie)
@@ -111,7 +112,8 @@ def _heap_select(scores, labels, lo, hi, m, tie, out):
             out[0] = i
             _sift_down(out, 0, m, scores, labels, tie)
             worst = scores[out[0]]
-    _heap_sort(out, m, scores, labels, tie)
+    if sort:
+        _heap_sort(out, m, scores, labels, tie)
 
 
 @jit
@@ -123,14 +125,14 @@ def select_top(scores, labels, lo, hi, m, tie, out, block_max):
     at least ``ceil((hi - lo) / BLOCK)`` entries.
     """
     if hi - lo < _PREFILTER * m:
-        _heap_select(scores, labels, lo, hi, m, tie, out)
+        _heap_select(scores, labels, lo, hi, m, tie, out, True)
         return
     # The m-th largest block maximum T is a lower bound of the m-th best score (m blocks each hold a
     # row scoring >= T), so only blocks whose maximum reaches T can hold the top m: the heap sees
     # few rows, and the pass over the whole group is a vectorized maximum.
     n_blocks = block_maxima(scores, lo, hi, block_max)
-    _heap_select(block_max, block_max, 0, n_blocks, m, AVERAGE, out)
-    threshold = block_max[out[m - 1]]
+    _heap_select(block_max, block_max, 0, n_blocks, m, AVERAGE, out, False)
+    threshold = block_max[out[0]]
     filled = 0
     worst = threshold
     for b in range(n_blocks):
