@@ -74,7 +74,8 @@ def load_model(model: Any, *, safe_mode: bool = True) -> Any:
                 "loading it runs code stored in the file. Only if you trust the file, pass --no-safe-mode "
                 "(safe_mode=False in the API)."
             ) from None
-        raise InputError(f"{path}: not a readable Keras model: {reason[:300]}") from None
+        first_sentence = reason.split(". ")[0].rstrip(".")[:200]
+        raise InputError(f"{path}: not a readable Keras model ({first_sentence})") from None
 
 
 def input_width(model: Any, source: str) -> int:
