@@ -37,92 +37,155 @@ def build_parser() -> argparse.ArgumentParser:
             "demo: a synthetic KuaiRec-shaped table, the shipped demo model and a popularity baseline."
         ),
     )
-    ev.add_argument(
-        "data", nargs="?", help="parquet file, directory of parquet files, or CSV (default: the demo)"
-    )
-    ev.add_argument("--model", help="Keras model file (.keras) scored in one whole-matrix predict")
-    ev.add_argument(
-        "--scores", metavar="COLUMN", help="column of precomputed scores to evaluate (no model needed)"
-    )
-    ev.add_argument(
-        "--baseline",
-        metavar="COLUMN",
-        action="append",
-        default=[],
-        help="score column evaluated as is; repeatable",
-    )
-    ev.add_argument("--user-col", default="user_id", help="user id column (default: %(default)s)")
-    ev.add_argument("--item-col", default="video_id", help="item id column (default: %(default)s)")
-    ev.add_argument(
-        "--label-col", default="watch_ratio", help="relevance label column (default: %(default)s)"
-    )
-    ev.add_argument(
-        "--features",
-        metavar="COLUMN",
-        nargs="+",
-        help="model input columns, in order (default: every other column)",
-    )
-    ev.add_argument("-k", type=int, nargs="+", default=[10], help="NDCG cutoffs (default: 10)")
+    _add_inputs(ev)
     ev.add_argument(
         "--protocol", nargs="+", choices=["standard", "notebook"], default=["standard"],
         help="standard: per-user NDCG@k of scores vs labels (default); notebook: the KuaiRec notebook's",
     )  # fmt: skip
-    ev.add_argument(
-        "--min-items", type=int, default=2, help="exclude users with fewer rows (default: %(default)s)"
-    )
-    ev.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
-    ev.add_argument(
-        "--no-safe-mode", action="store_true",
-        help="load models holding Python code (Lambda layers): runs code from the file; trusted files only",
-    )  # fmt: skip
-    ev.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     ev.add_argument("--per-user", metavar="PATH.parquet", help="write per-user values to this parquet file")
-    ev.add_argument("--verbose", action="store_true", help="report time per stage on stderr")
-    ev.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
+    _add_output(ev)
+
+    cmp = commands.add_parser(
+        "compare",
+        help="confidence intervals and paired tests of each source against a reference",
+        description=(
+            "Evaluate like 'evaluate', then give every source's mean with a user-level bootstrap "
+            "interval and compare each source with a reference: mean difference with its interval, "
+            "paired randomization and t-test p-values (Holm-adjusted), effect size, wins/ties/losses. "
+            "Without DATA, runs the built-in demo."
+        ),
+    )
+    _add_inputs(cmp)
+    cmp.add_argument("--reference", help="source compared against (default: the first baseline)")
+    cmp.add_argument(
+        "--resamples",
+        type=int,
+        default=10_000,
+        help="bootstrap and sign-flip resamples (default: %(default)s)",
+    )
+    cmp.add_argument(
+        "--seed", type=int, default=0, help="random seed: same seed, same numbers (default: %(default)s)"
+    )
+    cmp.add_argument("--confidence", type=float, default=0.95, help="interval level (default: %(default)s)")
+    cmp.add_argument(
+        "--ci-method", choices=["percentile", "bca"], default="percentile", help="bootstrap interval"
+    )
+    cmp.add_argument(
+        "--slice-by", metavar="COLUMN", help="a user-level column, or 'activity' (row-count quartiles)"
+    )
+    cmp.add_argument("--plot", metavar="DIR", help="write distribution, scatter and NDCG@k curve PNGs there")
+    _add_output(cmp)
     return parser
 
 
-def _evaluate_command(args: argparse.Namespace) -> int:
-    from .api import evaluate
-    from .io import check_writable, write_parquet_atomic
+def _add_inputs(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "data", nargs="?", help="parquet file, directory of parquet files, or CSV (default: the demo)"
+    )
+    sub.add_argument("--model", help="Keras model file (.keras) scored in one whole-matrix predict")
+    sub.add_argument(
+        "--scores", metavar="COLUMN", help="column of precomputed scores to evaluate (no model needed)"
+    )
+    sub.add_argument(
+        "--baseline", metavar="COLUMN", action="append", default=[], help="score column, as is; repeatable"
+    )
+    sub.add_argument("--user-col", default="user_id", help="user id column (default: %(default)s)")
+    sub.add_argument("--item-col", default="video_id", help="item id column (default: %(default)s)")
+    sub.add_argument(
+        "--label-col", default="watch_ratio", help="relevance label column (default: %(default)s)"
+    )
+    sub.add_argument(
+        "--features", metavar="COLUMN", nargs="+", help="model input columns (default: all others)"
+    )
+    sub.add_argument("-k", type=int, nargs="+", default=[10], help="NDCG cutoffs (default: 10)")
+    sub.add_argument(
+        "--min-items", type=int, default=2, help="exclude users with fewer rows (default: %(default)s)"
+    )
+    sub.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
+    sub.add_argument(
+        "--no-safe-mode", action="store_true",
+        help="load models holding Python code (Lambda layers): runs code from the file; trusted files only",
+    )  # fmt: skip
+
+
+def _add_output(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.add_argument("--verbose", action="store_true", help="report time per stage on stderr")
+    sub.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of evaluate() shared by both commands."""
     from .predict import DEFAULT_BATCH_SIZE
 
     if args.min_items < 1:
         raise InputError(f"--min-items must be >= 1, got {args.min_items}")
     if args.batch_size is not None and args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
+    return {
+        "scores": args.scores,
+        "baselines": args.baseline,
+        "user_col": args.user_col,
+        "item_col": args.item_col or None,
+        "label_col": args.label_col,
+        "features": args.features,
+        "k": args.k,
+        "min_items": args.min_items,
+        "batch_size": args.batch_size or DEFAULT_BATCH_SIZE,
+        "safe_mode": not args.no_safe_mode,
+        "progress": not args.quiet and sys.stderr.isatty(),
+    }
+
+
+def _notes(args: argparse.Namespace, evaluation: Any) -> None:
+    if not args.quiet:
+        for note in evaluation.notes:
+            if not note.startswith("notebook-compatible"):
+                print(f"fastrank: {note}", file=sys.stderr)
+    if args.verbose:
+        stages = " | ".join(f"{stage} {seconds:.2f} s" for stage, seconds in evaluation.timings.items())
+        print(f"fastrank: time per stage: {stages}", file=sys.stderr)
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
+    from .api import evaluate
+    from .io import check_writable, write_parquet_atomic
+
+    inputs = _inputs(args)
     per_user = check_writable(args.per_user, "--per-user") if args.per_user else None
-    result = evaluate(
-        args.data,
-        args.model,
-        scores=args.scores,
-        baselines=args.baseline,
-        user_col=args.user_col,
-        item_col=args.item_col or None,
-        label_col=args.label_col,
-        features=args.features,
-        k=args.k,
-        protocol=args.protocol,
-        min_items=args.min_items,
-        batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
-        safe_mode=not args.no_safe_mode,
-        progress=not args.quiet and sys.stderr.isatty(),
-    )
+    result = evaluate(args.data, args.model, protocol=args.protocol, **inputs)
     if per_user is not None:
         import pyarrow as pa
 
         write_parquet_atomic(pa.Table.from_pandas(result.per_user, preserve_index=False), per_user)
-    if not args.quiet:
-        for note in result.notes:
-            if not note.startswith("notebook-compatible"):
-                print(f"fastrank: {note}", file=sys.stderr)
-    if args.verbose:
-        stages = " | ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
-        print(f"fastrank: time per stage: {stages}", file=sys.stderr)
+    _notes(args, result)
     if args.json:
         print(json.dumps(_json_records(result), indent=2))
     else:
         print(format_table(result))
+    return EXIT_OK
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    from .compare import compare
+
+    inputs = _inputs(args)
+    if args.plot:
+        from .plots import _require_matplotlib
+
+        _require_matplotlib()  # fail before the work, not after it
+    result = compare(
+        args.data, args.model, reference=args.reference, n_resamples=args.resamples, seed=args.seed,
+        confidence=args.confidence, ci_method=args.ci_method, slice_by=args.slice_by, plot_dir=args.plot,
+        **inputs,
+    )  # fmt: skip
+    _notes(args, result.evaluation)
+    if args.json:
+        print(json.dumps(result.records(), indent=2))
+    else:
+        print(format_comparison(result))
+    for path in result.plots:
+        print(f"fastrank: wrote {path}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -138,6 +201,22 @@ def _json_records(result: Any) -> list[dict[str, Any]]:
     return records
 
 
+def _align(columns: Sequence[str], rows: list[list[str]], right: set[str]) -> list[str]:
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(w) if name in right else cell.ljust(w)
+            for cell, w, name in zip(cells, widths, columns, strict=True)
+        ).rstrip()
+
+    return [line(columns), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def _number(value: float, digits: int = 4) -> str:
+    return "nan" if value != value else f"{value:.{digits}f}"
+
+
 def format_table(result: Any) -> str:
     """The summary as an aligned text table, with the dataset's counts above it."""
     from .protocols import NOTEBOOK_NOTE
@@ -147,29 +226,55 @@ def format_table(result: Any) -> str:
         head += f", {result.duplicates:,} duplicate (user, item) rows"
     columns = ["protocol", "metric", "k", "source", "mean", "users", "excluded"]
     rows = [
-        [
-            str(r["protocol"]),
-            str(r["metric"]),
-            str(r["k"]),
-            str(r["source"]),
-            "nan" if r["mean"] != r["mean"] else f"{r['mean']:.4f}",
-            f"{r['users']:,}",
-            f"{r['excluded']:,}",
-        ]
+        [str(r["protocol"]), str(r["metric"]), str(r["k"]), str(r["source"]), _number(r["mean"]),
+         f"{r['users']:,}", f"{r['excluded']:,}"]
         for r in result.records()
-    ]
-    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
-    right = {"k", "mean", "users", "excluded"}
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.rjust(w) if name in right else cell.ljust(w)
-            for cell, w, name in zip(cells, widths, columns, strict=True)
-        ).rstrip()
-
-    out = [head, "", line(columns), line(["-" * w for w in widths]), *map(line, rows)]
+    ]  # fmt: skip
+    out = [head, "", *_align(columns, rows, {"k", "mean", "users", "excluded"})]
     if any(r[0] == "notebook" for r in rows):
         out += ["", f"* {NOTEBOOK_NOTE}."]
+    return "\n".join(out)
+
+
+def _p(value: float) -> str:
+    return "nan" if value != value else ("<0.0001" if value < 1e-4 else f"{value:.4f}")
+
+
+def format_comparison(result: Any) -> str:
+    """Intervals, then paired comparisons, as aligned text tables."""
+    level = f"{100 * result.confidence:g}%"
+    ev = result.evaluation
+    head = f"{ev.n_rows:,} rows, {ev.n_users:,} users; user-level bootstrap, {level} intervals"
+    columns = ["slice", "metric", "k", "source", "mean", f"{level} CI", "users"]
+    rows = [
+        [r["slice"], r["metric"], str(r["k"]), r["source"], _number(r["mean"]),
+         f"[{_number(r['low'])}, {_number(r['high'])}]", f"{r['users']:,}"]
+        for r in result.records()["intervals"]
+    ]  # fmt: skip
+    out = [head, "", *_align(columns, rows, {"k", "mean", "users"})]
+    comparisons = result.records()["comparisons"]
+    if comparisons:
+        columns = [
+            "slice",
+            "k",
+            "source",
+            "vs",
+            "diff",
+            f"{level} CI",
+            "p (sign-flip)",
+            "p (t)",
+            "d",
+            "wins/ties/losses",
+        ]
+        rows = [
+            [r["slice"], str(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
+             f"[{r['low']:+.4f}, {r['high']:+.4f}]", _p(r["p_randomization"]), _p(r["p_ttest"]),
+             _number(r["effect_size"], 2), f"{r['wins']}/{r['ties']}/{r['losses']}"]
+            for r in comparisons
+        ]  # fmt: skip
+        out += ["", *_align(columns, rows, {"k", "diff", "p (sign-flip)", "p (t)", "d"})]
+        out += ["", "diff: mean per-user difference (source - reference); d: Cohen's d_z; p-values two-sided,"
+                " Holm-adjusted when several sources are compared with the reference."]  # fmt: skip
     return "\n".join(out)
 
 
@@ -180,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "evaluate":
             return _evaluate_command(args)
+        if args.command == "compare":
+            return _compare_command(args)
         parser.error(f"unknown command {args.command!r}")
     except InputError as error:
         print(f"fastrank: error: {error}", file=sys.stderr)

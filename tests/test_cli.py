@@ -209,3 +209,42 @@ def test_lambda_model_loads_with_no_safe_mode(workdir):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)[0]["source"] == "model"
+
+
+def test_compare_runs_on_the_demo_with_no_arguments(tmp_path):
+    """The acceptance check of `python -m fastrank compare`: demo table, demo model, baseline."""
+    done = run_cli("compare", "--resamples", "2000", "--plot", tmp_path / "plots", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "user-level bootstrap, 95% intervals" in lines[0]
+    assert lines[2].split()[:5] == ["slice", "metric", "k", "source", "mean"]
+    assert any(
+        line.split()[:5] == ["all", "users", "10", "model", "video_watch_ratio_mean"] for line in lines
+    )
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "curve.png",
+        "distribution.png",
+        "scatter.png",
+    ]
+
+
+def test_compare_json_and_bad_slice(workdir):
+    sources = ["--baseline", "video_watch_ratio_mean", "--baseline", "user_feat_watch_ratio_mean"]
+    done = run_cli(
+        "compare",
+        workdir / "data.parquet",
+        *sources,
+        "--resamples",
+        "500",
+        "--slice-by",
+        "activity",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert {"intervals", "comparisons"} == set(out)
+    assert {r["slice"] for r in out["comparisons"]} >= {"all users"}
+    bad = run_cli(
+        "compare", workdir / "data.parquet", "--baseline", "video_watch_ratio_mean", "--slice-by", "video_id"
+    )
+    assert bad.returncode == 2 and "not constant within user" in bad.stderr and "Traceback" not in bad.stderr

@@ -15,6 +15,12 @@ from .grouped import (
     grouped_metrics_parallel,
     grouped_metrics_serial,
 )
+from .resampling import (
+    bootstrap_means_parallel,
+    bootstrap_means_serial,
+    sign_flip_counts_parallel,
+    sign_flip_counts_serial,
+)
 from .segments import run_starts_parallel, run_starts_serial
 from .sorting import (
     count_repeats_parallel,
@@ -37,6 +43,8 @@ __all__ = [
     "PESSIMISTIC",
     "PRECISION",
     "RECALL",
+    "bootstrap_means_parallel",
+    "bootstrap_means_serial",
     "count_outside_parallel",
     "count_outside_serial",
     "count_repeats_parallel",
@@ -49,4 +57,6 @@ __all__ = [
     "order_desc_flipped_serial",
     "run_starts_parallel",
     "run_starts_serial",
+    "sign_flip_counts_parallel",
+    "sign_flip_counts_serial",
 ]

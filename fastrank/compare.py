@@ -1,0 +1,211 @@
+"""``compare``: which source ranks better, by how much, for which users, and how sure that is.
+
+Built on :func:`fastrank.evaluate` (standard protocol) and :mod:`fastrank.stats`: user-level
+bootstrap intervals for every metric, k and source, and paired comparisons of each source with a
+reference, optionally per slice of users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .api import Evaluation, _as_list, evaluate
+from .errors import InputError
+from .stats import bootstrap_intervals, holm, paired
+
+ALL_USERS = "all users"
+ACTIVITY = "activity"
+CURVE_KS = tuple(range(1, 51))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What :func:`compare` found.
+
+    Attributes
+    ----------
+    intervals : pandas.DataFrame
+        ``slice``, ``metric``, ``k``, ``source``, ``mean``, ``low``, ``high``, ``users``.
+    comparisons : pandas.DataFrame
+        ``slice``, ``metric``, ``k``, ``source``, ``reference``, ``mean_diff``, ``low``, ``high``,
+        ``p_randomization``, ``p_ttest`` (Holm-adjusted within each slice, metric and k when more
+        than one source is compared with the reference), ``effect_size``, ``wins``, ``ties``,
+        ``losses``, ``users``.
+    reference : str
+        The source every other source is compared with.
+    evaluation : Evaluation
+        The underlying evaluation (per-user values, counts, timings).
+    plots : list of Path
+        PNG files written (``plot_dir``).
+    """
+
+    intervals: pd.DataFrame
+    comparisons: pd.DataFrame
+    reference: str
+    evaluation: Evaluation
+    confidence: float
+    plots: list[Path] = field(default_factory=list)
+
+    def records(self) -> dict[str, list[dict[str, Any]]]:
+        """Both tables as JSON-ready records (NaN as None)."""
+        return {"intervals": _records(self.intervals), "comparisons": _records(self.comparisons)}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            value = value.item() if isinstance(value, np.generic) else value
+            clean[key] = None if isinstance(value, float) and np.isnan(value) else value
+        out.append(clean)
+    return out
+
+
+def compare(
+    data: Any = None,
+    model: Any = None,
+    *,
+    reference: str | None = None,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    ci_method: str = "percentile",
+    slice_by: str | None = None,
+    plot_dir: str | Path | None = None,
+    k: int | Sequence[int] = 10,
+    **evaluate_kwargs: Any,
+) -> Comparison:
+    """Evaluate every source like :func:`fastrank.evaluate`, then attach confidence.
+
+    Parameters
+    ----------
+    data, model, k, **evaluate_kwargs
+        As :func:`fastrank.evaluate` (standard protocol). No data: the built-in demo.
+    reference : str, optional
+        The source the others are compared with; default the first baseline, else the first
+        source.
+    n_resamples, seed, confidence, ci_method
+        User-level bootstrap: resamples (default 10,000), seed (same seed, same numbers), level,
+        ``"percentile"`` or ``"bca"``. The sign-flip test uses as many resamples.
+    slice_by : str, optional
+        A user-level column (constant within each user), or ``"activity"``: users bucketed by
+        their number of rows into quartiles. Every metric and comparison is reported per slice,
+        after the row for all users.
+    plot_dir : path, optional
+        Write ``distribution.png``, ``scatter.png`` and ``curve.png`` there (needs matplotlib).
+    """
+    ks = [int(one) for one in _as_list(k)]
+    if "protocol" in evaluate_kwargs:
+        raise InputError("compare uses the standard protocol; drop 'protocol'")
+    eval_ks = sorted(set(ks) | (set(CURVE_KS) if plot_dir is not None else set()))
+    evaluation = evaluate(data, model, k=eval_ks, **evaluate_kwargs)
+    per_user = evaluation.per_user[evaluation.per_user.protocol == "standard"]
+    sources = list(dict.fromkeys(evaluation.summary["source"]))
+    baselines = _as_list(evaluate_kwargs.get("baselines"))
+    if reference is None:
+        reference = baselines[0] if baselines else ("video_watch_ratio_mean" if data is None else sources[0])
+    if reference not in sources:
+        raise InputError(f"reference: {reference!r} is not a source; the sources are: {', '.join(sources)}")
+
+    users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
+    slices = _slices(users, slice_by, data, evaluate_kwargs)
+    options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "method": ci_method}
+    interval_rows, comparison_rows = [], []
+    for k_one in ks:
+        matrix = _matrix(per_user, k_one, sources, users["user"])
+        for slice_name, mask in slices:
+            block = matrix[mask]
+            mean, low, high = bootstrap_intervals(block, **options)
+            for j, source in enumerate(sources):
+                interval_rows.append(
+                    {"slice": slice_name, "metric": "ndcg", "k": k_one, "source": source, "mean": mean[j],
+                     "low": low[j], "high": high[j], "users": int((~np.isnan(block[:, j])).sum())}
+                )  # fmt: skip
+            ref = block[:, sources.index(reference)]
+            family = []
+            for j, source in enumerate(sources):
+                if source == reference:
+                    continue
+                result = paired(block[:, j], ref, **options)
+                family.append({"slice": slice_name, "metric": "ndcg", "k": k_one, "source": source,
+                               "reference": reference, **result.__dict__})  # fmt: skip
+            if len(family) > 1:  # more than two sources: correct for the multiple comparisons
+                for key in ("p_randomization", "p_ttest"):
+                    adjusted = holm(np.array([row[key] for row in family]))
+                    for row, value in zip(family, adjusted, strict=True):
+                        row[key] = float(value)
+            comparison_rows.extend(family)
+    intervals = pd.DataFrame(interval_rows)
+    columns = ["slice", "metric", "k", "source", "reference", "mean_diff", "low", "high", "p_randomization",
+               "p_ttest", "effect_size", "wins", "ties", "losses", "users"]  # fmt: skip
+    comparisons = pd.DataFrame(comparison_rows, columns=columns)
+    plots: list[Path] = []
+    if plot_dir is not None:
+        from .plots import save_all
+
+        curve_matrix = np.column_stack([_matrix(per_user, one, sources, users["user"]) for one in CURVE_KS])
+        mean, low, high = bootstrap_intervals(curve_matrix, **options)
+        curve = pd.DataFrame({"k": np.repeat(CURVE_KS, len(sources)), "source": sources * len(CURVE_KS)})
+        curve["mean"], curve["low"], curve["high"] = mean, low, high
+        shown = per_user[per_user.k.isin(ks)]
+        plots = save_all(shown, curve, plot_dir, reference=reference, metric="ndcg", k=ks[0])
+    return Comparison(intervals, comparisons, reference, evaluation, confidence, plots)
+
+
+def _matrix(per_user: pd.DataFrame, k: int, sources: list[str], users: pd.Series) -> np.ndarray:
+    """Users x sources NDCG@k, rows in ``users`` order (NaN where a user was excluded)."""
+    rows = per_user[per_user.k == k]
+    table = rows.pivot(index="user", columns="source", values="value")
+    return table.reindex(index=users.to_numpy(), columns=sources).to_numpy(np.float64)
+
+
+def _slices(
+    users: pd.DataFrame, slice_by: str | None, data: Any, options: dict[str, Any]
+) -> list[tuple[str, np.ndarray]]:
+    everyone = np.ones(len(users), bool)
+    if slice_by is None:
+        return [(ALL_USERS, everyone)]
+    if slice_by == ACTIVITY:
+        n_items = users["n_items"].to_numpy()
+        edges = np.quantile(n_items, [0.25, 0.5, 0.75])
+        bucket = np.searchsorted(edges, n_items, side="left")  # quartile 0..3, ties go low
+        out = [(ALL_USERS, everyone)]
+        for b in range(4):
+            mask = bucket == b
+            if mask.any():
+                low, high = int(n_items[mask].min()), int(n_items[mask].max())
+                out.append((f"activity Q{b + 1} ({low}-{high} rows)", mask))
+        return out
+    values = _user_column(slice_by, users["user"], data, options)
+    out = [(ALL_USERS, everyone)]
+    for value in pd.unique(values):
+        out.append((f"{slice_by}={value}", values == value))
+    return out
+
+
+def _user_column(column: str, users: pd.Series, data: Any, options: dict[str, Any]) -> np.ndarray:
+    """One value of ``column`` per user, in ``users`` order; raises if it varies within a user."""
+    from .demo import demo_table_path
+    from .io import TableSource
+
+    source = TableSource(demo_table_path() if data is None else data)
+    user_col = options.get("user_col", "user_id")
+    table = source.read([user_col, column]).to_pandas()
+    if table[column].isna().any():
+        row = int(np.flatnonzero(table[column].isna().to_numpy())[0])
+        raise InputError(f"{source.name}: slice column {column!r} is empty at row {row}")
+    distinct = table.groupby(user_col)[column].nunique()
+    varying = distinct[distinct > 1]
+    if len(varying):
+        raise InputError(
+            f"{source.name}: slice column {column!r} is not constant within user {varying.index[0]!r}; "
+            "slices need one value per user"
+        )
+    return table.groupby(user_col)[column].first().reindex(users.to_numpy()).to_numpy()

@@ -1,0 +1,83 @@
+"""User-level resampling: bootstrap means and paired sign-flip tests, without materializing a
+resamples x users matrix.
+
+Random numbers come from splitmix64 streams keyed by (seed, resample): the same seed gives the same
+result whatever the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .._jit import jit, jit_pair
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@jit
+def _next(state):
+    """splitmix64: returns (new state, 64 random bits)."""
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return state, z ^ (z >> np.uint64(31))
+
+
+@jit
+def _stream(seed, resample):
+    # A distinct, well-mixed starting state per (seed, resample).
+    _, bits = _next(np.uint64(seed) * _MIX1 + np.uint64(resample) * _GOLDEN)
+    return bits
+
+
+def _bootstrap_means(values, n_resamples, seed, out):
+    """``out[b, c]`` = mean of column c over resample b of the rows (users) drawn with replacement,
+    ignoring NaN (users not evaluated for that column); NaN if a resample holds none."""
+    n_users, n_cols = values.shape
+    for b in prange(n_resamples):
+        state = _stream(seed, b)
+        sums = np.zeros(n_cols)
+        counts = np.zeros(n_cols)
+        for _ in range(n_users):
+            state, bits = _next(state)
+            # Lemire's multiply-shift maps 32 random bits onto 0..n_users-1.
+            row = np.int64(((bits >> np.uint64(32)) * np.uint64(n_users)) >> np.uint64(32))
+            for c in range(n_cols):
+                v = values[row, c]
+                if v == v:
+                    sums[c] += v
+                    counts[c] += 1.0
+        for c in range(n_cols):
+            out[b, c] = sums[c] / counts[c] if counts[c] > 0 else np.nan
+
+
+def _sign_flip_counts(differences, n_resamples, seed, observed, tolerance):
+    """Null distribution of the mean paired difference under random sign flips: how many of the
+    resampled means are <= ``observed + tolerance`` and >= ``observed - tolerance``."""
+    n = differences.shape[0]
+    less = 0
+    greater = 0
+    for b in prange(n_resamples):
+        state = _stream(seed, b)
+        total = 0.0
+        bits = np.uint64(0)
+        for i in range(n):
+            if i % 64 == 0:
+                state, bits = _next(state)
+            if bits & np.uint64(1):
+                total -= differences[i]
+            else:
+                total += differences[i]
+            bits = bits >> np.uint64(1)
+        mean = total / n
+        less += mean <= observed + tolerance
+        greater += mean >= observed - tolerance
+    return less, greater
+
+
+bootstrap_means_serial, bootstrap_means_parallel = jit_pair(_bootstrap_means)
+sign_flip_counts_serial, sign_flip_counts_parallel = jit_pair(_sign_flip_counts)

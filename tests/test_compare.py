@@ -1,0 +1,100 @@
+"""compare(): intervals and paired tests per slice, on score columns (no TensorFlow here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+import fastrank
+from fastrank.compare import ALL_USERS, compare
+from fastrank.demo import make_demo_table
+from fastrank.stats import holm
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    table = make_demo_table(n_users=60, n_videos=90, seed=9).to_pandas()
+    rng = np.random.default_rng(1)
+    table["copy"] = table["video_watch_ratio_mean"]
+    table["noisy"] = table["video_watch_ratio_mean"] + rng.normal(0, 2.0, len(table))
+    table["oracle"] = table["watch_ratio"] + rng.normal(0, 0.05, len(table))
+    users = table["user_id"].unique()
+    table["region"] = table["user_id"].map(
+        dict(zip(users, np.resize(["north", "south", "west"], len(users)), strict=True))
+    )
+    return table
+
+
+OPTIONS = {"n_resamples": 2000, "seed": 3}
+
+
+@pytest.mark.parametrize("slice_by", ["activity", "region"])
+def test_slice_means_weighted_by_users_give_the_overall_mean(frame, slice_by):
+    result = compare(
+        frame, baselines=["video_watch_ratio_mean", "noisy"], slice_by=slice_by, k=[5, 10], **OPTIONS
+    )
+    iv = result.intervals
+    for _, rows in iv.groupby(["k", "source"]):
+        overall = rows[rows.slice == ALL_USERS].iloc[0]
+        parts = rows[rows.slice != ALL_USERS]
+        assert len(parts) >= 2
+        assert parts.users.sum() == overall.users
+        assert (parts["mean"] * parts.users).sum() / parts.users.sum() == pytest.approx(
+            overall["mean"], abs=1e-12
+        )
+    comparisons = result.comparisons
+    assert set(comparisons.slice) == set(iv.slice)
+
+
+def test_same_seed_same_numbers(frame):
+    a = compare(frame, baselines=["video_watch_ratio_mean", "noisy"], **OPTIONS)
+    b = compare(frame, baselines=["video_watch_ratio_mean", "noisy"], **OPTIONS)
+    pd.testing.assert_frame_equal(a.intervals, b.intervals)
+    pd.testing.assert_frame_equal(a.comparisons, b.comparisons)
+    c = compare(frame, baselines=["video_watch_ratio_mean", "noisy"], n_resamples=2000, seed=4)
+    assert not np.array_equal(a.intervals["low"], c.intervals["low"])
+
+
+def test_identical_source_and_clearly_better_source(frame):
+    result = compare(frame, baselines=["video_watch_ratio_mean", "copy", "oracle"], **OPTIONS)
+    rows = result.comparisons.set_index("source")
+    same = rows.loc["copy"]
+    assert same.p_randomization == 1.0 and same.p_ttest == 1.0
+    assert same.mean_diff == same.low == same.high == 0.0
+    better = rows.loc["oracle"]
+    assert better.p_randomization < 0.01 and better.p_ttest < 0.01 and better.low > 0
+
+
+def test_holm_over_several_sources(frame):
+    sources = ["video_watch_ratio_mean", "noisy", "copy", "user_feat_watch_ratio_mean"]
+    result = compare(frame, baselines=sources, **OPTIONS)
+    per_user = result.evaluation.per_user.pivot(index="user", columns="source", values="value")
+    raw = [sps.ttest_rel(per_user[s], per_user["video_watch_ratio_mean"]).pvalue for s in sources[1:]]
+    raw = np.nan_to_num(raw, nan=1.0)  # scipy gives NaN for identical columns; fastrank gives 1
+    got = result.comparisons.set_index("source").loc[sources[1:], "p_ttest"].to_numpy()
+    np.testing.assert_allclose(got, holm(np.array(raw)), rtol=1e-9)
+
+
+def test_reference_defaults_to_the_first_baseline_and_must_be_a_source(frame):
+    result = compare(frame, scores="noisy", baselines=["video_watch_ratio_mean"], **OPTIONS)
+    assert result.reference == "video_watch_ratio_mean"
+    assert list(result.comparisons.source) == ["noisy"]
+    with pytest.raises(fastrank.InputError, match=r"reference: 'nope' is not a source"):
+        compare(frame, baselines=["video_watch_ratio_mean"], reference="nope", **OPTIONS)
+
+
+def test_slice_column_must_be_constant_within_a_user(frame):
+    with pytest.raises(fastrank.InputError, match=r"slice column 'video_id' is not constant within user"):
+        compare(frame, baselines=["video_watch_ratio_mean", "noisy"], slice_by="video_id", **OPTIONS)
+
+
+def test_plots_are_written(frame, tmp_path):
+    pytest.importorskip("matplotlib")
+    result = compare(
+        frame, baselines=["video_watch_ratio_mean", "noisy"], plot_dir=tmp_path / "plots", **OPTIONS
+    )
+    assert sorted(p.name for p in result.plots) == ["curve.png", "distribution.png", "scatter.png"]
+    for path in result.plots:
+        assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
