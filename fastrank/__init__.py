@@ -12,6 +12,8 @@ RankingResult
     Per-user values, means, users evaluated and skipped, ties split by each cutoff.
 evaluate(data, model, baselines=..., k=10, protocol="standard", ...) -> Evaluation
     The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG of every source.
+compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Comparison
+    evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference.
 InputError
     The ValueError raised for bad input; its message names the argument, user and row at fault.
 
@@ -19,17 +21,20 @@ TensorFlow is imported only when a model is loaded.
 """
 
 from .api import Evaluation, evaluate
+from .compare import Comparison, compare
 from .errors import InputError
 from .grouping import Groups, group_rows, groups_from_offsets
 from .metrics import METRICS, MetricSpec, RankingResult, ndcg, parse_metric, ranking_metrics
 
 __all__ = [
     "METRICS",
+    "Comparison",
     "Evaluation",
     "Groups",
     "InputError",
     "MetricSpec",
     "RankingResult",
+    "compare",
     "evaluate",
     "group_rows",
     "groups_from_offsets",

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from . import kernels
 from .errors import InputError
@@ -68,6 +67,8 @@ def bootstrap_intervals(
 def _bca_quantiles(
     column: np.ndarray, resampled: np.ndarray, estimate: float, alpha: float
 ) -> tuple[float, float]:
+    from scipy import special
+
     # Efron's BCa, as scipy.stats.bootstrap computes it: bias from the share of resampled means
     # below the estimate, acceleration from the jackknife (closed form for the mean).
     share = ((resampled < estimate).sum() + (resampled <= estimate).sum()) / (2 * resampled.size)
@@ -141,6 +142,8 @@ def paired(
         p_ttest = 1.0 if observed == 0.0 else 0.0
         effect = 0.0 if observed == 0.0 else float(np.sign(observed) * np.inf)
     else:
+        from scipy import special
+
         t = observed / (sd / np.sqrt(n))
         p_ttest = float(2 * special.stdtr(n - 1, -abs(t)))
         effect = observed / sd
