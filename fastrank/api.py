@@ -19,7 +19,7 @@ from . import kernels, protocols
 from .errors import InputError
 from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column
-from .metrics import RankingResult, _check_values
+from .metrics import RankingResult, _check_values, parse_metric
 from .predict import DEFAULT_BATCH_SIZE, check_features, load_model, predict
 
 DEMO_BASELINE = "video_watch_ratio_mean"
@@ -93,6 +93,8 @@ def evaluate(
     label_col: str = "watch_ratio",
     features: Sequence[str] | None = None,
     k: int | Sequence[int] = 10,
+    metrics: str | Sequence[str] = "ndcg",
+    threshold: float = 1.0,
     protocol: str | Sequence[str] = "standard",
     min_items: int = 2,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -121,7 +123,12 @@ def evaluate(
         The model's input columns, in order; default: every column but user, item, label and the
         ``scores`` column, in file order.
     k : int or sequence of int
-        NDCG cutoffs of the standard protocol.
+        Cutoffs of the standard protocol.
+    metrics : str or sequence of str
+        Metrics of the standard protocol, each at every k: ``ndcg`` (default), ``dcg``,
+        ``precision``, ``recall``, ``hit_rate``, ``mrr``, ``map`` (see :func:`fastrank.ranking_metrics`).
+    threshold : float
+        Relevance threshold of the binary metrics: a row is relevant when ``label >= threshold``.
     protocol : {"standard", "notebook"} or a sequence of them
         ``standard``: per-user NDCG@k, relevance = label. ``notebook``: the KuaiRec notebook's
         item-id-as-gain numbers (k = 10, users with >= 5 rows), for migrating users only.
@@ -143,6 +150,11 @@ def evaluate(
     notes: list[str] = []
     clock = time.perf_counter()
     ks = [_check_k(one) for one in _as_list(k)]
+    metric_names = [_check_metric(one) for one in _as_list(metrics)]
+    if not metric_names:
+        raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
+    if not np.isfinite(threshold):
+        raise InputError(f"threshold: must be a finite number. Got {threshold!r} instead.")
     wanted = _as_list(protocol)
     for name in wanted:
         if name not in protocols.PROTOCOLS:
@@ -232,7 +244,7 @@ def evaluate(
 
     clock = time.perf_counter()
     label_order = groups.take(labels)
-    results: list[tuple[str, str, str, RankingResult]] = []
+    results: list[tuple[str, str | None, str, RankingResult]] = []
     for source_name, values in sources.items():
         where = (
             f"{name}: column {source_name!r}"
@@ -241,14 +253,8 @@ def evaluate(
         )
         checked = groups.take(_check_values(values, where, groups, float32_ok=True))
         if "standard" in wanted:
-            results.append(
-                (
-                    "standard",
-                    "ndcg",
-                    source_name,
-                    protocols.standard(groups, label_order, checked, ks, min_items),
-                )
-            )
+            result = protocols.standard(groups, label_order, checked, ks, min_items, metric_names, threshold)
+            results.append(("standard", None, source_name, result))
         if "notebook" in wanted:
             assert items is not None
             for metric, rounded in (("ndcg_notebook", False), ("ndcg_notebook_rounded", True)):
@@ -259,6 +265,13 @@ def evaluate(
     timings["metrics"] = time.perf_counter() - clock
     summary, per_user = _tables(results)
     return Evaluation(summary, per_user, n_rows, groups.n_groups, duplicates, timings, notes)
+
+
+def _check_metric(name: Any) -> str:
+    spec = parse_metric(str(name))
+    if spec.k is not None:
+        raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
+    return spec.name
 
 
 def _check_k(k: Any) -> int:
@@ -290,12 +303,13 @@ def _count_duplicates(groups: Any, items: np.ndarray) -> int:
     return int(kernels.count_repeats_parallel(groups.offsets, codes, n_codes, chunks))
 
 
-def _tables(results: list[tuple[str, str, str, RankingResult]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tables(results: list[tuple[str, str | None, str, RankingResult]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     frames = []
-    for protocol, metric, source_name, result in results:
+    for protocol, name, source_name, result in results:
         for j, column in enumerate(result.metrics):
-            k = int(column.split("@")[1])
+            prefix, _, cut = column.partition("@")
+            metric, k = name or prefix, int(cut)
             values = result.values[:, j]
             evaluated = int(np.count_nonzero(~np.isnan(values)))
             rows.append(
@@ -323,13 +337,16 @@ def _tables(results: list[tuple[str, str, str, RankingResult]]) -> tuple[pd.Data
                 )
             )
     summary = pd.DataFrame(rows)
-    # Protocol, then metric and k, with the sources side by side in the order they were given.
-    summary["_order"] = range(len(summary))
-    summary = summary.sort_values(["protocol", "metric", "k", "_order"], kind="stable", key=_protocol_rank)
-    return summary.drop(columns="_order").reset_index(drop=True), pd.concat(frames, ignore_index=True)
-
-
-def _protocol_rank(column: pd.Series) -> pd.Series:
-    if column.name == "protocol":
-        return column.map({name: rank for rank, name in enumerate(protocols.PROTOCOLS)})
-    return column
+    # Protocol, then metric (in the order asked) and k, with the sources side by side in the order
+    # they were given.
+    protocol_rank = {name: rank for rank, name in enumerate(protocols.PROTOCOLS)}
+    metric_rank = {name: rank for rank, name in enumerate(dict.fromkeys(summary["metric"]))}
+    keys = pd.DataFrame(
+        {
+            "p": summary["protocol"].map(protocol_rank),
+            "m": summary["metric"].map(metric_rank),
+            "k": summary["k"],
+        }
+    )
+    order = np.lexsort((np.arange(len(summary)), keys["k"], keys["m"], keys["p"]))
+    return summary.iloc[order].reset_index(drop=True), pd.concat(frames, ignore_index=True)

@@ -97,7 +97,17 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--features", metavar="COLUMN", nargs="+", help="model input columns (default: all others)"
     )
-    sub.add_argument("-k", type=int, nargs="+", default=[10], help="NDCG cutoffs (default: 10)")
+    sub.add_argument("-k", type=int, nargs="+", default=[10], help="cutoffs (default: 10)")
+    sub.add_argument(
+        "--metrics", nargs="+", default=["ndcg"], metavar="NAME",
+        help="metrics at each k: ndcg (default), dcg, precision, recall, hit_rate, mrr, map",
+    )  # fmt: skip
+    sub.add_argument(
+        "--threshold",
+        type=float,
+        default=1.0,
+        help="binary metrics: relevant when label >= this (default: 1.0)",
+    )
     sub.add_argument(
         "--min-items", type=int, default=2, help="exclude users with fewer rows (default: %(default)s)"
     )
@@ -130,6 +140,8 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
         "label_col": args.label_col,
         "features": args.features,
         "k": args.k,
+        "metrics": args.metrics,
+        "threshold": args.threshold,
         "min_items": args.min_items,
         "batch_size": args.batch_size or DEFAULT_BATCH_SIZE,
         "safe_mode": not args.no_safe_mode,
@@ -256,6 +268,7 @@ def format_comparison(result: Any) -> str:
     if comparisons:
         columns = [
             "slice",
+            "metric",
             "k",
             "source",
             "vs",
@@ -267,7 +280,7 @@ def format_comparison(result: Any) -> str:
             "wins/ties/losses",
         ]
         rows = [
-            [r["slice"], str(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
+            [r["slice"], r["metric"], str(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
              f"[{r['low']:+.4f}, {r['high']:+.4f}]", _p(r["p_randomization"]), _p(r["p_ttest"]),
              _number(r["effect_size"], 2), f"{r['wins']}/{r['ties']}/{r['losses']}"]
             for r in comparisons

@@ -87,7 +87,8 @@ def compare(
     Parameters
     ----------
     data, model, k, **evaluate_kwargs
-        As :func:`fastrank.evaluate` (standard protocol). No data: the built-in demo.
+        As :func:`fastrank.evaluate` (standard protocol; ``metrics`` too, each at every k). No data:
+        the built-in demo.
     reference : str, optional
         The source the others are compared with; default the first baseline, else the first
         source.
@@ -104,8 +105,12 @@ def compare(
     ks = [int(one) for one in _as_list(k)]
     if "protocol" in evaluate_kwargs:
         raise InputError("compare uses the standard protocol; drop 'protocol'")
-    eval_ks = sorted(set(ks) | (set(CURVE_KS) if plot_dir is not None else set()))
-    evaluation = evaluate(data, model, k=eval_ks, **evaluate_kwargs)
+    metrics = [str(one) for one in _as_list(evaluate_kwargs.pop("metrics", "ndcg"))]
+    eval_ks, eval_metrics = ks, metrics
+    if plot_dir is not None:  # the NDCG@k curve needs k = 1..50
+        eval_ks = sorted(set(ks) | set(CURVE_KS))
+        eval_metrics = list(dict.fromkeys([*metrics, "ndcg"]))
+    evaluation = evaluate(data, model, k=eval_ks, metrics=eval_metrics, **evaluate_kwargs)
     per_user = evaluation.per_user[evaluation.per_user.protocol == "standard"]
     sources = list(dict.fromkeys(evaluation.summary["source"]))
     baselines = _as_list(evaluate_kwargs.get("baselines"))
@@ -118,14 +123,14 @@ def compare(
     slices = _slices(users, slice_by, data, evaluate_kwargs)
     options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "method": ci_method}
     interval_rows, comparison_rows = [], []
-    for k_one in ks:
-        matrix = _matrix(per_user, k_one, sources, users["user"])
+    for metric, k_one in ((metric, k_one) for metric in metrics for k_one in ks):
+        matrix = _matrix(per_user, metric, k_one, sources, users["user"])
         for slice_name, mask in slices:
             block = matrix[mask]
             mean, low, high = bootstrap_intervals(block, **options)
             for j, source in enumerate(sources):
                 interval_rows.append(
-                    {"slice": slice_name, "metric": "ndcg", "k": k_one, "source": source, "mean": mean[j],
+                    {"slice": slice_name, "metric": metric, "k": k_one, "source": source, "mean": mean[j],
                      "low": low[j], "high": high[j], "users": int((~np.isnan(block[:, j])).sum())}
                 )  # fmt: skip
             ref = block[:, sources.index(reference)]
@@ -134,7 +139,7 @@ def compare(
                 if source == reference:
                     continue
                 result = paired(block[:, j], ref, **options)
-                family.append({"slice": slice_name, "metric": "ndcg", "k": k_one, "source": source,
+                family.append({"slice": slice_name, "metric": metric, "k": k_one, "source": source,
                                "reference": reference, **result.__dict__})  # fmt: skip
             if len(family) > 1:  # more than two sources: correct for the multiple comparisons
                 for key in ("p_randomization", "p_ttest"):
@@ -150,18 +155,20 @@ def compare(
     if plot_dir is not None:
         from .plots import save_all
 
-        curve_matrix = np.column_stack([_matrix(per_user, one, sources, users["user"]) for one in CURVE_KS])
+        curve_matrix = np.column_stack(
+            [_matrix(per_user, "ndcg", one, sources, users["user"]) for one in CURVE_KS]
+        )
         mean, low, high = bootstrap_intervals(curve_matrix, **options)
         curve = pd.DataFrame({"k": np.repeat(CURVE_KS, len(sources)), "source": sources * len(CURVE_KS)})
         curve["mean"], curve["low"], curve["high"] = mean, low, high
-        shown = per_user[per_user.k.isin(ks)]
-        plots = save_all(shown, curve, plot_dir, reference=reference, metric="ndcg", k=ks[0])
+        shown = per_user[per_user.k.isin(ks) & per_user.metric.isin(metrics)]
+        plots = save_all(shown, curve, plot_dir, reference=reference, metric=metrics[0], k=ks[0])
     return Comparison(intervals, comparisons, reference, evaluation, confidence, plots)
 
 
-def _matrix(per_user: pd.DataFrame, k: int, sources: list[str], users: pd.Series) -> np.ndarray:
-    """Users x sources NDCG@k, rows in ``users`` order (NaN where a user was excluded)."""
-    rows = per_user[per_user.k == k]
+def _matrix(per_user: pd.DataFrame, metric: str, k: int, sources: list[str], users: pd.Series) -> np.ndarray:
+    """Users x sources values of metric@k, rows in ``users`` order (NaN where a user was excluded)."""
+    rows = per_user[(per_user.metric == metric) & (per_user.k == k)]
     table = rows.pivot(index="user", columns="source", values="value")
     return table.reindex(index=users.to_numpy(), columns=sources).to_numpy(np.float64)
 

@@ -9,6 +9,8 @@ what the user watched. It is reproduced exactly, and labelled so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from . import kernels
@@ -27,11 +29,18 @@ NOTEBOOK_NOTE = (
 
 
 def standard(
-    groups: Groups, labels: np.ndarray, scores: np.ndarray, ks: list[int], min_items: int
+    groups: Groups,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    ks: list[int],
+    min_items: int,
+    metrics: Sequence[str] = ("ndcg",),
+    threshold: float = 1.0,
 ) -> RankingResult:
-    """Per-user NDCG@k, relevance = label; inputs validated and in group order."""
-    specs = [MetricSpec("ndcg", k) for k in ks]
-    return _evaluate(groups, labels, scores, specs, gain="linear", ties="average", threshold=1.0,
+    """Per-user ``metrics`` at each k (NDCG by default), relevance = label (binary metrics:
+    label >= ``threshold``); inputs validated and in group order."""
+    specs = [MetricSpec(metric, k) for metric in metrics for k in ks]
+    return _evaluate(groups, labels, scores, specs, gain="linear", ties="average", threshold=threshold,
                      min_items=min_items, no_relevant="zero", parallel=True)  # fmt: skip
 
 

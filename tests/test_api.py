@@ -126,3 +126,22 @@ def test_null_user_is_reported(frame):
     table = table.set_column(0, "user_id", pa.array(users, pa.int64()))
     with pytest.raises(fastrank.InputError, match=r"column 'user_id' is empty \(null\) at row 3"):
         api.evaluate(table, baselines=["video_watch_ratio_mean"])
+
+
+def test_standard_protocol_with_several_metrics_equals_ranking_metrics(frame):
+    metrics = ["ndcg", "precision", "mrr"]
+    result = api.evaluate(
+        frame, baselines=["video_watch_ratio_mean"], k=[3, 10], metrics=metrics, threshold=1.5
+    )
+    assert list(dict.fromkeys(result.summary.metric)) == ["ndcg", "precision", "mrr"]
+    want = fastrank.ranking_metrics(
+        frame["user_id"], frame["watch_ratio"], frame["video_watch_ratio_mean"],
+        ["ndcg@3", "ndcg@10", "precision@3", "precision@10", "mrr@3", "mrr@10"], threshold=1.5,
+    ).to_frame()  # fmt: skip
+    rows = result.per_user
+    for metric in ("ndcg", "precision", "mrr"):
+        for k in (3, 10):
+            got = rows[(rows.metric == metric) & (rows.k == k)].set_index("user")["value"]
+            np.testing.assert_array_equal(got.loc[want.index].to_numpy(), want[f"{metric}@{k}"].to_numpy())
+    with pytest.raises(fastrank.InputError, match="without '@10'"):
+        api.evaluate(frame, baselines=["video_watch_ratio_mean"], metrics=["ndcg@10"])

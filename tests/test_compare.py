@@ -98,3 +98,18 @@ def test_plots_are_written(frame, tmp_path):
     assert sorted(p.name for p in result.plots) == ["curve.png", "distribution.png", "scatter.png"]
     for path in result.plots:
         assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_every_metric_and_k_gets_intervals_and_comparisons(frame):
+    sources = ["video_watch_ratio_mean", "oracle"]
+    result = compare(frame, baselines=sources, metrics=["ndcg", "map"], k=[3, 10], **OPTIONS)
+    assert set(zip(result.intervals.metric, result.intervals.k, strict=True)) == {
+        ("ndcg", 3),
+        ("ndcg", 10),
+        ("map", 3),
+        ("map", 10),
+    }
+    assert len(result.comparisons) == 4
+    summary = result.evaluation.summary.set_index(["metric", "k", "source"])["mean"]
+    for row in result.intervals.itertuples():
+        assert row.mean == pytest.approx(summary[(row.metric, row.k, row.source)], abs=1e-12)
