@@ -130,8 +130,8 @@ def evaluate(
     threshold : float
         Relevance threshold of the binary metrics: a row is relevant when ``label >= threshold``.
     protocol : {"standard", "notebook"} or a sequence of them
-        ``standard``: per-user NDCG@k, relevance = label. ``notebook``: the KuaiRec notebook's
-        item-id-as-gain numbers (k = 10, users with >= 5 rows), for migrating users only.
+        ``standard``: per-user ``metrics`` at each k, relevance = label. ``notebook``: the KuaiRec
+        notebook's item-id-as-gain NDCG (k = 10, users with >= 5 rows), for migrating users only.
     min_items : int
         Users with fewer rows are excluded from the standard protocol (and counted).
     batch_size : int
@@ -180,6 +180,12 @@ def evaluate(
     if model is None and scores is None and not baselines:
         raise InputError("nothing to evaluate: give a model (--model), a scores column or a baseline column")
     score_col = scores if isinstance(scores, str) else None
+    names = [MODEL_SOURCE] if model is not None else []
+    names += [score_col or "scores"] if scores is not None else []
+    names += baselines
+    repeated = sorted({one for one in names if names.count(one) > 1})
+    if repeated:
+        raise InputError(f"source {repeated[0]!r} is given twice; each score source needs its own name")
     key_cols = [user_col, label_col] + ([item_col] if item_col else [])
     source.require(key_cols)
     source.require(baselines + ([score_col] if score_col else []), what="score column")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .api import Evaluation, _as_list, evaluate
+from .api import DEMO_BASELINE, Evaluation, _as_list, evaluate
 from .errors import InputError
 from .stats import bootstrap_intervals, holm, paired
 
@@ -115,7 +115,7 @@ def compare(
     sources = list(dict.fromkeys(evaluation.summary["source"]))
     baselines = _as_list(evaluate_kwargs.get("baselines"))
     if reference is None:
-        reference = baselines[0] if baselines else ("video_watch_ratio_mean" if data is None else sources[0])
+        reference = baselines[0] if baselines else (DEMO_BASELINE if data is None else sources[0])
     if reference not in sources:
         raise InputError(f"reference: {reference!r} is not a source; the sources are: {', '.join(sources)}")
 

@@ -107,6 +107,11 @@ def test_min_items_excludes_and_counts(frame):
         (lambda f: f, {"protocol": "magic"}, r"unknown protocol 'magic'"),
         (lambda f: f, {"baselines": []}, r"nothing to evaluate"),
         (
+            lambda f: f,
+            {"scores": "video_watch_ratio_mean"},
+            r"source 'video_watch_ratio_mean' is given twice",
+        ),
+        (
             lambda f: f.assign(video_id=f.video_id.astype(str)),
             {"protocol": "notebook"},
             r"needs integer item ids",

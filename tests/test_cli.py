@@ -219,7 +219,8 @@ def test_compare_runs_on_the_demo_with_no_arguments(tmp_path):
     assert "user-level bootstrap, 95% intervals" in lines[0]
     assert lines[2].split()[:5] == ["slice", "metric", "k", "source", "mean"]
     assert any(
-        line.split()[:5] == ["all", "users", "10", "model", "video_watch_ratio_mean"] for line in lines
+        line.split()[:6] == ["all", "users", "ndcg", "10", "model", "video_watch_ratio_mean"]
+        for line in lines
     )
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "curve.png",
