@@ -54,10 +54,16 @@ _ROWS: list[int] = []
 @pytest.fixture
 def record(benchmark):
     """``record(group, name, users_timed, users_total)`` after a benchmark ran: keeps its median
-    scaled to all users for the summary table. ``value`` replaces the time (e.g. memory)."""
+    scaled to all users for the summary table. ``value`` replaces the time (e.g. memory); ``base``
+    marks the row the others are divided by (default: the row named "fastrank")."""
 
     def _record(
-        group: str, name: str, users_timed: int, users_total: int, value: float | None = None
+        group: str,
+        name: str,
+        users_timed: int,
+        users_total: int,
+        value: float | None = None,
+        base: bool = False,
     ) -> None:
         stats = benchmark.stats.stats if benchmark.stats else None
         if stats is None:  # --benchmark-disable: nothing was timed
@@ -65,7 +71,9 @@ def record(benchmark):
         scale = users_total / users_timed
         benchmark.extra_info.update(users_timed=users_timed, users_total=users_total, scale=scale)
         median = stats.median * scale if value is None else value
-        _RESULTS.setdefault(group, {})[name] = {"median_s": median, "min_s": median, "raw": value is not None}
+        _RESULTS.setdefault(group, {})[name] = {
+            "median_s": median, "min_s": median, "raw": value is not None, "base": base or name == "fastrank"
+        }  # fmt: skip
 
     return _record
 
@@ -79,9 +87,10 @@ def pytest_terminal_summary(terminalreporter):
     write(f"fastrank side by side ({size}{N_USERS:,} users)")
     write("time for all users; slow loops are timed on a sample of users and scaled up")
     for group, rows in _RESULTS.items():
-        base = rows.get("fastrank")
+        base = next((row for row in rows.values() if row.get("base")), None)
+        base_name = next((name for name, row in rows.items() if row.get("base")), "fastrank")
         write("")
-        write(f"| {group} | median, all users | x fastrank |")
+        write(f"| {group} | median, all users | x {base_name} |")
         write("|---|---:|---:|")
         for name, row in rows.items():
             if row.get("raw"):

@@ -14,6 +14,8 @@ evaluate(data, model, baselines=..., k=10, protocol="standard", ...) -> Evaluati
     The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG of every source.
 compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Comparison
     evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference.
+fastrank.keras.RankingMetrics(data, metrics=("ndcg@10",), ...)
+    Keras callback logging val_ndcg@10 and other metrics every epoch (imports Keras when used).
 InputError
     The ValueError raised for bad input; its message names the argument, user and row at fault.
 
@@ -33,6 +35,7 @@ __all__ = [
     "Groups",
     "InputError",
     "MetricSpec",
+    "RankingMetrics",
     "RankingResult",
     "compare",
     "evaluate",
@@ -43,3 +46,12 @@ __all__ = [
     "ranking_metrics",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The Keras callback imports TensorFlow: load it only when asked for.
+    if name == "RankingMetrics":
+        from .keras import RankingMetrics
+
+        return RankingMetrics
+    raise AttributeError(f"module 'fastrank' has no attribute {name!r}")

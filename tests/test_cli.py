@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,10 +23,12 @@ from fastrank.demo import FEATURES, make_demo_table
 from tests import notebook_oracle as nb
 
 keras = pytest.importorskip("keras")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args, cwd=None):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    # PYTHONPATH: run this checkout's fastrank, also from another working directory.
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "fastrank", *map(str, args)],
         capture_output=True,

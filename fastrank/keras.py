@@ -1,0 +1,148 @@
+"""``RankingMetrics``: a Keras callback that logs per-user ranking quality every epoch.
+
+Importing this module imports Keras (and TensorFlow); the rest of fastrank does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .grouping import group_rows
+from .io import TableSource, feature_matrix, numeric_column
+from .metrics import MetricSpec, RankingResult, _check_values, _evaluate, parse_metric, ranking_metrics
+from .predict import DEFAULT_BATCH_SIZE, _keras, predict
+
+keras = _keras()
+
+__all__ = ["RankingMetrics"]
+
+
+class RankingMetrics(keras.callbacks.Callback):
+    """Per-user ranking metrics of the model on validation data, written into each epoch's logs.
+
+    At the end of every ``every``-th epoch: one whole-matrix ``model.predict`` of the validation
+    features, then fastrank's grouped kernels. The mean of each metric goes into ``logs`` as
+    ``f"{prefix}{metric}"`` (``val_ndcg@10``, ...), so ``EarlyStopping(monitor="val_ndcg@10",
+    mode="max")``, ``ModelCheckpoint``, ``CSVLogger`` and TensorBoard use it like any other metric;
+    list this callback before them. Grouping users and converting the data happen once, here.
+    Training is not changed: predicting consumes no training randomness.
+
+    Parameters
+    ----------
+    data : path, pandas.DataFrame or pyarrow.Table, optional
+        Validation table with ``user_col``, ``label_col`` and the feature columns. Or pass
+        ``users``, ``labels`` and ``features`` arrays instead.
+    users, labels : array-like, shape (n_rows,), optional
+        User id and relevance label (>= 0) of each validation row.
+    features : array-like, shape (n_rows, n_features), optional
+        Model inputs of each row.
+    metrics : sequence of str
+        As :func:`fastrank.ranking_metrics`: ``"ndcg@10"``, ``"map@10"``, ``"mrr"``, ...
+    feature_cols : sequence of str, optional
+        Model input columns of ``data``; default every column but user, item and label.
+    user_col, item_col, label_col : str
+        Column names in ``data``.
+    every : int
+        Compute on every ``every``-th epoch (epochs in between log nothing).
+    prefix : str
+        Prefix of the logged names.
+    threshold, min_items, ties, gain
+        As :func:`fastrank.ranking_metrics`.
+    batch_size : int
+        Rows per predict batch.
+
+    Attributes
+    ----------
+    history : dict of str to list of float
+        Every logged value, per epoch it was computed.
+    last_result : RankingResult or None
+        Per-user values of the last computation.
+    """
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        users: Any = None,
+        labels: Any = None,
+        features: Any = None,
+        metrics: Sequence[str] = ("ndcg@10",),
+        feature_cols: Sequence[str] | None = None,
+        user_col: str = "user_id",
+        item_col: str = "video_id",
+        label_col: str = "watch_ratio",
+        every: int = 1,
+        prefix: str = "val_",
+        threshold: float = 1.0,
+        min_items: int = 2,
+        ties: str = "average",
+        gain: str = "linear",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise InputError(f"The 'every' parameter must be an int >= 1. Got {every!r} instead.")
+        self.specs: list[MetricSpec] = list(dict.fromkeys(parse_metric(m) for m in metrics))
+        if not self.specs:
+            raise InputError("metrics: name at least one metric, e.g. 'ndcg@10'")
+        if data is not None:
+            users, labels, features = _read(data, user_col, item_col, label_col, feature_cols)
+        elif users is None or labels is None or features is None:
+            raise InputError("give validation data: a table (data=...) or users, labels and features arrays")
+        self.groups = group_rows(users)
+        self.labels = self.groups.take(
+            _check_values(labels, "labels", self.groups, float32_ok=False, max_value=np.inf)
+        )
+        matrix = np.asarray(features, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != self.groups.n_rows:
+            raise InputError(
+                f"features: expected a ({self.groups.n_rows}, n_features) matrix, got shape {matrix.shape}"
+            )
+        # Rows in group order once, so every epoch's predictions arrive ready for the kernels.
+        self.features = np.ascontiguousarray(self.groups.take(matrix))
+        self.every = every
+        self.prefix = prefix
+        self.batch_size = batch_size
+        options = {"gain": gain, "ties": ties, "threshold": threshold, "min_items": min_items}
+        # One call of the public function checks every option, and labels, as it would.
+        ranking_metrics(self.groups, labels, labels, self.specs, **options)
+        self.options = {**options, "threshold": float(threshold), "no_relevant": "zero", "parallel": True}
+        self.history: dict[str, list[float]] = {}
+        self.last_result: RankingResult | None = None
+
+    def evaluate_model(self, model: Any) -> RankingResult:
+        """Per-user metrics of ``model`` on the validation data (what each epoch logs)."""
+        scores = predict(model, self.features, batch_size=self.batch_size)
+        if not np.isfinite(scores).all():  # a diverged model: nothing to rank, log NaN
+            nan = np.full((self.groups.n_groups, len(self.specs)), np.nan)
+            names = tuple(map(str, self.specs))
+            return RankingResult(
+                self.groups.keys, names, nan, self.groups.sizes, (), nan[:, :0], self.options["min_items"]
+            )
+        return _evaluate(self.groups, self.labels, scores, self.specs, **self.options)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if (epoch + 1) % self.every:
+            return
+        self.last_result = self.evaluate_model(self.model)
+        for name, value in self.last_result.mean.items():
+            key = self.prefix + name
+            if logs is not None:
+                logs[key] = value
+            self.history.setdefault(key, []).append(value)
+
+
+def _read(
+    data: Any, user_col: str, item_col: str, label_col: str, feature_cols: Sequence[str] | None
+) -> tuple:
+    source = TableSource(data)
+    if feature_cols is None:
+        feature_cols = [c for c in source.column_names if c not in {user_col, item_col, label_col}]
+    table = source.read([user_col, label_col, *feature_cols])
+    users = table.column(user_col).to_numpy()
+    labels = numeric_column(table, label_col, source.name, users)
+    return users, labels, feature_matrix(table, list(feature_cols), source.name, users)
