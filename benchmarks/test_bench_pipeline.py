@@ -91,20 +91,51 @@ def _run(module, *args):
     return int(peak.split()[1]) / 1024
 
 
-def test_cli_whole_command(benchmark, record, demo_path):
-    """`python -m fastrank evaluate` as a user runs it: Python and TensorFlow start-up included."""
+@pytest.mark.parametrize("predictor", ["numpy", "keras"])
+def test_cli_whole_command(benchmark, record, demo_path, predictor):
+    """`python -m fastrank evaluate` as a user runs it, start-up included: with the numpy forward
+    pass (the default for this model, no TensorFlow) and with Keras."""
     args = ["evaluate", str(demo_path), "--model", str(DEMO_MODEL_PATH), "--baseline", BASELINE, "--quiet"]
+    args += ["--predictor", predictor]
     _run("fastrank", *args)  # numba's cache and the OS file cache warm
     peaks = benchmark.pedantic(lambda: _run("fastrank", *args), rounds=2, iterations=1)
     benchmark.extra_info["peak_rss_mib"] = peaks
-    record(GROUP, "python -m fastrank evaluate (whole command)", 1, 1)
-    record(GROUP, f"  peak RSS of the command: {peaks:,.0f} MiB", 1, 1, value=peaks)
+    label = "default, numpy predictor" if predictor == "numpy" else "--predictor keras"
+    record(GROUP, f"python -m fastrank evaluate ({label}), whole command", 1, 1)
+    record(GROUP, f"  peak RSS of that command: {peaks:,.0f} MiB", 1, 1, value=peaks)
 
 
 def test_tensorflow_import(benchmark, record):
-    """How much of the command is importing TensorFlow (through Keras)."""
+    """How much of the Keras command is importing TensorFlow (through Keras)."""
     benchmark.pedantic(lambda: _run("keras"), rounds=2, iterations=1)
-    record(GROUP, "  of which: import keras/TensorFlow", 1, 1)
+    record(GROUP, "  import keras/TensorFlow alone", 1, 1)
+
+
+FORWARD = "forward pass of the demo model, all rows"
+
+
+def test_forward_pass_numpy(benchmark, record, demo_path):
+    import pandas as pd
+
+    from fastrank.nnpredict import load
+
+    features = pd.read_parquet(demo_path, columns=list(FEATURES)).to_numpy(np.float32)
+    numpy_model = load(DEMO_MODEL_PATH)
+    numpy_model.predict(features)
+    benchmark.pedantic(lambda: numpy_model.predict(features), rounds=5, iterations=1)
+    record(FORWARD, "fastrank numpy predictor", 1, 1, base=True)
+
+
+@pytest.mark.parametrize("batch_size", [8_192, 65_536, 262_144])
+def test_forward_pass_keras(benchmark, record, demo_path, model, batch_size):
+    import pandas as pd
+
+    features = pd.read_parquet(demo_path, columns=list(FEATURES)).to_numpy(np.float32)
+    model.predict(features, batch_size=batch_size, verbose=0)
+    benchmark.pedantic(
+        lambda: model.predict(features, batch_size=batch_size, verbose=0), rounds=3, iterations=1
+    )
+    record(FORWARD, f"keras model.predict, batch {batch_size:,}", 1, 1)
 
 
 def test_metrics_agree_with_sklearn_on_a_sample(demo_path, model):

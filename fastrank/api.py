@@ -20,7 +20,7 @@ from .errors import InputError
 from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column
 from .metrics import RankingResult, _check_values, parse_metric
-from .predict import DEFAULT_BATCH_SIZE, check_features, load_model, predict
+from .predict import DEFAULT_BATCH_SIZE, check_features, load_scorer, predict
 
 DEMO_BASELINE = "video_watch_ratio_mean"
 MODEL_SOURCE = "model"
@@ -99,6 +99,7 @@ def evaluate(
     min_items: int = 2,
     batch_size: int = DEFAULT_BATCH_SIZE,
     safe_mode: bool = True,
+    predictor: str = "auto",
     progress: bool = False,
 ) -> Evaluation:
     """Evaluate a recommender's per-user ranking quality on a user x item table.
@@ -138,6 +139,10 @@ def evaluate(
         Rows per predict batch.
     safe_mode : bool
         Keras safe mode: refuse models that carry Python code (Lambda layers).
+    predictor : {"auto", "numpy", "keras"}
+        ``auto`` runs a ``.keras`` file of standard layers in numpy, without importing TensorFlow,
+        and falls back to Keras otherwise (saying why in :attr:`Evaluation.notes`); ``numpy`` or
+        ``keras`` forces one (``numpy`` fails on an unsupported layer).
     progress : bool
         Draw a predict progress bar on stderr.
 
@@ -232,7 +237,9 @@ def evaluate(
     if model is not None:
         clock = time.perf_counter()
         model_name = str(model) if isinstance(model, (str, os.PathLike)) else "model"
-        keras_model = load_model(model, safe_mode=safe_mode)
+        keras_model, fallback = load_scorer(model, safe_mode=safe_mode, predictor=predictor)
+        if fallback:
+            notes.append(f"predictor: {fallback}")
         check_features(keras_model, list(features), model_name)
         matrix = feature_matrix(table, features, name, users)
         timings["model"] = time.perf_counter() - clock

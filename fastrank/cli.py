@@ -113,6 +113,10 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
     sub.add_argument(
+        "--predictor", choices=["auto", "numpy", "keras"], default="auto",
+        help="auto: numpy forward pass when every layer is supported, else Keras (default)",
+    )  # fmt: skip
+    sub.add_argument(
         "--no-safe-mode", action="store_true",
         help="load models holding Python code (Lambda layers): runs code from the file; trusted files only",
     )  # fmt: skip
@@ -145,6 +149,7 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
         "min_items": args.min_items,
         "batch_size": args.batch_size or DEFAULT_BATCH_SIZE,
         "safe_mode": not args.no_safe_mode,
+        "predictor": args.predictor,
         "progress": not args.quiet and sys.stderr.isatty(),
     }
 

@@ -78,8 +78,42 @@ def load_model(model: Any, *, safe_mode: bool = True) -> Any:
         raise InputError(f"{path}: not a readable Keras model ({first_sentence})") from None
 
 
+PREDICTORS = ("auto", "numpy", "keras")
+"""``auto``: numpy when every layer is supported, else Keras; ``numpy`` or ``keras``: forced."""
+
+
+def load_scorer(model: Any, *, safe_mode: bool = True, predictor: str = "auto") -> tuple[Any, str | None]:
+    """The model to score with, and a one-line note when ``auto`` fell back to Keras.
+
+    A ``.keras`` file made only of standard layers (see :mod:`fastrank.nnpredict`) runs in numpy
+    without importing TensorFlow; anything else loads through Keras (safe mode by default). A
+    model object is used as it is.
+    """
+    if predictor not in PREDICTORS:
+        raise InputError(f"predictor: must be one of {', '.join(PREDICTORS)}. Got {predictor!r} instead.")
+    is_path = isinstance(model, (str, os.PathLike))
+    if predictor == "numpy" and not (is_path and str(model).endswith(".keras")):
+        raise InputError("predictor numpy: reads .keras files only; use --predictor auto or keras")
+    note = None
+    if is_path and predictor != "keras" and str(model).endswith(".keras"):
+        from .nnpredict import UnsupportedModel
+        from .nnpredict import load as load_numpy
+
+        if not Path(model).exists():
+            raise InputError(f"{model}: no such model file")
+        try:
+            return load_numpy(model), None
+        except UnsupportedModel as why:
+            if predictor == "numpy":
+                raise InputError(f"{model}: the numpy predictor cannot run this model: {why}") from None
+            note = f"{why}: using Keras"
+    return load_model(model, safe_mode=safe_mode), note
+
+
 def input_width(model: Any, source: str) -> int:
     """Number of input features of a single-input model whose output is one score per row."""
+    if hasattr(model, "input_width"):  # fastrank.nnpredict.NumpyModel
+        return int(model.input_width)
     inputs = getattr(model, "inputs", None)
     if not inputs or len(inputs) != 1:
         raise InputError(f"{source}: the model must have exactly one input (a row of features)")
@@ -129,12 +163,15 @@ def predict(
 ) -> np.ndarray:
     """Scores of every row in one ``model.predict`` call: float32, shape (n_rows,).
 
-    ``features`` is converted to a C-contiguous float32 matrix if it is not one. ``progress``
-    draws a bar on stderr.
+    ``model`` is a Keras model or a :class:`fastrank.nnpredict.NumpyModel`. ``features`` is
+    converted to a C-contiguous float32 matrix if it is not one. ``progress`` draws a bar on stderr
+    (Keras models only: the numpy forward pass is fast enough not to need one).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"The 'batch_size' parameter must be an int >= 1. Got {batch_size!r} instead.")
     matrix = np.ascontiguousarray(features, dtype=np.float32)
+    if hasattr(model, "input_width"):  # fastrank.nnpredict.NumpyModel: no TensorFlow involved
+        return model.predict(matrix, batch_size=batch_size)
     keras = _keras()
     callbacks = []
     if progress:

@@ -62,7 +62,9 @@ def workdir(tmp_path_factory):
 
 def test_cli_and_api_agree_and_match_the_oracles(workdir):
     out = workdir / "per_user.parquet"
-    args = ["--model", workdir / "tiny.keras", "--baseline", "video_watch_ratio_mean", "-k", "5", "10"]
+    # Keras' own predict, so the oracles below see exactly the scores fastrank ranks.
+    args = ["--model", workdir / "tiny.keras", "--predictor", "keras", "--baseline", "video_watch_ratio_mean"]
+    args += ["-k", "5", "10"]
     done = run_cli(
         "evaluate",
         workdir / "data.parquet",
@@ -81,7 +83,7 @@ def test_cli_and_api_agree_and_match_the_oracles(workdir):
 
     result = api.evaluate(
         workdir / "data.parquet", workdir / "tiny.keras", baselines=["video_watch_ratio_mean"],
-        k=[5, 10], protocol=["standard", "notebook"],
+        k=[5, 10], protocol=["standard", "notebook"], predictor="keras",
     )  # fmt: skip
     assert [r["mean"] for r in records] == result.summary["mean"].tolist()
     assert [r["users"] for r in records] == result.summary["users"].tolist()
@@ -252,3 +254,38 @@ def test_compare_json_and_bad_slice(workdir):
         "compare", workdir / "data.parquet", "--baseline", "video_watch_ratio_mean", "--slice-by", "video_id"
     )
     assert bad.returncode == 2 and "not constant within user" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_numpy_and_keras_predictors_agree_and_numpy_refuses_a_lambda(workdir):
+    runs = {
+        p: run_cli(
+            "evaluate",
+            workdir / "data.parquet",
+            "--model",
+            workdir / "tiny.keras",
+            "--predictor",
+            p,
+            "--json",
+        )
+        for p in ("numpy", "keras", "auto")
+    }
+    assert all(done.returncode == 0 for done in runs.values()), {p: d.stderr for p, d in runs.items()}
+    means = {p: json.loads(done.stdout)[0]["mean"] for p, done in runs.items()}
+    assert means["numpy"] == means["auto"]
+    assert means["numpy"] == pytest.approx(means["keras"], abs=1e-5)
+    done = run_cli(
+        "evaluate", workdir / "data.parquet", "--model", workdir / "lambda.keras", "--predictor", "numpy"
+    )
+    assert done.returncode == 2 and "numpy predictor cannot run this model: Lambda layer" in done.stderr
+
+
+def test_the_demo_evaluation_never_imports_tensorflow():
+    code = (
+        "import sys, fastrank\n"
+        "result = fastrank.evaluate()\n"
+        "assert result.summary['source'].tolist() == ['model', 'video_watch_ratio_mean'], result.summary\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
