@@ -3,8 +3,9 @@
 One pass over the group's n rows keeps the m best rows seen so far; a row enters the heap only when
 it beats the current worst, so on rows in no particular order the pass costs about n comparisons
 plus O(m log m log(n / m)) heap work, and O(n log m) at worst (rows in ascending score order).
-Long groups are first cut into blocks whose maxima are taken with SIMD; only blocks that can hold
-a top-m row reach the heap. The whole group is never sorted unless m = n.
+Long groups are first cut into blocks of 16 rows whose maxima are taken in a tight branch-free
+loop; only blocks that can hold a top-m row reach the heap. The whole group is never sorted unless
+m = n.
 
 The ranking order is total: score descending, then (by tie mode) label, then row index ascending,
 so every tie is broken the same way whatever the platform.
@@ -22,7 +23,7 @@ OPTIMISTIC = 2
 """Inside a tie, rows with higher labels are ranked first (the best order)."""
 
 BLOCK = 16
-"""Rows per block of the vectorized pre-filter."""
+"""Rows per block of the pre-filter."""
 # Groups of fewer than _PREFILTER * m rows go straight to the heap: the pre-filter would not pay.
 _PREFILTER = 4 * BLOCK
 
@@ -129,7 +130,7 @@ def select_top(scores, labels, lo, hi, m, tie, out, block_max):
         return
     # The m-th largest block maximum T is a lower bound of the m-th best score (m blocks each hold a
     # row scoring >= T), so only blocks whose maximum reaches T can hold the top m: the heap sees
-    # few rows, and the pass over the whole group is a vectorized maximum.
+    # few rows, and the pass over the whole group is a branch-free running maximum.
     n_blocks = block_maxima(scores, lo, hi, block_max)
     _heap_select(block_max, block_max, 0, n_blocks, m, AVERAGE, out, False)
     threshold = block_max[out[0]]
