@@ -727,13 +727,7 @@ def _elementwise(layer: _Layer, w: int, h5: Any, need: Callable) -> Callable:
         offset = _constant(c.get("offset", 0.0), layer, "offset")
         for what, v in (("scale", scale), ("offset", offset)):
             need(v.size in (1, w), f"Rescaling layer {name!r}: {what} of shape {v.shape}")
-        scale, offset = _column(scale), _column(offset)
-
-        def rescale(a: np.ndarray, pool: _Pool) -> None:
-            np.multiply(a, scale, out=a)
-            np.add(a, offset, out=a)
-
-        return rescale
+        return _multiply_add(_column(scale), _column(offset))
     if cls == "BatchNormalization":
         variables = _variables(h5, layer)
         scale, center = c.get("scale", True), c.get("center", True)
@@ -752,13 +746,7 @@ def _elementwise(layer: _Layer, w: int, h5: Any, need: Callable) -> Callable:
         if gamma is not None:
             inv = inv * gamma
         shift = -mean * inv if beta is None else beta - mean * inv
-        inv, shift = _column(inv), _column(shift)
-
-        def batch_norm(a: np.ndarray, pool: _Pool) -> None:
-            np.multiply(a, inv, out=a)
-            np.add(a, shift, out=a)
-
-        return batch_norm
+        return _multiply_add(_column(inv), _column(shift))
     if cls == "Normalization":
         if c.get("mean") is not None and c.get("variance") is not None:
             mean = _constant(c["mean"], layer, "mean")
@@ -778,6 +766,16 @@ def _elementwise(layer: _Layer, w: int, h5: Any, need: Callable) -> Callable:
 
         return normalize
     raise UnsupportedModel(f"{cls} layer {name!r}")  # pragma: no cover - classes checked earlier
+
+
+def _multiply_add(scale: np.ndarray, shift: np.ndarray) -> Callable[[np.ndarray, _Pool], None]:
+    """An in-place ``a * scale + shift`` step (Rescaling; BatchNormalization's inference form)."""
+
+    def affine(a: np.ndarray, pool: _Pool) -> None:
+        np.multiply(a, scale, out=a)
+        np.add(a, shift, out=a)
+
+    return affine
 
 
 def load(path: str | os.PathLike) -> NumpyModel:
