@@ -18,7 +18,7 @@ import pandas as pd
 from . import kernels, protocols
 from .errors import InputError
 from .grouping import group_rows
-from .io import TableSource, feature_matrix, numeric_column
+from .io import TableSource, feature_matrix, numeric_column, user_column
 from .metrics import RankingResult, _check_values, parse_metric
 from .predict import DEFAULT_BATCH_SIZE, check_features, load_scorer, predict
 
@@ -210,7 +210,7 @@ def evaluate(
 
     table = source.read(key_cols + list(features) + baselines + ([score_col] if score_col else []))
     n_rows = table.num_rows
-    users = _users(table, user_col, name)
+    users = user_column(table, user_col, name)
     timings["load"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -291,14 +291,6 @@ def _check_k(k: Any) -> int:
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f"k: each cutoff must be an int >= 1. Got {k!r} instead.")
     return int(k)
-
-
-def _users(table: Any, column: str, source: str) -> np.ndarray:
-    chunked = table.column(column)
-    if chunked.null_count:
-        row = int(np.argmax(chunked.is_null().to_numpy(zero_copy_only=False)))
-        raise InputError(f"{source}: column {column!r} is empty (null) at row {row}; every row needs a user")
-    return chunked.to_numpy()
 
 
 def _count_duplicates(groups: Any, items: np.ndarray) -> int:

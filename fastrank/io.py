@@ -135,6 +135,15 @@ def numeric_column(table: pa.Table, column: str, source: str, users: np.ndarray 
     return chunked.to_numpy()
 
 
+def user_column(table: pa.Table, column: str, source: str) -> np.ndarray:
+    """The user id column as numpy; a null raises, naming the column and row."""
+    chunked = table.column(column)
+    if chunked.null_count:
+        row = int(np.argmax(chunked.is_null().to_numpy(zero_copy_only=False)))
+        raise InputError(f"{source}: column {column!r} is empty (null) at row {row}; every row needs a user")
+    return chunked.to_numpy(zero_copy_only=False)
+
+
 def feature_matrix(table: pa.Table, columns: Sequence[str], source: str, users: np.ndarray) -> np.ndarray:
     """The ``columns`` as one C-contiguous float32 matrix (rows x features), for one predict call.
 

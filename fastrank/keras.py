@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import InputError
 from .grouping import group_rows
-from .io import TableSource, feature_matrix, numeric_column
+from .io import TableSource, feature_matrix, numeric_column, user_column
 from .metrics import MetricSpec, RankingResult, _check_values, _evaluate, parse_metric, ranking_metrics
 from .predict import DEFAULT_BATCH_SIZE, _keras, predict
 
@@ -143,6 +143,6 @@ def _read(
     if feature_cols is None:
         feature_cols = [c for c in source.column_names if c not in {user_col, item_col, label_col}]
     table = source.read([user_col, label_col, *feature_cols])
-    users = table.column(user_col).to_numpy()
+    users = user_column(table, user_col, source.name)
     labels = numeric_column(table, label_col, source.name, users)
     return users, labels, feature_matrix(table, list(feature_cols), source.name, users)
