@@ -1,6 +1,8 @@
-"""``python -m fastrank evaluate``: argument parsing and printing only; the work is :func:`evaluate`.
+"""``python -m fastrank evaluate | compare | bucketize``: argument parsing and printing only; the
+work is :func:`fastrank.evaluate`, :func:`fastrank.compare` and :func:`fastrank.bucketing.bucketize`.
 
-Exit codes: 0 ok, 2 bad usage or bad input (one line on stderr), 1 internal error (a bug).
+Exit codes: 0 ok, 2 bad usage or bad input (one line on stderr), 3 the engine could not finish
+(Dask workers lost beyond retries; one line), 1 internal error (a bug).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .errors import InputError
+from .errors import EngineError, InputError
 
-EXIT_OK, EXIT_BUG, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--plot", metavar="DIR", help="write distribution, scatter and NDCG@k curve PNGs there")
     _add_output(cmp)
+
+    bucket = commands.add_parser(
+        "bucketize",
+        help="hash-partition a table by user into N parquet files sorted by user, for --stream and dask",
+        description=(
+            "Split a table into N parquet files by a stable hash of the user id: each user's rows land "
+            "in one file, each file is sorted by user (rows of a user keep their order), and a manifest "
+            "lists the files. Works on tables larger than memory. The output directory must not exist."
+        ),
+    )
+    bucket.add_argument("data", help="parquet file, directory of parquet files, or CSV")
+    bucket.add_argument("out", help="output directory (created; must not exist yet)")
+    bucket.add_argument("--buckets", type=int, required=True, metavar="N", help="number of files")
+    bucket.add_argument("--user-col", default="user_id", help="user id column (default: %(default)s)")
+    bucket.add_argument("--quiet", action="store_true", help="print nothing on success")
     return parser
 
 
@@ -120,6 +137,26 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "--no-safe-mode", action="store_true",
         help="load models holding Python code (Lambda layers): runs code from the file; trusted files only",
     )  # fmt: skip
+    engine = sub.add_argument_group("engine (where the work runs; every engine gives the same numbers)")
+    engine.add_argument(
+        "--engine", choices=["auto", "memory", "stream", "dask"], default="auto",
+        help="auto: in memory, or streamed when the input is too large for memory (default)",
+    )  # fmt: skip
+    engine.add_argument(
+        "--stream", action="store_true",
+        help="same as --engine stream: chunks of whole users; input sorted by user or bucketed",
+    )  # fmt: skip
+    engine.add_argument(
+        "--chunk-rows", type=int, default=None, metavar="N",
+        help="streaming: rows per chunk, which sets peak memory (default: 1048576)",
+    )  # fmt: skip
+    engine.add_argument(
+        "--scheduler", metavar="ADDRESS", help="dask: an existing cluster's scheduler, e.g. tcp://host:8786"
+    )
+    engine.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="dask without --scheduler: local worker processes, one thread each (default: one per core)",
+    )  # fmt: skip
 
 
 def _add_output(sub: argparse.ArgumentParser) -> None:
@@ -136,6 +173,21 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"--min-items must be >= 1, got {args.min_items}")
     if args.batch_size is not None and args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.chunk_rows is not None and args.chunk_rows < 1:
+        raise InputError(f"--chunk-rows must be >= 1, got {args.chunk_rows}")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1, got {args.workers}")
+    engine = args.engine
+    if args.stream:
+        if engine not in ("auto", "stream"):
+            raise InputError(f"--stream contradicts --engine {engine}; give one of them")
+        engine = "stream"
+    if (args.scheduler or args.workers) and engine != "dask":
+        raise InputError("--scheduler and --workers need --engine dask")
+    if args.scheduler and args.workers:
+        raise InputError("--workers starts a local cluster; with --scheduler the cluster has its own workers")
+    if args.chunk_rows is not None and engine not in ("auto", "stream"):
+        raise InputError(f"--chunk-rows is for streaming, not for --engine {engine}")
     return {
         "scores": args.scores,
         "baselines": args.baseline,
@@ -151,6 +203,10 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
         "safe_mode": not args.no_safe_mode,
         "predictor": args.predictor,
         "progress": not args.quiet and sys.stderr.isatty(),
+        "engine": engine,
+        "chunk_rows": args.chunk_rows,
+        "scheduler": args.scheduler,
+        "workers": args.workers,
     }
 
 
@@ -203,6 +259,20 @@ def _compare_command(args: argparse.Namespace) -> int:
         print(format_comparison(result))
     for path in result.plots:
         print(f"fastrank: wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _bucketize_command(args: argparse.Namespace) -> int:
+    from .bucketing import MANIFEST_NAME, bucketize
+
+    manifest = bucketize(args.data, args.out, args.buckets, user_col=args.user_col)
+    if not args.quiet:
+        users = sum(file.users for file in manifest.files)
+        print(
+            f"fastrank: wrote {len(manifest.files)} files ({manifest.rows:,} rows, {users:,} users) to "
+            f"{args.out}; manifest {MANIFEST_NAME}",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -305,10 +375,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate_command(args)
         if args.command == "compare":
             return _compare_command(args)
+        if args.command == "bucketize":
+            return _bucketize_command(args)
         parser.error(f"unknown command {args.command!r}")
     except InputError as error:
         print(f"fastrank: error: {error}", file=sys.stderr)
         return EXIT_INPUT
+    except EngineError as error:
+        print(f"fastrank: error: {error}", file=sys.stderr)
+        return EXIT_ENGINE
     except KeyboardInterrupt:
         print("fastrank: interrupted", file=sys.stderr)
         return 130

@@ -8,3 +8,8 @@ class InputError(ValueError):
 
     The CLI prints the message and exits with code 2; any other exception is a bug (exit 1).
     """
+
+
+class EngineError(RuntimeError):
+    """An engine could not finish: the Dask cluster lost workers beyond its retries, or its
+    results did not cover the input. Never a partial result; the CLI exits with code 3."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,61 @@ class TableSource:
         if table.num_rows == 0:
             raise InputError(f"{self.name}: the table has no rows")
         return table.combine_chunks()
+
+    @property
+    def parquet_files(self) -> list[str]:
+        """The parquet files of a path source, in reading order (empty for CSV and in-memory data)."""
+        if self.path is None or _is_csv(self.path):
+            return []
+        import pyarrow.dataset as ds
+
+        return list(ds.dataset(self.path, format="parquet").files)
+
+    def count_rows(self) -> int | None:
+        """Rows in the table, from parquet metadata or the in-memory table; None for CSV (unknown
+        without reading it)."""
+        if self.path is None:
+            return self.data.num_rows
+        if _is_csv(self.path):
+            return None
+        import pyarrow.dataset as ds
+
+        return ds.dataset(self.path, format="parquet").count_rows()
+
+    def batches(self, columns: Sequence[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """``columns`` (None: all) as record batches of at most ``batch_rows`` rows, in table order
+        and with the types of :attr:`schema`; memory is bounded by a few batches whatever the
+        table's size. A value that cannot be read raises :class:`InputError` when it is reached."""
+        if columns is not None:
+            self.require(columns)
+            columns = list(dict.fromkeys(columns))
+        if self.path is None:
+            table = self.data if columns is None else self.data.select(columns)
+            yield from table.to_batches(max_chunksize=batch_rows)
+            return
+        try:
+            if _is_csv(self.path):
+                import pyarrow.csv as pacsv
+
+                # The reader options of _read_schema, so the types inferred are the schema's.
+                with pacsv.open_csv(
+                    self.path,
+                    parse_options=_csv_parse_options(self.path),
+                    convert_options=pacsv.ConvertOptions(include_columns=columns) if columns else None,
+                ) as reader:
+                    for batch in reader:
+                        # The CSV reader cuts batches by bytes, not rows.
+                        for start in range(0, batch.num_rows, batch_rows):
+                            yield batch.slice(start, batch_rows)
+                return
+            import pyarrow.dataset as ds
+
+            # Dataset.to_batches yields batches in file and row order, cast to the dataset schema.
+            dataset = ds.dataset(self.path, format="parquet")
+            yield from dataset.to_batches(columns=columns, batch_size=batch_rows)
+        except (pa.ArrowException, OSError) as error:
+            # A bad value deep in a CSV, or a corrupt parquet page, surfaces only while streaming.
+            raise InputError(f"{self.name}: cannot read: {_arrow_reason(error)}") from None
 
 
 def _csv_parse_options(path: Path) -> Any:

@@ -36,16 +36,25 @@ def standard(
     min_items: int,
     metrics: Sequence[str] = ("ndcg",),
     threshold: float = 1.0,
+    *,
+    parallel: bool = True,
 ) -> RankingResult:
     """Per-user ``metrics`` at each k (NDCG by default), relevance = label (binary metrics:
-    label >= ``threshold``); inputs validated and in group order."""
+    label >= ``threshold``); inputs validated and in group order. ``parallel=False``: kernels stay
+    on the calling thread."""
     specs = [MetricSpec(metric, k) for metric in metrics for k in ks]
     return _evaluate(groups, labels, scores, specs, gain="linear", ties="average", threshold=threshold,
-                     min_items=min_items, no_relevant="zero", parallel=True)  # fmt: skip
+                     min_items=min_items, no_relevant="zero", parallel=parallel)  # fmt: skip
 
 
 def notebook(
-    groups: Groups, items: np.ndarray, labels: np.ndarray, scores: np.ndarray, *, rounded: bool
+    groups: Groups,
+    items: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    *,
+    rounded: bool,
+    parallel: bool = True,
 ) -> RankingResult:
     """The notebook's per-user number for one score source, over users with at least 5 rows.
 
@@ -54,20 +63,23 @@ def notebook(
     (``np.around(value)``, item id); ``np.around`` rounds half to even.
     """
     offsets = groups.offsets
+    variant = "parallel" if parallel else "serial"
+    order_asc_by_pair = getattr(kernels, f"order_asc_by_pair_{variant}")
+    order_desc_flipped = getattr(kernels, f"order_desc_flipped_{variant}")
     by_label = np.empty(len(items), np.int64)
     by_score = np.empty(len(items), np.int64)
     if rounded:
-        kernels.order_asc_by_pair_parallel(offsets, np.around(labels), items, by_label)
-        kernels.order_asc_by_pair_parallel(offsets, np.around(scores.astype(np.float64)), items, by_score)
+        order_asc_by_pair(offsets, np.around(labels), items, by_label)
+        order_asc_by_pair(offsets, np.around(scores.astype(np.float64)), items, by_score)
     else:
-        kernels.order_desc_flipped_parallel(offsets, labels, by_label)
-        kernels.order_desc_flipped_parallel(offsets, scores, by_score)
+        order_desc_flipped(offsets, labels, by_label)
+        order_desc_flipped(offsets, scores, by_score)
     # Position p of a user's list: gain = id ranked p-th by label, score = id ranked p-th by score.
     gains = items[by_label].astype(np.float64)
     id_scores = items[by_score].astype(np.float64)
     spec = [MetricSpec("ndcg", NOTEBOOK_K)]
     return _evaluate(groups, gains, id_scores, spec, gain="linear", ties="average", threshold=1.0,
-                     min_items=NOTEBOOK_MIN_ITEMS, no_relevant="zero", parallel=True)  # fmt: skip
+                     min_items=NOTEBOOK_MIN_ITEMS, no_relevant="zero", parallel=parallel)  # fmt: skip
 
 
 def check_item_ids(items: np.ndarray, source: str, column: str) -> np.ndarray:

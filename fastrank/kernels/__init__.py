@@ -15,6 +15,7 @@ from .grouped import (
     grouped_metrics_parallel,
     grouped_metrics_serial,
 )
+from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .resampling import (
     bootstrap_means_parallel,
     bootstrap_means_serial,
@@ -23,12 +24,12 @@ from .resampling import (
 )
 from .segments import run_starts_parallel, run_starts_serial
 from .sorting import (
-    count_repeats_parallel,
-    count_repeats_serial,
     order_asc_by_pair_parallel,
     order_asc_by_pair_serial,
     order_desc_flipped_parallel,
     order_desc_flipped_serial,
+    repeats_per_group_parallel,
+    repeats_per_group_serial,
 )
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 
@@ -47,16 +48,18 @@ __all__ = [
     "bootstrap_means_serial",
     "count_outside_parallel",
     "count_outside_serial",
-    "count_repeats_parallel",
-    "count_repeats_serial",
+    "fnv1a64_buckets",
     "grouped_metrics_parallel",
     "grouped_metrics_serial",
     "order_asc_by_pair_parallel",
     "order_asc_by_pair_serial",
     "order_desc_flipped_parallel",
     "order_desc_flipped_serial",
+    "repeats_per_group_parallel",
+    "repeats_per_group_serial",
     "run_starts_parallel",
     "run_starts_serial",
     "sign_flip_counts_parallel",
     "sign_flip_counts_serial",
+    "splitmix64_buckets",
 ]

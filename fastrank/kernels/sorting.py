@@ -35,23 +35,22 @@ order_desc_flipped_serial, order_desc_flipped_parallel = jit_pair(_order_desc_fl
 order_asc_by_pair_serial, order_asc_by_pair_parallel = jit_pair(_order_asc_by_pair)
 
 
-def _count_repeats(offsets, codes, n_codes, chunks):
-    """Rows whose code (``0 <= code < n_codes``) already appeared earlier in the same group, in
-    O(rows): each chunk of groups marks what it has seen in one byte per code, then unmarks."""
-    total = 0
+def _repeats_per_group(offsets, codes, n_codes, chunks, out):
+    """``out[g]`` = rows of group g whose code (``0 <= code < n_codes``) already appeared earlier in
+    the group, in O(rows): each chunk of groups marks what it has seen in one byte per code, then
+    unmarks."""
     for c in prange(chunks.shape[0] - 1):
         seen = np.zeros(n_codes, np.uint8)
-        repeats = 0
         for g in range(chunks[c], chunks[c + 1]):
             lo = offsets[g]
             hi = offsets[g + 1]
+            repeats = 0
             for i in range(lo, hi):
                 repeats += seen[codes[i]]
                 seen[codes[i]] = 1
             for i in range(lo, hi):
                 seen[codes[i]] = 0
-        total += repeats
-    return total
+            out[g] = repeats
 
 
-count_repeats_serial, count_repeats_parallel = jit_pair(_count_repeats)
+repeats_per_group_serial, repeats_per_group_parallel = jit_pair(_repeats_per_group)

@@ -1,0 +1,287 @@
+"""The Dask engine: partitions of whole users scored on a Dask cluster, with the in-memory kernels.
+
+Partitions: one per bucket file for a directory made by ``fastrank bucketize``; otherwise the
+table is shuffled on the user column (rows keep their input order within a user, so every sum
+runs in the same order as in memory and per-user values are identical). Each worker process
+loads the model once from its path (never pickled into tasks) and runs the serial kernels: Dask
+already keeps every core busy, one task per worker thread. Per-user values and the counts
+checked against the input come back in one compute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..api import Plan, Scored, _load_scorer, score_table
+from ..errors import EngineError, InputError
+from ..io import TableSource
+
+_META_COLUMNS = ("user", "partition", "n_items", "duplicates")
+_ROW_COLUMNS = ("__fastrank_part", "__fastrank_row")
+TASK_LABEL = "fastrank-score"
+"""Prefix of the keys of the scoring tasks (what a dashboard shows)."""
+
+_models: dict[tuple[str, bool, str], Any] = {}
+_loads: dict[tuple[str, bool, str], int] = {}
+_lock = threading.Lock()
+
+
+def model_loads() -> dict[str, int]:
+    """How many times this process loaded each model (path -> count); see ``Client.run``."""
+    return {path: count for (path, _, _), count in _loads.items()}
+
+
+def _worker_scorer(plan: Plan) -> Any:
+    """The plan's model, loaded on first use in this process and kept for later tasks."""
+    if plan.model is None:
+        return None
+    key = (str(plan.model), plan.safe_mode, plan.predictor)
+    with _lock:  # worker threads share the process: one loads, the others wait for it
+        if key not in _models:
+            threads = str(_worker_threads())
+            # TensorFlow reads these when it starts (Keras predictor only): as many threads as
+            # the worker runs tasks, so workers x threads never exceeds the cores Dask was given.
+            os.environ.setdefault("TF_NUM_INTRAOP_THREADS", threads)
+            os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+            _models[key] = _load_scorer(plan, [], {})
+            _loads[key] = _loads.get(key, 0) + 1
+        return _models[key]
+
+
+def _worker_threads() -> int:
+    try:
+        from distributed import get_worker
+
+        return max(1, int(get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return 1
+
+
+def evaluate_dask(
+    source: TableSource,
+    plan: Plan,
+    *,
+    scheduler: Any = None,
+    workers: int | None = None,
+    timings: dict[str, float] | None = None,
+    notes: list[str] | None = None,
+) -> Scored:
+    """Score ``source`` on a Dask cluster: ``scheduler`` (an address or a ``distributed.Client``),
+    or a local cluster of ``workers`` processes with one thread each (default: one per core).
+
+    Raises :class:`~fastrank.InputError` for bad input (also when a user's rows are found in two
+    partitions) and :class:`~fastrank.EngineError` when the cluster cannot finish (a worker died
+    more often than Dask retries, or the results do not cover the input).
+    """
+    try:
+        import dask.dataframe  # noqa: F401
+        from distributed.scheduler import KilledWorker
+    except ImportError:
+        raise InputError("engine dask: install Dask first: pip install 'fastrank[dask]'") from None
+    if plan.model is not None and not isinstance(plan.model, (str, os.PathLike)):
+        raise InputError("engine dask: give the model as a file path; each worker loads it from there")
+    if plan.model is not None:
+        # Checked here first (safe mode, features), so a bad model fails once, in one line.
+        _load_scorer(plan, notes if notes is not None else [], timings if timings is not None else {})
+        plan = _with_absolute_model(plan)
+    from ..bucketing import read_manifest
+
+    clock = time.perf_counter()
+    manifest = read_manifest(source.path) if source.path is not None else None
+    with _client(scheduler, workers) as client:
+        if timings is not None:
+            timings["cluster"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        n_workers = len(client.scheduler_info().get("workers", {}))
+        frame = _partitions(source, plan, manifest, n_workers)
+        try:
+            result = client.compute(frame).result()
+        except KilledWorker as error:
+            raise EngineError(
+                f"engine dask: workers died running {error.task}; Dask gave up after its retries "
+                "(distributed.scheduler.allowed-failures); no result was produced"
+            ) from None
+    if timings is not None:
+        timings["compute"] = time.perf_counter() - clock
+    scored = _scored(result, plan, source, manifest)
+    if notes is not None:
+        layout = "bucket files" if manifest is not None else "partitions after a shuffle on the user column"
+        notes.append(f"engine dask: {result['partition'].nunique()} {layout} on {n_workers} workers")
+    return scored
+
+
+def _with_absolute_model(plan: Plan) -> Plan:
+    from dataclasses import replace
+
+    return replace(plan, model=str(Path(plan.model).resolve()))
+
+
+@contextlib.contextmanager
+def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as error:
+            raise InputError(f"scheduler {scheduler}: cannot connect: {error}") from None
+        with client:
+            yield client
+        return
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
+    n_workers = workers or os.cpu_count() or 1
+    # One thread per worker process: the kernels run serially inside a task, and Dask's nanny
+    # already pins OpenMP/BLAS pools to one thread in each worker it starts.
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _meta(plan: Plan, user_type: pa.DataType) -> pd.DataFrame:
+    columns = {
+        "user": pa.array([], user_type).to_pandas(),
+        "partition": pd.Series([], dtype=np.int64),
+        "n_items": pd.Series([], dtype=np.int64),
+        "duplicates": pd.Series([], dtype=np.int64),
+    }
+    for key in plan.value_keys:
+        columns[_column_name(key)] = pd.Series([], dtype=np.float64)
+    return pd.DataFrame(columns)
+
+
+def _column_name(key: tuple[str, str, int, str]) -> str:
+    protocol, metric, k, source_name = key
+    return f"{protocol}/{metric}@{k}/{source_name}"
+
+
+def _wide(scored: Scored, plan: Plan, partition: int, meta: pd.DataFrame) -> pd.DataFrame:
+    columns: dict[str, Any] = {
+        "user": pd.Series(scored.users).astype(meta["user"].dtype),
+        "partition": np.full(len(scored.users), partition, np.int64),
+        "n_items": scored.n_items.astype(np.int64),
+        "duplicates": (
+            np.zeros(len(scored.users), np.int64) if scored.duplicates is None else scored.duplicates
+        ),
+    }
+    for key in plan.value_keys:
+        columns[_column_name(key)] = scored.values[key]
+    return pd.DataFrame(columns)
+
+
+def _score_file(task: tuple[int, str], plan: Plan, meta: pd.DataFrame) -> pd.DataFrame:
+    """One bucket file: read, score, per-user rows (runs on a worker)."""
+    import pyarrow.parquet as pq
+
+    partition, path = task
+    table = pq.read_table(path, columns=plan.columns)
+    if table.num_rows == 0:
+        return meta.copy()
+    scored = score_table(table, plan, _worker_scorer(plan), name=path, parallel=False)
+    return _wide(scored, plan, partition, meta)
+
+
+def _number_rows(frame: pd.DataFrame, partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Tag rows with (input partition, row), to restore input order after the shuffle."""
+    part = 0 if partition_info is None else int(partition_info["number"])
+    return frame.assign(
+        **{_ROW_COLUMNS[0]: np.int64(part), _ROW_COLUMNS[1]: np.arange(len(frame), dtype=np.int64)}
+    )
+
+
+def _score_shuffled(
+    frame: pd.DataFrame,
+    plan: Plan,
+    meta: pd.DataFrame,
+    name: str,
+    partition_info: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """One shuffled partition: back to input row order, score, per-user rows (runs on a worker)."""
+    partition = 0 if partition_info is None else int(partition_info["number"])
+    if len(frame) == 0:
+        return meta.copy()
+    frame = frame.sort_values(list(_ROW_COLUMNS), kind="stable")
+    table = pa.Table.from_pandas(frame[plan.columns], preserve_index=False)
+    where = f"{name} (shuffled partition {partition})"
+    scored = score_table(table, plan, _worker_scorer(plan), name=where, parallel=False)
+    return _wide(scored, plan, partition, meta)
+
+
+def _partitions(source: TableSource, plan: Plan, manifest: Any, n_workers: int) -> Any:
+    import dask.dataframe as dd
+
+    meta = _meta(plan, source.schema.field(plan.user_col).type)
+    if manifest is not None:
+        if manifest.user_col != plan.user_col:
+            raise InputError(
+                f"{source.name}: bucketed by {manifest.user_col!r}, not by the user column {plan.user_col!r}"
+            )
+        assert source.path is not None
+        tasks = [(i, str(source.path / file.path)) for i, file in enumerate(manifest.files)]
+        return dd.from_map(_score_file, tasks, args=(plan, meta), meta=meta, label=TASK_LABEL)
+    if source.path is None:
+        frame = source.read(plan.columns).to_pandas()
+        n_partitions = max(1, min(len(frame) // 250_000 + 1, 64))
+        rows = dd.from_pandas(frame, npartitions=n_partitions, sort=False)
+    elif source.parquet_files:
+        rows = dd.read_parquet(source.parquet_files, columns=plan.columns)
+    else:
+        rows = dd.from_pandas(source.read(plan.columns).to_pandas(), npartitions=8, sort=False)
+    rows = rows.map_partitions(_number_rows, meta=_number_rows(rows._meta))
+    # At least two partitions per worker, so every worker has work and a lost one costs little.
+    shuffled = rows.shuffle(on=plan.user_col, npartitions=max(rows.npartitions, 2 * max(1, n_workers)))
+    return shuffled.map_partitions(_score_shuffled, plan, meta, source.name, meta=meta)
+
+
+def _scored(result: pd.DataFrame, plan: Plan, source: TableSource, manifest: Any) -> Scored:
+    """Per-user rows from all partitions -> :class:`Scored`, after checking they cover the input."""
+    split = result["user"].duplicated(keep=False)
+    if split.any():
+        user = result.loc[split, "user"].iloc[0]
+        parts = sorted(result.loc[result["user"] == user, "partition"].tolist())
+        raise InputError(
+            f"{source.name}: user {user!r} was found in partitions {parts}; each user must be in one "
+            "partition (one bucket file): re-run 'fastrank bucketize' on the original table"
+        )
+    expected_rows = manifest.rows if manifest is not None else source.count_rows()
+    n_rows = int(result["n_items"].sum())
+    if expected_rows is not None and n_rows != expected_rows:
+        raise EngineError(
+            f"engine dask: the partitions held {n_rows} rows, but {source.name} has {expected_rows}; "
+            "no result was produced"
+        )
+    if manifest is not None:
+        expected_users = sum(file.users for file in manifest.files)
+        if len(result) != expected_users:
+            raise EngineError(
+                f"engine dask: {len(result)} users were evaluated, but the manifest lists {expected_users}"
+            )
+    return Scored(
+        users=result["user"].to_numpy(),
+        n_items=result["n_items"].to_numpy(),
+        duplicates=result["duplicates"].to_numpy() if plan.item_col else None,
+        values={key: result[_column_name(key)].to_numpy() for key in plan.value_keys},
+        n_rows=n_rows,
+    )

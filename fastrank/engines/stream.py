@@ -1,0 +1,164 @@
+"""Streaming on one machine: record batches cut at user boundaries, scored chunk by chunk.
+
+Only per-user results are kept, so peak memory is set by ``chunk_rows``, not by the table. The
+input must hold each user's rows together (sorted by user, or bucketed by ``fastrank bucketize``);
+a user met again after other users fails the run, naming the user and row.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..api import Plan, Scored, concat, score_table
+from ..errors import InputError
+from ..io import TableSource
+
+DEFAULT_CHUNK_ROWS = 1 << 20
+"""Rows per chunk: about 200 MB of working memory with the demo's nine columns."""
+
+# Working memory of the in-memory engine per row and column read (bytes), measured on the demo:
+# the arrow table, numpy copies, the group-order copies and the feature matrix.
+_BYTES_PER_CELL = 24
+# Stream when the in-memory engine would need more than this share of the available memory.
+_MEMORY_SHARE = 0.5
+
+
+def user_chunks(
+    batches: Iterator[pa.RecordBatch], user_col: str, chunk_rows: int
+) -> Iterator[tuple[int, pa.Table]]:
+    """Regroup record batches into tables of whole users, each cut at the first user boundary at
+    or after ``chunk_rows`` rows.
+
+    Yields (first row, table) in input order. Every chunk but the last has at least
+    ``chunk_rows`` rows, and fewer than ``chunk_rows`` before its last user: a chunk exceeds
+    ``chunk_rows`` only by that user's rows. A user whose rows are not consecutive is caught by
+    :func:`evaluate_stream`.
+    """
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    scanned = 0  # pending rows known to hold no user boundary at or after chunk_rows
+    first_row = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        while pending_rows > chunk_rows:
+            table = pa.Table.from_batches(pending)
+            cut = _next_boundary(table.column(user_col), max(chunk_rows, scanned))
+            if cut is None:  # one user runs on: read more
+                scanned = pending_rows
+                break
+            yield first_row, table.slice(0, cut)
+            rest = table.slice(cut)
+            pending, pending_rows, scanned, first_row = rest.to_batches(), rest.num_rows, 0, first_row + cut
+    if pending_rows:
+        yield first_row, pa.Table.from_batches(pending)
+
+
+def _next_boundary(users: pa.ChunkedArray, start: int) -> int | None:
+    """The first row at or after ``start`` (>= 1) whose user differs from the row before it."""
+    window = users.slice(start - 1)
+    changed = pc.fill_null(pc.not_equal(window.slice(1), window.slice(0, len(window) - 1)), True)
+    hits = np.flatnonzero(changed.to_numpy())
+    return start + int(hits[0]) if hits.size else None
+
+
+def evaluate_stream(
+    source: TableSource,
+    plan: Plan,
+    scorer: Any,
+    *,
+    chunk_rows: int | None = None,
+    timings: dict[str, float] | None = None,
+    notes: list[str] | None = None,
+) -> Scored:
+    """Score ``source`` chunk by chunk (see :func:`user_chunks`); per-user values equal the
+    in-memory engine's. Raises :class:`~fastrank.InputError` when a user's rows are not together."""
+    chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+        raise InputError(f"The 'chunk_rows' parameter must be an int >= 1. Got {chunk_rows!r} instead.")
+    # Arrow batches a little smaller than a chunk, so a chunk is a few batches, not one huge one.
+    batches = source.batches(plan.columns, max(1, min(int(chunk_rows), 1 << 16)))
+    parts: list[Scored] = []
+    seen: set[Any] = set()
+    clock = time.perf_counter()
+    for first_row, table in user_chunks(batches, plan.user_col, int(chunk_rows)):
+        _add(timings, "load", clock)
+        try:
+            part = score_table(table.combine_chunks(), plan, scorer, timings=timings)
+        except InputError as error:
+            raise InputError(_shift_rows(str(error), first_row)) from None
+        keys = part.users.tolist()
+        if not seen.isdisjoint(keys):
+            _raise_split(table, plan, keys, seen, first_row)
+        seen.update(keys)
+        parts.append(part)
+        clock = time.perf_counter()
+    _add(timings, "load", clock)
+    if not parts:
+        raise InputError(f"{source.name}: the table has no rows")
+    if notes is not None:
+        notes.append(f"stream: {len(parts)} chunks of about {chunk_rows:,} rows, cut at user boundaries")
+    return concat(parts)
+
+
+def _add(timings: dict[str, float] | None, stage: str, since: float) -> None:
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - since
+
+
+_ROW = re.compile(r"\bat row (\d+)")
+
+
+def _shift_rows(message: str, first_row: int) -> str:
+    # Chunk messages count rows from the chunk's start; the user wants rows of the whole table.
+    return _ROW.sub(lambda m: f"at row {int(m.group(1)) + first_row}", message)
+
+
+def _raise_split(table: pa.Table, plan: Plan, keys: list[Any], seen: set[Any], first_row: int) -> None:
+    again = next(key for key in keys if key in seen)
+    users = table.column(plan.user_col).to_numpy(zero_copy_only=False)
+    row = first_row + int(np.flatnonzero(users == again)[0])
+    raise InputError(
+        f"{plan.name}: user {again!r} appears again at row {row}, after other users; streaming needs "
+        "each user's rows together: sort by user or run 'fastrank bucketize' first, or use --engine memory"
+    )
+
+
+def too_large_for_memory(source: TableSource, columns: Sequence[str]) -> str | None:
+    """Why the in-memory engine would not fit (a phrase for a note), or None when it should."""
+    if source.path is None:  # already in memory
+        return None
+    rows = source.count_rows()
+    if rows is None:  # CSV: arrow holds roughly the text's size per cell
+        need = os.path.getsize(source.path) * 3
+    else:
+        need = rows * len(columns) * _BYTES_PER_CELL
+    available = available_memory()
+    if available is None or need <= _MEMORY_SHARE * available:
+        return None
+    return f"the in-memory engine would need about {need / 2**30:.1f} GiB of {available / 2**30:.1f} GiB free"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
