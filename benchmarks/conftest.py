@@ -78,6 +78,23 @@ def record(benchmark):
     return _record
 
 
+@pytest.fixture
+def record_seconds(benchmark):
+    """``record_seconds(group, name, seconds, base=False)`` after a benchmark ran: like ``record``,
+    for a time the test measured itself (several commands timed inside one benchmark), shown as is
+    next to its ratio to the ``base`` row. ``seconds=None`` adds a line of text (``record``'s
+    ``value``)."""
+
+    def _record(group: str, name: str, seconds: float | None = None, base: bool = False) -> None:
+        if benchmark.stats is None:  # --benchmark-disable: nothing was timed
+            return
+        _RESULTS.setdefault(group, {})[name] = {
+            "median_s": seconds, "min_s": seconds, "raw": seconds is None, "base": base
+        }  # fmt: skip
+
+    return _record
+
+
 def pytest_terminal_summary(terminalreporter):
     if not _RESULTS:
         return

@@ -18,19 +18,22 @@ fastrank.keras.RankingMetrics(data, metrics=("ndcg@10",), ...)
     Keras callback logging val_ndcg@10 and other metrics every epoch (imports Keras when used).
 InputError
     The ValueError raised for bad input; its message names the argument, user and row at fault.
+EngineError
+    The RuntimeError raised when an engine cannot finish (Dask workers lost beyond retries).
 
 TensorFlow is imported only when a model is loaded.
 """
 
 from .api import Evaluation, evaluate
 from .compare import Comparison, compare
-from .errors import InputError
+from .errors import EngineError, InputError
 from .grouping import Groups, group_rows, groups_from_offsets
 from .metrics import METRICS, MetricSpec, RankingResult, ndcg, parse_metric, ranking_metrics
 
 __all__ = [
     "METRICS",
     "Comparison",
+    "EngineError",
     "Evaluation",
     "Groups",
     "InputError",

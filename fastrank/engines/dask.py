@@ -136,7 +136,7 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         return
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError) as error:
             raise InputError(f"scheduler {scheduler}: cannot connect: {error}") from None
         with client:
@@ -152,7 +152,7 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
@@ -260,6 +260,7 @@ def _scored(result: pd.DataFrame, plan: Plan, source: TableSource, manifest: Any
     split = result["user"].duplicated(keep=False)
     if split.any():
         user = result.loc[split, "user"].iloc[0]
+        user = user.item() if isinstance(user, np.generic) else user
         parts = sorted(result.loc[result["user"] == user, "partition"].tolist())
         raise InputError(
             f"{source.name}: user {user!r} was found in partitions {parts}; each user must be in one "

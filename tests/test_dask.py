@@ -1,0 +1,196 @@
+"""The Dask engine on a local cluster (2 worker processes x 1 thread): the in-memory per-user
+values, the model loaded once per worker, user splits refused, and dead workers survived or
+reported."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cloudpickle
+import dask
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+
+import fastrank
+from fastrank.bucketing import MANIFEST_NAME, BucketFile, Manifest, bucketize
+from fastrank.demo import DEMO_MODEL_PATH, make_demo_table
+from fastrank.engines import dask as dask_engine
+
+from . import dask_faults
+
+BASELINE = "video_watch_ratio_mean"
+KWARGS = dict(
+    model=DEMO_MODEL_PATH, baselines=[BASELINE], k=[5, 10], metrics=["ndcg", "recall"],
+    protocol=["standard", "notebook"],
+)  # fmt: skip
+KEY = ["protocol", "metric", "k", "source", "user"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cluster(**config):
+    with dask.config.set(config):
+        return LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
+        )
+
+
+@pytest.fixture(scope="module")
+def client():
+    with _cluster() as cluster, Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dask")
+    frame = make_demo_table(n_users=40, n_videos=150, seed=3).to_pandas()
+    frame.to_parquet(root / "sorted.parquet")
+    frame.sample(frac=1.0, random_state=2).to_parquet(root / "shuffled.parquet", index=False)
+    bucketize(root / "sorted.parquet", root / "buckets", 6)
+    want = fastrank.evaluate(root / "sorted.parquet", engine="memory", **KWARGS)
+    return root, frame, want
+
+
+def _same(got, want):
+    pd.testing.assert_frame_equal(
+        got.per_user.sort_values(KEY).reset_index(drop=True),
+        want.per_user.sort_values(KEY).reset_index(drop=True),
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(got.summary, want.summary, check_exact=False, rtol=1e-14)
+    assert (got.n_rows, got.n_users, got.duplicates) == (want.n_rows, want.n_users, want.duplicates)
+
+
+def test_bucket_files_equal_in_memory_and_each_worker_loads_the_model_once(client, data):
+    root, _, want = data
+    for _ in range(2):  # a second run reuses the models the workers already hold
+        got = fastrank.evaluate(root / "buckets", engine="dask", scheduler=client, **KWARGS)
+        _same(got, want)
+    assert any("6 bucket files on 2 workers" in note for note in got.notes)
+    loads = client.run(dask_engine.model_loads)
+    assert len(loads) == 2
+    path = str(Path(DEMO_MODEL_PATH).resolve())
+    assert all(counts in ({path: 1}, {}) for counts in loads.values()), loads
+    assert sum(counts.get(path, 0) for counts in loads.values()) >= 1
+
+
+@pytest.mark.parametrize("kind", ["shuffled parquet", "frame"])
+def test_unbucketed_input_is_shuffled_by_user_and_equals_in_memory(client, data, kind):
+    root, frame, want = data
+    source = root / "shuffled.parquet" if kind != "frame" else frame.sample(frac=1.0, random_state=5)
+    got = fastrank.evaluate(source, engine="dask", scheduler=client, **KWARGS)
+    _same(got, want)
+    assert any("after a shuffle on the user column" in note for note in got.notes)
+
+
+def test_a_user_split_across_bucket_files_fails(client, data, tmp_path):
+    _, frame, _ = data
+    users = frame.user_id.unique()
+    first = frame[frame.user_id.isin(users[:5])]
+    # The second file repeats two rows of the first file's last user.
+    second = pd.concat([first.tail(2), frame[frame.user_id.isin(users[5:9])]])
+    out = tmp_path / "bad"
+    out.mkdir()
+    files = []
+    for i, part in enumerate([first, second]):
+        part.to_parquet(out / f"part-{i:05d}.parquet", index=False)
+        files.append(BucketFile(path=f"part-{i:05d}.parquet", rows=len(part), users=part.user_id.nunique()))
+    manifest = Manifest(
+        user_col="user_id", hash="splitmix64(int64)", buckets=2, rows=len(first) + len(second),
+        columns=list(frame.columns), files=files,
+    )  # fmt: skip
+    (out / MANIFEST_NAME).write_text(manifest.to_json())
+    user = first.user_id.iloc[-1]
+    with pytest.raises(fastrank.InputError, match=rf"user {user} was found in partitions \[0, 1\]"):
+        fastrank.evaluate(out, engine="dask", scheduler=client, baselines=[BASELINE])
+
+
+def test_a_worker_killed_once_is_retried_and_the_result_is_unchanged(data, tmp_path):
+    root, _, want = data
+    marker = tmp_path / "killed"
+    cloudpickle.register_pickle_by_value(dask_faults)
+    with _cluster() as cluster, Client(cluster) as client:
+        client.register_plugin(dask_faults.KillOnScore(dask_engine.TASK_LABEL, str(marker)))
+        got = fastrank.evaluate(root / "buckets", engine="dask", scheduler=client, **KWARGS)
+    assert marker.exists()  # a worker did die mid-run
+    _same(got, want)
+
+
+def test_workers_dying_beyond_the_retries_fail_clearly(data):
+    root, _, _ = data
+    cloudpickle.register_pickle_by_value(dask_faults)
+    with (
+        _cluster(**{"distributed.scheduler.allowed-failures": 0}) as cluster,
+        Client(cluster) as client,
+    ):
+        client.register_plugin(dask_faults.KillOnScore(dask_engine.TASK_LABEL))
+        with pytest.raises(fastrank.EngineError, match=r"workers died running .*no result was produced"):
+            fastrank.evaluate(root / "buckets", engine="dask", scheduler=client, baselines=[BASELINE])
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "fastrank", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_cli_dask_with_a_local_cluster_equals_in_memory(data):
+    root, _, _ = data
+    common = ["--model", DEMO_MODEL_PATH, "--baseline", BASELINE, "--json", "--quiet"]
+    memory = _cli("evaluate", root / "sorted.parquet", *common, "--engine", "memory")
+    on_dask = _cli("evaluate", root / "buckets", *common, "--engine", "dask", "--workers", "2")
+    assert memory.returncode == on_dask.returncode == 0, on_dask.stderr
+    assert json.loads(on_dask.stdout) == pytest.approx(json.loads(memory.stdout), rel=1e-14)
+
+
+def test_cli_bucketize_then_stream_equals_the_original(data, tmp_path):
+    root, _, _ = data
+    done = _cli("bucketize", root / "shuffled.parquet", tmp_path / "b", "--buckets", "3")
+    assert done.returncode == 0 and "wrote 3 files" in done.stderr, done.stderr
+    common = ["--baseline", BASELINE, "--json", "--quiet", "-k", "1", "10"]
+    original = _cli("evaluate", root / "shuffled.parquet", *common)
+    streamed = _cli("evaluate", tmp_path / "b", *common, "--stream", "--chunk-rows", "100")
+    assert original.returncode == streamed.returncode == 0, streamed.stderr
+    assert json.loads(streamed.stdout) == pytest.approx(json.loads(original.stdout), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot connect"),
+        (["--workers", "2"], "need --engine dask"),
+        (["--engine", "memory", "--stream"], "contradicts"),
+        (["--engine", "dask", "--workers", "0"], "--workers must be >= 1"),
+        (["--engine", "dask", "--chunk-rows", "5"], "--chunk-rows is for streaming"),
+    ],
+)
+def test_cli_engine_misuse_exits_2_with_one_line(data, args, message):
+    root, _, _ = data
+    done = _cli("evaluate", root / "buckets", "--baseline", BASELINE, *args)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_stream_refuses_an_unsorted_table_in_one_line(data):
+    root, _, _ = data
+    done = _cli(
+        "evaluate", root / "shuffled.parquet", "--baseline", BASELINE, "--stream", "--chunk-rows", "50"
+    )
+    assert done.returncode == 2
+    assert "appears again at row" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_model_objects_cannot_go_to_dask(data):
+    root, _, _ = data
+    with pytest.raises(fastrank.InputError, match="give the model as a file path"):
+        fastrank.evaluate(root / "buckets", engine="dask", model=object(), features=["video_duration"])
