@@ -10,8 +10,9 @@ group_rows(users) -> Groups
     Group rows by user once, to evaluate many score columns without regrouping.
 RankingResult
     Per-user values, means, users evaluated and skipped, ties split by each cutoff.
-evaluate(data, model, baselines=..., k=10, protocol="standard", ...) -> Evaluation
-    The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG of every source.
+evaluate(data, model, baselines=..., k=10, protocol="standard", engine="auto", ...) -> Evaluation
+    The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG of every source;
+    in memory, streamed in chunks of whole users, or on a Dask cluster (same numbers).
 compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Comparison
     evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference.
 fastrank.keras.RankingMetrics(data, metrics=("ndcg@10",), ...)
