@@ -119,3 +119,17 @@ def pytest_terminal_summary(terminalreporter):
 
 def _fmt(seconds: float) -> str:
     return f"{seconds * 1e3:,.1f} ms" if seconds < 1 else f"{seconds:,.2f} s"
+
+
+# Run with `python -c PEAK_SCRIPT module args...`: runs `python -m module args...` and prints the
+# process's own peak resident memory as "peak-kib N" on stderr (VmHWM, which exec resets;
+# getrusage's ru_maxrss would count the pages the child inherited from pytest).
+PEAK_SCRIPT = (
+    "import runpy, sys\n"
+    "sys.argv = sys.argv[1:]\n"
+    "try:\n"
+    "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+    "finally:\n"
+    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+    "    print('peak-kib', hwm[0].split()[1], file=sys.stderr)\n"
+)

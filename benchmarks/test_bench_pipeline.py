@@ -17,7 +17,7 @@ from sklearn.metrics import ndcg_score
 import fastrank.api as api
 from fastrank.demo import DEMO_MODEL_PATH, FEATURES, demo_table_path, make_demo_table
 
-from .conftest import N_USERS, SAMPLE_USERS
+from .conftest import N_USERS, PEAK_SCRIPT, SAMPLE_USERS
 
 keras = pytest.importorskip("keras")
 GROUP = "evaluate: model + 1 baseline, NDCG@10"
@@ -71,21 +71,8 @@ def test_notebook_loops(benchmark, record, demo_path, model):
     record(GROUP, "notebook loops (model + baseline)", len(sample), frame["user_id"].nunique())
 
 
-# Run `python -m fastrank ...` and report the child's own peak resident memory (VmHWM, which
-# exec resets; getrusage's ru_maxrss would count the pages the child inherited from pytest).
-_PEAK = (
-    "import runpy, sys\n"
-    "sys.argv = sys.argv[1:]\n"
-    "try:\n"
-    "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
-    "finally:\n"
-    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
-    "    print('peak-kib', hwm[0].split()[1], file=sys.stderr)\n"
-)
-
-
 def _run(module, *args):
-    done = subprocess.run([sys.executable, "-c", _PEAK, module, *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, module, *args], capture_output=True, text=True)
     assert "peak-kib" in done.stderr, done.stderr
     peak = next(line for line in done.stderr.splitlines() if line.startswith("peak-kib"))
     return int(peak.split()[1]) / 1024

@@ -41,7 +41,7 @@ from fastrank.bucketing import MANIFEST_NAME
 from fastrank.demo import DEMO_MODEL_PATH, USER, demo_table_path, make_demo_table
 from fastrank.engines.stream import DEFAULT_CHUNK_ROWS
 
-from .conftest import N_USERS
+from .conftest import N_USERS, PEAK_SCRIPT
 
 BASELINE = "video_watch_ratio_mean"
 SCALES = (1, 4, 16)
@@ -121,18 +121,7 @@ def bucketed(scaled) -> Path:
     return path
 
 
-# Run `python -m fastrank ...` and report the child's own peak resident memory (VmHWM, which
-# exec resets; getrusage's ru_maxrss would count the pages the child inherited from pytest), as
-# test_bench_pipeline.py does. Only the command's own process: Dask's workers are not in it.
-_PEAK = (
-    "import runpy, sys\n"
-    "sys.argv = sys.argv[1:]\n"
-    "try:\n"
-    "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
-    "finally:\n"
-    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
-    "    print('peak-kib', hwm[0].split()[1], file=sys.stderr)\n"
-)
+# The command's own peak memory only (see conftest.PEAK_SCRIPT): Dask's workers are not in it.
 
 
 @dataclass
@@ -146,7 +135,7 @@ class Run:
 
 def _evaluate(path: Path, *engine: str) -> Run:
     args = ["evaluate", str(path), "--model", str(DEMO_MODEL_PATH), "--baseline", BASELINE, *engine]
-    command = [sys.executable, "-c", _PEAK, "fastrank", *args, "--json", "--quiet", "--verbose"]
+    command = [sys.executable, "-c", PEAK_SCRIPT, "fastrank", *args, "--json", "--quiet", "--verbose"]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start

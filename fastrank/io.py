@@ -157,8 +157,16 @@ class TableSource:
             import pyarrow.dataset as ds
 
             # Dataset.to_batches yields batches in file and row order, cast to the dataset schema.
+            # pre_buffer (the default) reads ahead without bound when the consumer is slower than
+            # the disk, so peak memory would grow with the file: off, with a short readahead.
             dataset = ds.dataset(self.path, format="parquet")
-            yield from dataset.to_batches(columns=columns, batch_size=batch_rows)
+            yield from dataset.to_batches(
+                columns=columns,
+                batch_size=batch_rows,
+                batch_readahead=4,
+                fragment_readahead=1,
+                fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
+            )
         except (pa.ArrowException, OSError) as error:
             # A bad value deep in a CSV, or a corrupt parquet page, surfaces only while streaming.
             raise InputError(f"{self.name}: cannot read: {_arrow_reason(error)}") from None

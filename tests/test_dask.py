@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cloudpickle
 import dask
+import numpy as np
 import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
@@ -50,7 +51,12 @@ def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("dask")
     frame = make_demo_table(n_users=40, n_videos=150, seed=3).to_pandas()
     frame.to_parquet(root / "sorted.parquet")
-    frame.sample(frac=1.0, random_state=2).to_parquet(root / "shuffled.parquet", index=False)
+    shuffled = frame.sample(frac=1.0, random_state=2)
+    shuffled.to_parquet(root / "shuffled.parquet", index=False)
+    # Three files: three input partitions, whose rows the shuffle must put back in input order.
+    (root / "parts").mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(shuffled)), 3)):
+        shuffled.iloc[part].to_parquet(root / "parts" / f"{i}.parquet", index=False)
     bucketize(root / "sorted.parquet", root / "buckets", 6)
     want = fastrank.evaluate(root / "sorted.parquet", engine="memory", **KWARGS)
     return root, frame, want
@@ -79,10 +85,14 @@ def test_bucket_files_equal_in_memory_and_each_worker_loads_the_model_once(clien
     assert sum(counts.get(path, 0) for counts in loads.values()) >= 1
 
 
-@pytest.mark.parametrize("kind", ["shuffled parquet", "frame"])
+@pytest.mark.parametrize("kind", ["shuffled parquet", "directory of 3 files", "frame"])
 def test_unbucketed_input_is_shuffled_by_user_and_equals_in_memory(client, data, kind):
     root, frame, want = data
-    source = root / "shuffled.parquet" if kind != "frame" else frame.sample(frac=1.0, random_state=5)
+    source = {
+        "shuffled parquet": root / "shuffled.parquet",
+        "directory of 3 files": root / "parts",
+        "frame": frame.sample(frac=1.0, random_state=5),
+    }[kind]
     got = fastrank.evaluate(source, engine="dask", scheduler=client, **KWARGS)
     _same(got, want)
     assert any("after a shuffle on the user column" in note for note in got.notes)

@@ -90,6 +90,7 @@ def evaluate_stream(
     batches = source.batches(plan.columns, max(1, min(int(chunk_rows), 1 << 16)))
     parts: list[Scored] = []
     seen: set[Any] = set()
+    pool = pa.default_memory_pool()
     clock = time.perf_counter()
     for first_row, table in user_chunks(batches, plan.user_col, int(chunk_rows)):
         _add(timings, "load", clock)
@@ -102,6 +103,9 @@ def evaluate_stream(
             _raise_split(table, plan, keys, seen, first_row)
         seen.update(keys)
         parts.append(part)
+        # Arrow's allocator keeps freed chunk buffers for reuse; handing them back keeps the peak
+        # at one chunk's working set instead of creeping up over the first chunks.
+        pool.release_unused()
         clock = time.perf_counter()
     _add(timings, "load", clock)
     if not parts:
