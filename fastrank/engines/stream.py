@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..api import Plan, Scored, concat, score_table
+from ..api import Plan, Scored, _add_time, concat, score_table
 from ..errors import InputError
 from ..io import TableSource
 
@@ -93,7 +93,7 @@ def evaluate_stream(
     pool = pa.default_memory_pool()
     clock = time.perf_counter()
     for first_row, table in user_chunks(batches, plan.user_col, int(chunk_rows)):
-        _add(timings, "load", clock)
+        _add_time(timings, "load", clock)
         try:
             part = score_table(table.combine_chunks(), plan, scorer, timings=timings)
         except InputError as error:
@@ -107,17 +107,12 @@ def evaluate_stream(
         # at one chunk's working set instead of creeping up over the first chunks.
         pool.release_unused()
         clock = time.perf_counter()
-    _add(timings, "load", clock)
+    _add_time(timings, "load", clock)
     if not parts:
         raise InputError(f"{source.name}: the table has no rows")
     if notes is not None:
         notes.append(f"stream: {len(parts)} chunks of about {chunk_rows:,} rows, cut at user boundaries")
     return concat(parts)
-
-
-def _add(timings: dict[str, float] | None, stage: str, since: float) -> None:
-    if timings is not None:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - since
 
 
 _ROW = re.compile(r"\bat row (\d+)")
