@@ -19,6 +19,9 @@ fastrank.keras.RankingMetrics(data, metrics=("ndcg@10",), ...)
     Keras callback logging val_ndcg@10 and other metrics every epoch (imports Keras when used).
 InputError
     The ValueError raised for bad input; its message names the argument, user and row at fault.
+MissingExtra
+    The InputError raised when a path needs an optional extra (keras, plot, dask) that is not
+    installed; its message names the ``pip install "fastrank[...]"`` to run.
 EngineError
     The RuntimeError raised when an engine cannot finish (Dask workers lost beyond retries).
 
@@ -28,6 +31,7 @@ TensorFlow is imported only when a model is loaded.
 from .api import Evaluation, evaluate
 from .compare import Comparison, compare
 from .errors import EngineError, InputError
+from .extras import MissingExtra
 from .grouping import Groups, group_rows, groups_from_offsets
 from .metrics import METRICS, MetricSpec, RankingResult, ndcg, parse_metric, ranking_metrics
 
@@ -39,6 +43,7 @@ __all__ = [
     "Groups",
     "InputError",
     "MetricSpec",
+    "MissingExtra",
     "RankingMetrics",
     "RankingResult",
     "compare",

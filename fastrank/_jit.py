@@ -1,29 +1,50 @@
-"""One place for the JIT flags, so every kernel is compiled the same way."""
+"""One place for the JIT flags, so every kernel is compiled the same way, and the hook that tells
+a user when kernels compile.
+
+Kernels are serial: parallel callers split the work into chunks and run them on a thread pool
+(:mod:`fastrank.threads`); ``nogil`` lets those threads run at once. One compiled version per
+kernel and argument type (no ``parallel=True`` twin) keeps the first run's compilation short.
+"""
 
 from __future__ import annotations
 
-import types
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from numba import njit
+from numba.core import types as nbtypes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # cache: compiled machine code is kept in __pycache__, so only the first run pays for compilation.
-# nogil: kernels release the GIL, so callers in a thread pool (Dask workers) run them concurrently.
+# nogil: kernels release the GIL, so chunks on a thread pool (or Dask worker threads) run at once.
 _FLAGS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
+def _plain_types_only(dispatcher: Any) -> Any:
+    # Called from compiled code with a constant argument (``f(x, 0)``, ``f(x, True)``), numba
+    # compiles the callee again for that literal value: each helper would be compiled two or
+    # three times over. Typing calls with plain types halves the first run's compilation.
+    template = dispatcher.get_call_template
+
+    def get_call_template(args: tuple, kws: dict) -> Any:
+        plain = tuple(nbtypes.unliteral(a) for a in args)
+        return template(plain, {name: nbtypes.unliteral(t) for name, t in kws.items()})
+
+    dispatcher.get_call_template = get_call_template
+    return dispatcher
+
+
 def jit(fn: F) -> F:
-    """Compile a serial helper kernel with fastrank's flags."""
-    return njit(**_FLAGS)(fn)
+    """Compile a kernel with fastrank's flags (lazily, on first call, per argument types)."""
+    return _plain_types_only(njit(**_FLAGS)(fn))
 
 
 def jit_finite(fn: F) -> F:
     """Like :func:`jit`, for kernels whose float inputs were validated finite: without NaN and inf
     to honour, LLVM turns compare-and-select into branch-free min/max instructions."""
-    return njit(fastmath={"nnan", "ninf"}, **_FLAGS)(fn)
+    return _plain_types_only(njit(fastmath={"nnan", "ninf"}, **_FLAGS)(fn))
 
 
 def jit_inline(fn: F) -> F:
@@ -31,17 +52,28 @@ def jit_inline(fn: F) -> F:
     return njit(inline="always", **_FLAGS)(fn)
 
 
-def jit_pair(fn: F) -> tuple[F, F]:
-    """Compile ``fn`` twice: a serial variant and a ``parallel=True`` variant.
+@contextlib.contextmanager
+def on_first_compile(callback: Callable[[], None]) -> Iterator[None]:
+    """Call ``callback`` once, when a fastrank kernel starts compiling inside the block.
 
-    ``fn`` loops with ``numba.prange``; in the serial variant that is a plain range. The serial one
-    is for callers that already run in a thread pool, where nested parallelism would oversubscribe.
+    After the first run on a machine, kernels load from numba's on-disk cache; only a cache miss
+    compiles (numba's ``numba:compile`` event), so the callback tells a user why a first run is
+    slow and stays silent on later runs.
     """
-    # numba's on-disk cache is keyed by qualified name and bytecode, not by flags: the serial copy
-    # gets its own name so the two variants never load each other's machine code.
-    serial = types.FunctionType(
-        fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__
-    )
-    serial.__qualname__ = fn.__qualname__ + "_serial"
-    serial.__module__ = fn.__module__
-    return njit(**_FLAGS)(serial), njit(parallel=True, **_FLAGS)(fn)
+    from numba.core import event
+
+    fired = False
+
+    class _Listener(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            nonlocal fired
+            module = getattr(ev.data["dispatcher"].py_func, "__module__", "") or ""
+            if not fired and module.startswith("fastrank."):
+                fired = True
+                callback()
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    with event.install_listener("numba:compile", _Listener()):
+        yield

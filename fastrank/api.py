@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -21,6 +20,7 @@ from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column, user_column
 from .metrics import _check_values, parse_metric
 from .predict import DEFAULT_BATCH_SIZE, check_features, load_scorer, predict
+from .threads import even_bounds, frozen, run_chunks, thread_count
 
 DEMO_BASELINE = "video_watch_ratio_mean"
 MODEL_SOURCE = "model"
@@ -451,7 +451,9 @@ def score_table(
     for source_name, column_values in sources.items():
         in_table = source_name in table.column_names
         where = f"{name}: column {source_name!r}" if in_table else f"{name}: {source_name}"
-        checked = groups.take(_check_values(column_values, where, groups, float32_ok=True, parallel=parallel))
+        # Every source as float64 (exact for float32 model scores): one compiled kernel serves all.
+        checked = _check_values(column_values, where, groups, float32_ok=False, parallel=parallel)
+        checked = groups.take(checked)
         if "standard" in plan.protocols:
             result = protocols.standard(
                 groups, label_order, checked, list(plan.ks), plan.min_items, plan.metrics, plan.threshold,
@@ -493,11 +495,13 @@ def _duplicates_per_user(groups: Any, items: np.ndarray, parallel: bool) -> np.n
     else:  # ids too sparse for a table indexed by id: renumber them first
         codes, uniques = pd.factorize(items)
         n_codes = len(uniques)
-    n_chunks = min(groups.n_groups, 2 * numba.get_num_threads()) if parallel else 1
-    chunks = np.linspace(0, groups.n_groups, n_chunks + 1).astype(np.int64)
     out = np.empty(groups.n_groups, np.int64)
-    kernel = kernels.repeats_per_group_parallel if parallel else kernels.repeats_per_group_serial
-    kernel(groups.offsets, codes, n_codes, chunks, out)
+    offsets, codes = frozen(groups.offsets), frozen(np.ascontiguousarray(codes, np.int64))
+    run_chunks(
+        lambda first, stop: kernels.repeats_per_group(first, stop, offsets, codes, n_codes, out),
+        even_bounds(groups.n_groups, 2 * thread_count(parallel)),
+        parallel,
+    )
     return out
 
 

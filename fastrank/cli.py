@@ -15,9 +15,15 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from ._jit import on_first_compile
 from .errors import EngineError, InputError
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
+COMPILING = "compiling kernels for this machine (first run only; later runs load them from a cache)"
+
+
+def _say(message: str) -> None:
+    print(f"fastrank: {message}", file=sys.stderr, flush=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -243,10 +249,6 @@ def _compare_command(args: argparse.Namespace) -> int:
     from .compare import compare
 
     inputs = _inputs(args)
-    if args.plot:
-        from .plots import _require_matplotlib
-
-        _require_matplotlib()  # fail before the work, not after it
     result = compare(
         args.data, args.model, reference=args.reference, n_resamples=args.resamples, seed=args.seed,
         confidence=args.confidence, ci_method=args.ci_method, slice_by=args.slice_by, plot_dir=args.plot,
@@ -370,14 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    commands = {"evaluate": _evaluate_command, "compare": _compare_command, "bucketize": _bucketize_command}
     try:
-        if args.command == "evaluate":
-            return _evaluate_command(args)
-        if args.command == "compare":
-            return _compare_command(args)
-        if args.command == "bucketize":
-            return _bucketize_command(args)
-        parser.error(f"unknown command {args.command!r}")
+        with on_first_compile(lambda: None if args.quiet else _say(COMPILING)):
+            return commands[args.command](args)
     except InputError as error:
         print(f"fastrank: error: {error}", file=sys.stderr)
         return EXIT_INPUT
@@ -391,4 +389,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print("fastrank: internal error: this is a bug in fastrank, please report it", file=sys.stderr)
         return EXIT_BUG
-    return EXIT_OK

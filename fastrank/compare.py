@@ -108,6 +108,9 @@ def compare(
     metrics = [str(one) for one in _as_list(evaluate_kwargs.pop("metrics", "ndcg"))]
     eval_ks, eval_metrics = ks, metrics
     if plot_dir is not None:  # the NDCG@k curve needs k = 1..50
+        from .plots import require_matplotlib
+
+        require_matplotlib()  # before the work, not after it
         eval_ks = sorted(set(ks) | set(CURVE_KS))
         eval_metrics = list(dict.fromkeys([*metrics, "ndcg"]))
     evaluation = evaluate(data, model, k=eval_ks, metrics=eval_metrics, **evaluate_kwargs)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 
 from ._arrays import to_numpy
 from .errors import InputError
-from .kernels import run_starts_parallel, run_starts_serial
+from .kernels import key_changes
+from .threads import even_bounds, frozen, run_chunks, thread_count
 
 
 @dataclass(frozen=True)
@@ -84,20 +84,31 @@ def group_rows(users: Any, *, parallel: bool = True) -> Groups:
         if (codes < 0).any():
             raise InputError(f"users: null at row {int(np.argmax(codes < 0))}")
 
-    n_chunks = numba.get_num_threads() if parallel else 1
-    run_starts = run_starts_parallel if parallel else run_starts_serial
-    starts = run_starts(codes, n_chunks)
+    starts = _run_starts(codes, parallel)
     run_keys = codes[starts]
     if np.unique(run_keys).shape[0] == run_keys.shape[0]:
         order = None
     else:
         order = np.argsort(codes, kind="stable")
         codes = codes[order]
-        starts = run_starts(codes, n_chunks)
+        starts = _run_starts(codes, parallel)
         run_keys = codes[starts]
     offsets = np.append(starts, np.int64(codes.shape[0]))
     keys = run_keys if uniques is None else np.asarray(uniques)[run_keys]
     return Groups(keys=keys, offsets=offsets, order=order)
+
+
+def _run_starts(keys: np.ndarray, parallel: bool) -> np.ndarray:
+    """Start row of every run of equal consecutive keys (``keys`` non-empty), in order; each
+    slice of rows is scanned on its own thread, from the row before it."""
+    keys = frozen(keys)
+
+    def changes(first: int, stop: int) -> np.ndarray:
+        before = max(first - 1, 0)
+        return key_changes(keys[before:stop]) + before
+
+    parts = run_chunks(changes, even_bounds(len(keys), thread_count(parallel)), parallel)
+    return np.concatenate([np.zeros(1, np.int64), *parts])
 
 
 def groups_from_offsets(offsets: Any, keys: Any = None) -> Groups:

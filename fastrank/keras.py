@@ -14,9 +14,9 @@ from .errors import InputError
 from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column, user_column
 from .metrics import MetricSpec, RankingResult, _check_values, _evaluate, parse_metric, ranking_metrics
-from .predict import DEFAULT_BATCH_SIZE, _keras, predict
+from .predict import DEFAULT_BATCH_SIZE, import_keras, predict
 
-keras = _keras()
+keras = import_keras("fastrank.keras.RankingMetrics (a Keras callback)")
 
 __all__ = ["RankingMetrics"]
 

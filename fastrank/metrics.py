@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numba
 import numpy as np
 
 from . import kernels
 from ._arrays import to_numpy
 from .errors import InputError
 from .grouping import Groups, group_rows
+from .threads import even_bounds, frozen, run_chunks, thread_count
 
 Ties = Literal["average", "pessimistic", "optimistic"]
 Gain = Literal["linear", "exponential"]
@@ -203,8 +203,13 @@ def _check_values(
     array = np.ascontiguousarray(array, dtype=dtype)
     biggest = float(np.finfo(dtype).max)
     lo, hi = (-biggest, biggest) if max_value is None else (0.0, min(max_value, biggest))
-    count_outside = kernels.count_outside_parallel if parallel else kernels.count_outside_serial
-    if count_outside(array, lo, hi) == 0:
+    view = frozen(array)
+    outside = run_chunks(
+        lambda first, stop: kernels.count_outside(view[first:stop], lo, hi),
+        even_bounds(len(view), thread_count(parallel)),
+        parallel,
+    )
+    if sum(outside) == 0:
         return array
     # Slow path, only on bad input: find the first offending row for the message.
     row = int(np.argmax(~((array >= lo) & (array <= hi))))
@@ -365,16 +370,24 @@ def _evaluate(
     discount = 1.0 / (np.log(np.arange(deepest) + 2) / np.log(2))
     discount_cumsum = np.concatenate(([0.0], np.cumsum(discount)))
 
-    n_threads = numba.get_num_threads() if parallel else 1
-    chunks = _chunks(offsets, min(groups.n_groups, 4 * n_threads))
+    # How deep each group is ranked: MRR finds its first relevant row without a ranking, so a
+    # cutoff-free MRR does not make the ranking whole.
+    kmax = max([1, *(spec.k or 0 for spec in specs), *(k or 0 for k in cutoffs)])
+    need_ideal = any(spec.name == "ndcg" for spec in specs)
+    need_relevant = any(_METRICS[spec.name] >= kernels.PRECISION for spec in specs)
+
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
-    kernel = kernels.grouped_metrics_parallel if parallel else kernels.grouped_metrics_serial
-    kernel(
-        offsets, labels, scores, metric_ids, metric_ks, straddle_ks,
-        gain == "exponential", _TIES[ties], threshold, min_items, no_relevant == "skip",
-        discount, discount_cumsum, chunks, deepest, max_n, out, straddle,
+    inputs = [frozen(a) for a in (offsets, labels, scores, metric_ids, metric_ks, straddle_ks)]
+    options = (
+        full, kmax, gain == "exponential", _TIES[ties], threshold, min_items, no_relevant == "skip",
+        need_ideal, need_relevant, frozen(discount), frozen(discount_cumsum), deepest, max_n,
     )  # fmt: skip
+
+    def chunk(first: int, stop: int) -> None:
+        kernels.grouped_metrics(first, stop, *inputs, *options, out, straddle)
+
+    run_chunks(chunk, _chunks(offsets, min(groups.n_groups, 4 * thread_count(parallel))), parallel)
     return RankingResult(
         users=groups.keys,
         metrics=tuple(str(spec) for spec in specs),

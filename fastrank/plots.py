@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .extras import require
 from .io import write_atomic
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def plot_distributions(
     InputError
         If matplotlib is missing, a column is missing or no row matches protocol, metric and k.
     """
-    _require_matplotlib()
+    require_matplotlib()
     rows = _select(per_user, metric, k, protocol)
     sources = _sources(rows)
     label = _metric_label(metric, k)
@@ -114,7 +115,7 @@ def plot_scatter(
         If matplotlib is missing, a column is missing, no row matches, ``reference`` is not a
         source, there is no other source, or a user appears twice for one source.
     """
-    _require_matplotlib()
+    require_matplotlib()
     rows = _select(per_user, metric, k, protocol)
     sources = _sources(rows)
     if reference not in sources:
@@ -179,7 +180,7 @@ def plot_curve(curve: pd.DataFrame, path: str | os.PathLike) -> Figure:
     InputError
         If matplotlib is missing, a column is missing or ``curve`` has no rows.
     """
-    _require_matplotlib()
+    require_matplotlib()
     _require(curve, CURVE_COLUMNS, "curve")
     if curve.empty:
         raise InputError("curve: the table has no rows")
@@ -231,7 +232,7 @@ def save_all(
     list of pathlib.Path
         The three files, in that order.
     """
-    _require_matplotlib()
+    require_matplotlib()
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "distribution.png", folder / "scatter.png", folder / "curve.png"]
@@ -241,12 +242,10 @@ def save_all(
     return paths
 
 
-def _require_matplotlib() -> None:
-    """Raise InputError with the install hint when matplotlib is missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise InputError("plots need matplotlib: pip install 'fastrank[plot]'") from None
+def require_matplotlib() -> None:
+    """Raise :class:`~fastrank.extras.MissingExtra` naming the ``plot`` extra when matplotlib is
+    missing; called before any work, so a run does not fail at its end."""
+    require("matplotlib", "plot", "plots")
 
 
 def _figure(size: tuple[float, float]) -> Figure:

@@ -17,15 +17,17 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .extras import require
 
 DEFAULT_BATCH_SIZE = 65_536
 """Rows per predict batch: large, since per-batch overhead dominates small dense models."""
 
 
 @contextlib.contextmanager
-def _native_stderr_captured() -> Iterator[None]:
+def _native_stderr_captured(*, replay: bool) -> Iterator[None]:
     """Hold back what native code writes to file descriptor 2 (TensorFlow's C++ start-up log:
-    oneDNN and CUDA notices that are noise to a user), replaying it only if the block fails."""
+    oneDNN and CUDA notices that are noise to a user); with ``replay``, write it out if the block
+    fails (a failed import is explained by it; a refused model file is not)."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as sink:
@@ -33,38 +35,42 @@ def _native_stderr_captured() -> Iterator[None]:
         try:
             yield
         except BaseException:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode(errors="replace"))
+            if replay:
+                os.dup2(saved, 2)
+                sink.seek(0)
+                sys.stderr.write(sink.read().decode(errors="replace"))
             raise
         finally:
             os.dup2(saved, 2)
             os.close(saved)
 
 
-def _keras() -> Any:
+def import_keras(purpose: str = "Keras models") -> Any:
+    """The ``keras`` module, imported quietly; without the ``keras`` extra, a
+    :class:`~fastrank.extras.MissingExtra` whose message starts with ``purpose``."""
     if "keras" not in sys.modules:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        with _native_stderr_captured():
-            import keras  # noqa: F401
+        with _native_stderr_captured(replay=True):
+            require("keras", "keras", purpose)
     return sys.modules["keras"]
 
 
-def load_model(model: Any, *, safe_mode: bool = True) -> Any:
+def load_model(model: Any, *, safe_mode: bool = True, why: str | None = None) -> Any:
     """A Keras model from a path (``.keras``, or whatever ``keras.models.load_model`` reads), or
     the model object itself.
 
     ``safe_mode`` (default on) refuses models that carry Python code (``Lambda`` layers): loading
-    one runs code from the file. Errors are :class:`~fastrank.InputError` naming the file.
+    one runs code from the file. Errors are :class:`~fastrank.InputError` naming the file; ``why``
+    (e.g. ``"Lambda layer 'f'"``) says in the missing-Keras message why Keras is needed.
     """
     if not isinstance(model, (str, os.PathLike)):
         return model
     path = Path(model)
     if not path.exists():
         raise InputError(f"{path}: no such model file")
-    keras = _keras()
+    keras = import_keras(f"{path}: loading this model {f'({why}) ' if why else ''}needs Keras")
     try:
-        with _native_stderr_captured():
+        with _native_stderr_captured(replay=False):
             return keras.models.load_model(path, safe_mode=safe_mode, compile=False)
     except Exception as error:  # Keras raises many types for unreadable files
         reason = " ".join(str(error).split()) or type(error).__name__
@@ -107,6 +113,7 @@ def load_scorer(model: Any, *, safe_mode: bool = True, predictor: str = "auto") 
             if predictor == "numpy":
                 raise InputError(f"{model}: the numpy predictor cannot run this model: {why}") from None
             note = f"{why}: using Keras"
+            return load_model(model, safe_mode=safe_mode, why=str(why)), note
     return load_model(model, safe_mode=safe_mode), note
 
 
@@ -172,7 +179,7 @@ def predict(
     matrix = np.ascontiguousarray(features, dtype=np.float32)
     if hasattr(model, "input_width"):  # fastrank.nnpredict.NumpyModel: no TensorFlow involved
         return model.predict(matrix, batch_size=batch_size)
-    keras = _keras()
+    keras = import_keras()
     callbacks = []
     if progress:
         bar = _Progress(len(matrix), batch_size)

@@ -9,7 +9,7 @@ what the user watched. It is reproduced exactly, and labelled so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from . import kernels
 from .errors import InputError
 from .grouping import Groups
 from .metrics import MetricSpec, RankingResult, _evaluate
+from .threads import even_bounds, frozen, run_chunks, thread_count
 
 PROTOCOLS = ("standard", "notebook")
 
@@ -62,18 +63,21 @@ def notebook(
     ``np.flip(np.argsort(x, kind="stable"))``. Rounded: both id lists sorted ascending by
     (``np.around(value)``, item id); ``np.around`` rounds half to even.
     """
-    offsets = groups.offsets
-    variant = "parallel" if parallel else "serial"
-    order_asc_by_pair = getattr(kernels, f"order_asc_by_pair_{variant}")
-    order_desc_flipped = getattr(kernels, f"order_desc_flipped_{variant}")
-    by_label = np.empty(len(items), np.int64)
-    by_score = np.empty(len(items), np.int64)
+    offsets = frozen(groups.offsets)
+    bounds = even_bounds(groups.n_groups, 4 * thread_count(parallel))
+
+    def order(kernel: Callable[..., None], *columns: np.ndarray) -> np.ndarray:
+        out = np.empty(len(items), np.int64)
+        inputs = [frozen(column) for column in columns]
+        run_chunks(lambda first, stop: kernel(first, stop, offsets, *inputs, out), bounds, parallel)
+        return out
+
     if rounded:
-        order_asc_by_pair(offsets, np.around(labels), items, by_label)
-        order_asc_by_pair(offsets, np.around(scores.astype(np.float64)), items, by_score)
+        by_label = order(kernels.order_asc_by_pair, np.around(labels), items)
+        by_score = order(kernels.order_asc_by_pair, np.around(scores.astype(np.float64)), items)
     else:
-        order_desc_flipped(offsets, labels, by_label)
-        order_desc_flipped(offsets, scores, by_score)
+        by_label = order(kernels.order_desc_flipped, labels)
+        by_score = order(kernels.order_desc_flipped, scores)
     # Position p of a user's list: gain = id ranked p-th by label, score = id ranked p-th by score.
     gains = items[by_label].astype(np.float64)
     id_scores = items[by_score].astype(np.float64)

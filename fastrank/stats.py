@@ -12,6 +12,7 @@ import numpy as np
 
 from . import kernels
 from .errors import InputError
+from .threads import even_bounds, frozen, run_chunks, thread_count
 
 METHODS = ("percentile", "bca")
 
@@ -44,7 +45,11 @@ def bootstrap_intervals(
     if values.ndim == 1:
         values = values[:, None]
     means = np.empty((n_resamples, values.shape[1]))
-    kernels.bootstrap_means_parallel(values, int(n_resamples), int(seed), means)
+    frozen_values = frozen(values)
+    run_chunks(
+        lambda first, stop: kernels.bootstrap_means(first, stop, frozen_values, int(seed), means),
+        even_bounds(n_resamples, 4 * thread_count()),
+    )
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(values, axis=0) if values.size else np.full(values.shape[1], np.nan)
     alpha = (1 - confidence) / 2
@@ -134,7 +139,12 @@ def paired(
     observed = float(d.mean())
     # Floating-point slack when comparing resampled means with the observed one, as scipy does.
     tolerance = 1e-14 * max(1.0, abs(observed)) + 1e-15
-    less, greater = kernels.sign_flip_counts_parallel(d, int(n_resamples), int(seed) + 1, observed, tolerance)
+    d = frozen(d)
+    counts = run_chunks(
+        lambda first, stop: kernels.sign_flip_counts(first, stop, d, int(seed) + 1, observed, tolerance),
+        even_bounds(n_resamples, 4 * thread_count()),
+    )
+    less, greater = (sum(part) for part in zip(*counts, strict=True))
     p_randomization = min(1.0, 2 * min((less + 1) / (n_resamples + 1), (greater + 1) / (n_resamples + 1)))
     sd = float(d.std(ddof=1)) if n > 1 else 0.0
     if sd == 0.0:

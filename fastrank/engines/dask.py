@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from ..api import Plan, Scored, _load_scorer, score_table
 from ..errors import EngineError, InputError
+from ..extras import require
 from ..io import TableSource
 
 _META_COLUMNS = ("user", "partition", "n_items", "duplicates")
@@ -84,11 +85,10 @@ def evaluate_dask(
     partitions) and :class:`~fastrank.EngineError` when the cluster cannot finish (a worker died
     more often than Dask retries, or the results do not cover the input).
     """
-    try:
-        import dask.dataframe  # noqa: F401
-        from distributed.scheduler import KilledWorker
-    except ImportError:
-        raise InputError("engine dask: install Dask first: pip install 'fastrank[dask]'") from None
+    require("dask.dataframe", "dask", "engine dask")
+    require("distributed", "dask", "engine dask")
+    from distributed.scheduler import KilledWorker
+
     if plan.model is not None and not isinstance(plan.model, (str, os.PathLike)):
         raise InputError("engine dask: give the model as a file path; each worker loads it from there")
     if plan.model is not None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from numba import prange
-
-from .._jit import jit_pair
+from .._jit import jit
 
 
-def _count_outside(x, lo, hi):
+@jit
+def count_outside(x, lo, hi):
     """Number of values of ``x`` not in ``[lo, hi]``; NaN is never inside. One read of ``x``,
     comparisons only, so the loop vectorizes."""
     count = 0
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         v = x[i]
         count += not (v >= lo and v <= hi)
     return count
-
-
-count_outside_serial, count_outside_parallel = jit_pair(_count_outside)

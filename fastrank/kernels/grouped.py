@@ -1,15 +1,15 @@
 """The grouped driver: every requested metric for every group, in one pass per group.
 
-Groups are rows ``offsets[g]:offsets[g + 1]`` of flat ``labels`` and ``scores``. Work is split into
-``chunks`` of whole groups balanced by rows; each chunk allocates its scratch once.
+Groups are rows ``offsets[g]:offsets[g + 1]`` of flat ``labels`` and ``scores``. A call covers a
+chunk of whole groups and allocates its scratch once; callers run chunks balanced by rows on a
+thread pool.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .._jit import jit, jit_pair
+from .._jit import jit
 from .ranking import (
     average_precision,
     count_relevant,
@@ -85,13 +85,21 @@ def _evaluate_group(
 
 
 @jit
-def _evaluate_chunk(
+def grouped_metrics(
     first, stop, offsets, labels, scores, metric_ids, metric_ks, straddle_ks, full, kmax,
     exponential, tie, threshold, min_items, skip_no_relevant, need_ideal, need_relevant,
     discount, discount_cumsum, scratch_size, max_items, out, straddle,
 ):  # fmt: skip
-    """Groups ``first:stop``, with scratch allocated once. Kept out of the ``prange`` body so the
-    parallel driver stays small: numba's parallel passes are slow on large functions."""
+    """Fill ``out[g, j]`` with metric j of group g and ``straddle[g, q]`` with the size of the tie
+    split by cutoff ``straddle_ks[q]``, for groups ``first:stop``.
+
+    ``metric_ks[j] == 0`` means no cutoff (the whole group). Each group is ranked to depth
+    ``kmax`` (the deepest cutoff), or whole when ``full``; ``need_ideal`` (NDCG) ranks labels
+    too, ``need_relevant`` (binary metrics) counts relevant rows. Groups with fewer than
+    ``min_items`` rows get NaN everywhere; with ``skip_no_relevant``, so do metrics without any
+    relevant row (NDCG: ideal DCG of 0; binary metrics: no label >= threshold). Scratch arrays
+    hold ``scratch_size`` ranks; ``max_items`` is the largest group.
+    """
     top = np.empty(scratch_size, np.int64)
     top_labels = np.empty(scratch_size if need_ideal else 0, np.int64)
     tie_len = np.empty(scratch_size, np.int64)
@@ -115,56 +123,3 @@ def _evaluate_chunk(
             need_ideal, need_relevant, discount, discount_cumsum, top, top_labels,
             tie_len, tie_gain, tie_rel, row_len, row_gain, row_rel, block_max, out[g], straddle[g],
         )  # fmt: skip
-
-
-def _grouped_metrics(
-    offsets,
-    labels,
-    scores,
-    metric_ids,
-    metric_ks,
-    straddle_ks,
-    exponential,
-    tie,
-    threshold,
-    min_items,
-    skip_no_relevant,
-    discount,
-    discount_cumsum,
-    chunks,
-    scratch_size,
-    max_items,
-    out,
-    straddle,
-):
-    """Fill ``out[g, j]`` with metric j of group g and ``straddle[g, q]`` with the size of the tie
-    split by cutoff ``straddle_ks[q]``.
-
-    ``metric_ks[j] == 0`` means no cutoff (the whole group). Groups with fewer than ``min_items``
-    rows get NaN everywhere; with ``skip_no_relevant``, so do metrics without any relevant row
-    (NDCG: ideal DCG of 0; binary metrics: no label >= threshold).
-    """
-    # How deep each group must be ranked: MRR finds its first relevant row without a ranking, so
-    # only the other metrics' cutoffs, and the cutoffs whose ties are reported, count.
-    full = False
-    kmax = 1
-    need_ideal = False
-    need_relevant = False
-    for j in range(metric_ids.shape[0]):
-        if metric_ids[j] != MRR:
-            full = full or metric_ks[j] == 0
-        kmax = max(kmax, metric_ks[j])
-        need_ideal = need_ideal or metric_ids[j] == NDCG
-        need_relevant = need_relevant or metric_ids[j] >= PRECISION
-    for q in range(straddle_ks.shape[0]):
-        kmax = max(kmax, straddle_ks[q])
-
-    for c in prange(chunks.shape[0] - 1):
-        _evaluate_chunk(
-            chunks[c], chunks[c + 1], offsets, labels, scores, metric_ids, metric_ks, straddle_ks,
-            full, kmax, exponential, tie, threshold, min_items, skip_no_relevant, need_ideal,
-            need_relevant, discount, discount_cumsum, scratch_size, max_items, out, straddle,
-        )  # fmt: skip
-
-
-grouped_metrics_serial, grouped_metrics_parallel = jit_pair(_grouped_metrics)

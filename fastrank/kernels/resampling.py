@@ -8,9 +8,8 @@ result whatever the number of threads.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from .._jit import jit, jit_pair
+from .._jit import jit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -34,11 +33,13 @@ def _stream(seed, resample):
     return bits
 
 
-def _bootstrap_means(values, n_resamples, seed, out):
-    """``out[b, c]`` = mean of column c over resample b of the rows (users) drawn with replacement,
-    ignoring NaN (users not evaluated for that column); NaN if a resample holds none."""
+@jit
+def bootstrap_means(first, stop, values, seed, out):
+    """``out[b, c]`` = mean of column c over resample b (``first <= b < stop``) of the rows
+    (users) drawn with replacement, ignoring NaN (users not evaluated for that column); NaN if a
+    resample holds none."""
     n_users, n_cols = values.shape
-    for b in prange(n_resamples):
+    for b in range(first, stop):
         state = _stream(seed, b)
         sums = np.zeros(n_cols)
         counts = np.zeros(n_cols)
@@ -55,13 +56,15 @@ def _bootstrap_means(values, n_resamples, seed, out):
             out[b, c] = sums[c] / counts[c] if counts[c] > 0 else np.nan
 
 
-def _sign_flip_counts(differences, n_resamples, seed, observed, tolerance):
+@jit
+def sign_flip_counts(first, stop, differences, seed, observed, tolerance):
     """Null distribution of the mean paired difference under random sign flips: how many of the
-    resampled means are <= ``observed + tolerance`` and >= ``observed - tolerance``."""
+    means of resamples ``first:stop`` are <= ``observed + tolerance`` and >= ``observed -
+    tolerance``."""
     n = differences.shape[0]
     less = 0
     greater = 0
-    for b in prange(n_resamples):
+    for b in range(first, stop):
         state = _stream(seed, b)
         total = 0.0
         bits = np.uint64(0)
@@ -77,7 +80,3 @@ def _sign_flip_counts(differences, n_resamples, seed, observed, tolerance):
         less += mean <= observed + tolerance
         greater += mean >= observed - tolerance
     return less, greater
-
-
-bootstrap_means_serial, bootstrap_means_parallel = jit_pair(_bootstrap_means)
-sign_flip_counts_serial, sign_flip_counts_parallel = jit_pair(_sign_flip_counts)
