@@ -312,7 +312,10 @@ def _plan(
     baselines = _as_list(baselines)
     name = source.name
     if model is None and scores is None and not baselines:
-        raise InputError("nothing to evaluate: give a model (--model), a scores column or a baseline column")
+        raise InputError(
+            "nothing to evaluate: give a model (model=), a scores column (scores=) or a baseline column "
+            "(baselines=)"
+        )
     score_col = scores if isinstance(scores, str) else None
     names = [MODEL_SOURCE] if model is not None else []
     names += [score_col or "scores"] if scores is not None else []

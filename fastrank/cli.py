@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -26,6 +27,35 @@ def _say(message: str) -> None:
     print(f"fastrank: {message}", file=sys.stderr, flush=True)
 
 
+# The library's messages name Python arguments; at the command line the same advice names flags.
+_FLAGS_FOR_ARGUMENTS = {
+    "safe_mode=False": "--no-safe-mode",
+    "predictor='numpy'": "--predictor numpy",
+    "predictor='auto'": "--predictor auto",
+    "engine='memory'": "--engine memory",
+    "model=": "--model",
+    "scores=": "--scores",
+    "baselines=": "--baseline",
+    "features=": "--features",
+}
+
+
+def for_command_line(message: str) -> str:
+    """``message`` with the Python arguments it names replaced by their command-line flags."""
+    for argument, flag in _FLAGS_FOR_ARGUMENTS.items():
+        message = re.sub(rf"(?<![\w-]){re.escape(argument)}", flag, message)
+    return message
+
+
+class _Once(argparse.Action):
+    """An option that takes one value and refuses to be given twice (the last would win silently)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        if getattr(namespace, self.dest) is not None:
+            parser.error(f"{option_string} given twice; it takes one column (--baseline takes several)")
+        setattr(namespace, self.dest, values)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One line, like every other input error, instead of argparse's usage block.
@@ -33,24 +63,32 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(
         prog="fastrank", description="Exact, fast ranking-quality evaluation for recommender models."
     )
+    parser.add_argument("--version", action="version", version=f"fastrank {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     ev = commands.add_parser(
         "evaluate",
-        help="per-user NDCG of a Keras model and baselines on a user x item table",
+        help="per-user ranking metrics of a Keras model and baselines on a user x item table",
         description=(
-            "Evaluate per-user ranking quality on a user x item table. Without DATA, runs the built-in "
-            "demo: a synthetic KuaiRec-shaped table, the shipped demo model and a popularity baseline."
+            "Evaluate per-user ranking quality (NDCG, DCG, precision, recall, hit rate, MRR, MAP) on a "
+            "user x item table. Without DATA, runs the built-in demo: a synthetic KuaiRec-shaped table, "
+            "the shipped demo model and a popularity baseline."
         ),
     )
     _add_inputs(ev)
     ev.add_argument(
         "--protocol", nargs="+", choices=["standard", "notebook"], default=["standard"],
-        help="standard: per-user NDCG@k of scores vs labels (default); notebook: the KuaiRec notebook's",
+        help="standard: per-user --metrics at each -k, scores vs labels (default); notebook: the KuaiRec "
+        "notebook's item-id NDCG, for migrating users",
     )  # fmt: skip
-    ev.add_argument("--per-user", metavar="PATH.parquet", help="write per-user values to this parquet file")
+    ev.add_argument(
+        "--per-user", metavar="PATH",
+        help="write per-user values to this file: .parquet (or .pq) or .csv, by its suffix",
+    )  # fmt: skip
     _add_output(ev)
 
     cmp = commands.add_parser(
@@ -76,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--confidence", type=float, default=0.95, help="interval level (default: %(default)s)")
     cmp.add_argument(
-        "--ci-method", choices=["percentile", "bca"], default="percentile", help="bootstrap interval"
-    )
+        "--ci-method", choices=["percentile", "bca"], default="percentile",
+        help="bootstrap interval (default: %(default)s)",
+    )  # fmt: skip
     cmp.add_argument(
         "--slice-by", metavar="COLUMN", help="a user-level column, or 'activity' (row-count quartiles)"
     )
@@ -107,8 +146,9 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("--model", help="Keras model file (.keras) scored in one whole-matrix predict")
     sub.add_argument(
-        "--scores", metavar="COLUMN", help="column of precomputed scores to evaluate (no model needed)"
-    )
+        "--scores", metavar="COLUMN", action=_Once,
+        help="column of precomputed scores to evaluate (no model needed)",
+    )  # fmt: skip
     sub.add_argument(
         "--baseline", metavar="COLUMN", action="append", default=[], help="score column, as is; repeatable"
     )
@@ -228,16 +268,21 @@ def _notes(args: argparse.Namespace, evaluation: Any) -> None:
 
 def _evaluate_command(args: argparse.Namespace) -> int:
     from .api import evaluate
-    from .io import check_writable, write_parquet_atomic
+    from .io import check_writable, write_table_atomic
 
     inputs = _inputs(args)
-    per_user = check_writable(args.per_user, "--per-user") if args.per_user else None
+    per_user = None if args.per_user is None else check_writable(args.per_user, "--per-user")
     result = evaluate(args.data, args.model, protocol=args.protocol, **inputs)
+    _notes(args, result)
     if per_user is not None:
         import pyarrow as pa
 
-        write_parquet_atomic(pa.Table.from_pandas(result.per_user, preserve_index=False), per_user)
-    _notes(args, result)
+        frame = result.per_user
+        if args.user_col not in frame.columns:  # the user column keeps its name from the input
+            frame = frame.rename(columns={"user": args.user_col})
+        write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), per_user)
+        if not args.quiet:
+            _say(f"wrote {len(frame):,} per-user rows to {per_user}")
     if args.json:
         print(json.dumps(_json_records(result), indent=2))
     else:
@@ -325,8 +370,12 @@ def format_table(result: Any) -> str:
     return "\n".join(out)
 
 
-def _p(value: float) -> str:
-    return "nan" if value != value else ("<0.0001" if value < 1e-4 else f"{value:.4f}")
+def _p(value: float, at_floor: bool = False) -> str:
+    if value != value:
+        return "nan"
+    if at_floor:  # the randomization test's resolution: the true p-value may be smaller
+        return f"≤ {value:.4f}" if value >= 1e-4 else f"≤ {value:.1e}"
+    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
 def format_comparison(result: Any) -> str:
@@ -358,7 +407,8 @@ def format_comparison(result: Any) -> str:
         ]
         rows = [
             [r["slice"], r["metric"], str(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
-             f"[{r['low']:+.4f}, {r['high']:+.4f}]", _p(r["p_randomization"]), _p(r["p_ttest"]),
+             f"[{r['low']:+.4f}, {r['high']:+.4f}]", _p(r["p_randomization"], r["p_randomization_at_floor"]),
+             _p(r["p_ttest"]),
              _number(r["effect_size"], 2), f"{r['wins']}/{r['ties']}/{r['losses']}"]
             for r in comparisons
         ]  # fmt: skip
@@ -377,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with on_first_compile(lambda: None if args.quiet else _say(COMPILING)):
             return commands[args.command](args)
     except InputError as error:
-        print(f"fastrank: error: {error}", file=sys.stderr)
+        print(f"fastrank: error: {for_command_line(str(error))}", file=sys.stderr)
         return EXIT_INPUT
     except EngineError as error:
         print(f"fastrank: error: {error}", file=sys.stderr)

@@ -35,8 +35,10 @@ class Comparison:
     comparisons : pandas.DataFrame
         ``slice``, ``metric``, ``k``, ``source``, ``reference``, ``mean_diff``, ``low``, ``high``,
         ``p_randomization``, ``p_ttest`` (Holm-adjusted within each slice, metric and k when more
-        than one source is compared with the reference), ``effect_size``, ``wins``, ``ties``,
-        ``losses``, ``users``.
+        than one source is compared with the reference), ``p_randomization_at_floor`` (no
+        resample was as extreme as the observed difference, so the p-value is the test's
+        resolution, ``2 / (n_resamples + 1)`` before adjustment, and the true one may be smaller),
+        ``effect_size``, ``wins``, ``ties``, ``losses``, ``users``.
     reference : str
         The source every other source is compared with.
     evaluation : Evaluation
@@ -100,7 +102,8 @@ def compare(
         their number of rows into quartiles. Every metric and comparison is reported per slice,
         after the row for all users.
     plot_dir : path, optional
-        Write ``distribution.png``, ``scatter.png`` and ``curve.png`` there (needs matplotlib).
+        Write a distribution and a scatter PNG for every metric and k, and ``curve.png``, there
+        (needs matplotlib; see :func:`fastrank.plots.save_all`).
     """
     ks = [int(one) for one in _as_list(k)]
     if "protocol" in evaluate_kwargs:
@@ -121,6 +124,11 @@ def compare(
         reference = baselines[0] if baselines else (DEMO_BASELINE if data is None else sources[0])
     if reference not in sources:
         raise InputError(f"reference: {reference!r} is not a source; the sources are: {', '.join(sources)}")
+    if len(sources) == 1:
+        evaluation.notes.append(
+            f"compare: {reference!r} is the only source, so there is nothing to compare it with; "
+            "add a model (model=) or another baseline (baselines=) for paired comparisons"
+        )
 
     users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
     slices = _slices(users, slice_by, data, evaluate_kwargs)
@@ -142,8 +150,11 @@ def compare(
                 if source == reference:
                     continue
                 result = paired(block[:, j], ref, **options)
+                # No resample was as extreme as the observed difference: p is the test's floor.
+                floor = result.p_randomization <= 2 / (n_resamples + 1)
                 family.append({"slice": slice_name, "metric": metric, "k": k_one, "source": source,
-                               "reference": reference, **result.__dict__})  # fmt: skip
+                               "reference": reference, **result.__dict__,
+                               "p_randomization_at_floor": floor})  # fmt: skip
             if len(family) > 1:  # more than two sources: correct for the multiple comparisons
                 for key in ("p_randomization", "p_ttest"):
                     adjusted = holm(np.array([row[key] for row in family]))
@@ -152,7 +163,8 @@ def compare(
             comparison_rows.extend(family)
     intervals = pd.DataFrame(interval_rows)
     columns = ["slice", "metric", "k", "source", "reference", "mean_diff", "low", "high", "p_randomization",
-               "p_ttest", "effect_size", "wins", "ties", "losses", "users"]  # fmt: skip
+               "p_randomization_at_floor", "p_ttest", "effect_size", "wins", "ties", "losses",
+               "users"]  # fmt: skip
     comparisons = pd.DataFrame(comparison_rows, columns=columns)
     plots: list[Path] = []
     if plot_dir is not None:
@@ -165,7 +177,8 @@ def compare(
         curve = pd.DataFrame({"k": np.repeat(CURVE_KS, len(sources)), "source": sources * len(CURVE_KS)})
         curve["mean"], curve["low"], curve["high"] = mean, low, high
         shown = per_user[per_user.k.isin(ks) & per_user.metric.isin(metrics)]
-        plots = save_all(shown, curve, plot_dir, reference=reference, metric=metrics[0], k=ks[0])
+        pairs = [(metric, k_one) for metric in metrics for k_one in ks]
+        plots = save_all(shown, curve, plot_dir, reference=reference, metrics=pairs)
     return Comparison(intervals, comparisons, reference, evaluation, confidence, plots)
 
 

@@ -233,14 +233,36 @@ def _user_note(users: np.ndarray | None, row: int) -> str:
     return f" (user {user.item() if isinstance(user, np.generic) else user!r})"
 
 
+TABLE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+"""Suffixes a table can be written to, and the format each one means."""
+
+
 def check_writable(path: str | os.PathLike, flag: str) -> Path:
-    """Fail before any work if ``path``'s directory is missing (the file is written only at the end)."""
+    """Fail before any work if ``path`` cannot take a table: no file name, a suffix other than
+    those of :data:`TABLE_FORMATS`, or a missing directory (the file is written only at the end)."""
     target = Path(path)
-    if target.is_dir():
-        raise InputError(f"{flag}: {target} is a directory; give a file name")
+    if not str(path) or target.is_dir():
+        raise InputError(f"{flag}: {str(path)!r} is a directory; give a file name")
+    if target.suffix.lower() not in TABLE_FORMATS:
+        raise InputError(
+            f"{flag}: {target.name!r} has no known table suffix; name a {' or '.join(TABLE_FORMATS)} file"
+        )
     if not target.parent.exists():
         raise InputError(f"{flag}: directory {target.parent} does not exist")
     return target
+
+
+def write_table_atomic(table: pa.Table, path: str | os.PathLike) -> Path:
+    """Write ``table`` atomically (see :func:`write_atomic`) as parquet or CSV, by the suffix of
+    ``path`` (:data:`TABLE_FORMATS`)."""
+    kind = TABLE_FORMATS.get(Path(path).suffix.lower())
+    if kind == "csv":
+        import pyarrow.csv as pacsv
+
+        return write_atomic(path, lambda temp: pacsv.write_csv(table, temp))
+    if kind is None:
+        raise InputError(f"{path}: name a {' or '.join(TABLE_FORMATS)} file")
+    return write_parquet_atomic(table, path)
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

@@ -14,7 +14,7 @@ from .errors import InputError
 from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column, user_column
 from .metrics import MetricSpec, RankingResult, _check_values, _evaluate, parse_metric, ranking_metrics
-from .predict import DEFAULT_BATCH_SIZE, import_keras, predict
+from .predict import DEFAULT_BATCH_SIZE, import_keras, input_width, predict
 
 keras = import_keras("fastrank.keras.RankingMetrics (a Keras callback)")
 
@@ -47,7 +47,9 @@ class RankingMetrics(keras.callbacks.Callback):
     user_col, item_col, label_col : str
         Column names in ``data``.
     every : int
-        Compute on every ``every``-th epoch (epochs in between log nothing).
+        Compute on every ``every``-th epoch. Epochs in between log NaN under the same keys, so
+        every epoch's logs have the same columns (``CSVLogger`` writes them all); NaN is never an
+        improvement for ``EarlyStopping``, so give it a ``patience`` of at least ``every``.
     prefix : str
         Prefix of the logged names.
     threshold, min_items, ties, gain
@@ -89,8 +91,11 @@ class RankingMetrics(keras.callbacks.Callback):
         self.specs: list[MetricSpec] = list(dict.fromkeys(parse_metric(m) for m in metrics))
         if not self.specs:
             raise InputError("metrics: name at least one metric, e.g. 'ndcg@10'")
+        self.feature_names: list[str] | None = None
         if data is not None:
-            users, labels, features = _read(data, user_col, item_col, label_col, feature_cols)
+            users, labels, features, self.feature_names = _read(
+                data, user_col, item_col, label_col, feature_cols
+            )
         elif users is None or labels is None or features is None:
             raise InputError("give validation data: a table (data=...) or users, labels and features arrays")
         self.groups = group_rows(users)
@@ -114,8 +119,25 @@ class RankingMetrics(keras.callbacks.Callback):
         self.history: dict[str, list[float]] = {}
         self.last_result: RankingResult | None = None
 
+    def check_model(self, model: Any) -> None:
+        """Raise :class:`~fastrank.InputError` unless ``model`` takes one row of the validation
+        features (their number of columns) and gives one score per row."""
+        width = input_width(model, "RankingMetrics: the model")
+        n_columns = self.features.shape[1]
+        if width != n_columns:
+            named = f" ({', '.join(self.feature_names)})" if self.feature_names else ""
+            raise InputError(
+                f"RankingMetrics: the model takes {width} features, but the validation data has "
+                f"{n_columns} feature columns{named}; choose the model's columns with feature_cols= "
+                "(or pass features= with as many columns as the model's input)"
+            )
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.check_model(self.model)  # before the first epoch trains, not at its end
+
     def evaluate_model(self, model: Any) -> RankingResult:
         """Per-user metrics of ``model`` on the validation data (what each epoch logs)."""
+        self.check_model(model)
         scores = predict(model, self.features, batch_size=self.batch_size)
         if not np.isfinite(scores).all():  # a diverged model: nothing to rank, log NaN
             nan = np.full((self.groups.n_groups, len(self.specs)), np.nan)
@@ -123,10 +145,13 @@ class RankingMetrics(keras.callbacks.Callback):
             return RankingResult(
                 self.groups.keys, names, nan, self.groups.sizes, (), nan[:, :0], self.options["min_items"]
             )
-        return _evaluate(self.groups, self.labels, scores, self.specs, **self.options)
+        # float64, as every source of fastrank.evaluate: the kernel compiled for it serves both.
+        return _evaluate(self.groups, self.labels, scores.astype(np.float64), self.specs, **self.options)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if (epoch + 1) % self.every:
+            if logs is not None:  # the same keys every epoch; NaN: not computed this epoch
+                logs.update(dict.fromkeys((self.prefix + str(spec) for spec in self.specs), float("nan")))
             return
         self.last_result = self.evaluate_model(self.model)
         for name, value in self.last_result.mean.items():
@@ -145,4 +170,5 @@ def _read(
     table = source.read([user_col, label_col, *feature_cols])
     users = user_column(table, user_col, source.name)
     labels = numeric_column(table, label_col, source.name, users)
-    return users, labels, feature_matrix(table, list(feature_cols), source.name, users)
+    matrix = feature_matrix(table, list(feature_cols), source.name, users)
+    return users, labels, matrix, list(feature_cols)

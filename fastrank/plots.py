@@ -55,8 +55,9 @@ def plot_distributions(
 ) -> Figure:
     """Overlaid step histograms of the per-user ``metric@k``, one per source, saved as PNG.
 
-    Bins are shared by all sources: 20 bins over [0, 1] when every value lies there (NDCG,
-    precision, ...), else 30 over the values' range. The y axis counts users; a dashed vertical
+    Bins are shared by all sources: one per step when the values lie on a lattice of at most 60
+    steps (precision@10: steps of 0.1), else 20 bins over [0, 1] when every value lies there (NDCG,
+    ...), else 30 over the values' range. The y axis counts users; a dashed vertical
     line marks each source's mean, and the legend gives the source, its mean and its user count.
     NaN values (users skipped for this metric) are dropped per source.
 
@@ -219,26 +220,29 @@ def save_all(
     directory: str | os.PathLike,
     *,
     reference: str,
-    metric: str = "ndcg",
-    k: int = 10,
+    metrics: Sequence[tuple[str, int]] = (("ndcg", 10),),
 ) -> list[Path]:
-    """Write ``distribution.png``, ``scatter.png`` and ``curve.png`` into ``directory``.
+    """Write, for each (metric, k) of ``metrics``, ``distribution_<metric>@<k>.png`` and
+    ``scatter_<metric>@<k>.png``, then ``curve.png``, into ``directory``.
 
     The directory (and its parents) is created if needed. The per-user plots use the standard
-    protocol; a source has the same colour in all three plots when it appears in ``curve``.
+    protocol; a source has the same colour in every plot when it appears in ``curve``.
 
     Returns
     -------
     list of pathlib.Path
-        The three files, in that order.
+        The files: each pair's distribution and scatter in the order of ``metrics``, then the curve.
     """
     require_matplotlib()
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / "distribution.png", folder / "scatter.png", folder / "curve.png"]
-    plot_distributions(per_user, paths[0], metric=metric, k=k)
-    plot_scatter(per_user, paths[1], reference=reference, metric=metric, k=k)
-    plot_curve(_in_order_of(curve, per_user), paths[2])
+    paths = []
+    for metric, k in metrics:
+        paths += [folder / f"distribution_{metric}@{k}.png", folder / f"scatter_{metric}@{k}.png"]
+        plot_distributions(per_user, paths[-2], metric=metric, k=k)
+        plot_scatter(per_user, paths[-1], reference=reference, metric=metric, k=k)
+    paths.append(folder / "curve.png")
+    plot_curve(_in_order_of(curve, per_user), paths[-1])
     return paths
 
 
@@ -317,6 +321,16 @@ def _paired(rows: pd.DataFrame, reference: str, source: str) -> np.ndarray:
 
 
 def _bins(values: np.ndarray) -> np.ndarray:
+    # Values on a lattice (precision@10 takes steps of 0.1) get one bin centred on each step, so
+    # no value lands on a bin edge and no bin between two steps is left empty.
+    distinct = np.unique(values)
+    if 1 < distinct.size <= 60:
+        step = float(np.diff(distinct).min())
+        span = (distinct[-1] - distinct[0]) / step
+        if span <= 60 and np.allclose(
+            (distinct - distinct[0]) / step, np.round((distinct - distinct[0]) / step)
+        ):
+            return distinct[0] - step / 2 + step * np.arange(round(span) + 2)
     if values.size == 0 or (values.min() >= 0.0 and values.max() <= 1.0):
         return np.linspace(0.0, 1.0, 21)
     return np.histogram_bin_edges(values, bins=30)

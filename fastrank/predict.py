@@ -77,8 +77,7 @@ def load_model(model: Any, *, safe_mode: bool = True, why: str | None = None) ->
         if "safe_mode" in reason or "unsafe_deserialization" in reason:
             raise InputError(
                 f"{path}: the model holds Python code (a Lambda layer), which Keras' safe mode refuses: "
-                "loading it runs code stored in the file. Only if you trust the file, pass --no-safe-mode "
-                "(safe_mode=False in the API)."
+                "loading it runs code stored in the file. Only if you trust the file, pass safe_mode=False."
             ) from None
         first_sentence = reason.split(". ")[0].rstrip(".")[:200]
         raise InputError(f"{path}: not a readable Keras model ({first_sentence})") from None
@@ -99,7 +98,7 @@ def load_scorer(model: Any, *, safe_mode: bool = True, predictor: str = "auto") 
         raise InputError(f"predictor: must be one of {', '.join(PREDICTORS)}. Got {predictor!r} instead.")
     is_path = isinstance(model, (str, os.PathLike))
     if predictor == "numpy" and not (is_path and str(model).endswith(".keras")):
-        raise InputError("predictor numpy: reads .keras files only; use --predictor auto or keras")
+        raise InputError("predictor='numpy' reads .keras files only; use predictor='auto' or 'keras'")
     note = None
     if is_path and predictor != "keras" and str(model).endswith(".keras"):
         from .nnpredict import UnsupportedModel
@@ -141,9 +140,9 @@ def check_features(model: Any, features: list[str], source: str) -> None:
         return
     given = ", ".join(features)
     if width < len(features):
-        hint = f"{len(features) - width} extra; choose the model's columns with --features"
+        hint = f"{len(features) - width} extra; choose the model's columns with features="
     else:
-        hint = f"{width - len(features)} missing; add them to the table or name them with --features"
+        hint = f"{width - len(features)} missing; add them to the table or name them with features="
     raise InputError(
         f"{source}: the model takes {width} features, but {len(features)} feature columns were given "
         f"({given}): {hint}"

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import ndcg_score
 
+import fastrank
 import fastrank.api as api
 from fastrank.demo import FEATURES, make_demo_table
 from tests import notebook_oracle as nb
@@ -88,7 +89,8 @@ def test_cli_and_api_agree_and_match_the_oracles(workdir):
     )  # fmt: skip
     assert [r["mean"] for r in records] == result.summary["mean"].tolist()
     assert [r["users"] for r in records] == result.summary["users"].tolist()
-    pd.testing.assert_frame_equal(pd.read_parquet(out), result.per_user)
+    # the file names the user column as the input does
+    pd.testing.assert_frame_equal(pd.read_parquet(out), result.per_user.rename(columns={"user": "user_id"}))
 
     frame = pd.read_parquet(workdir / "data.parquet")
     model = keras.models.load_model(workdir / "tiny.keras")
@@ -209,12 +211,27 @@ def test_bad_input_exits_2_with_one_line_and_no_output_file(workdir, case):
     assert not [p for p in os.listdir(workdir) if p.startswith(".out-")]
 
 
-def test_lambda_model_loads_with_no_safe_mode(workdir):
-    done = run_cli(
-        "evaluate", workdir / "data.parquet", "--model", workdir / "lambda.keras", "--no-safe-mode", "--json"
+def run_in_process(capsys, *args):
+    """The CLI in this process (TensorFlow is imported here already): (exit code, stdout, stderr)."""
+    from fastrank.cli import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_lambda_model_loads_with_no_safe_mode(workdir, capsys):
+    code, out, err = run_in_process(
+        capsys,
+        "evaluate",
+        workdir / "data.parquet",
+        "--model",
+        workdir / "lambda.keras",
+        "--no-safe-mode",
+        "--json",
     )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)[0]["source"] == "model"
+    assert code == 0, err
+    assert json.loads(out)[0]["source"] == "model"
 
 
 def test_compare_runs_on_the_demo_with_no_arguments(tmp_path):
@@ -230,8 +247,8 @@ def test_compare_runs_on_the_demo_with_no_arguments(tmp_path):
     )
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "curve.png",
-        "distribution.png",
-        "scatter.png",
+        "distribution_ndcg@10.png",
+        "scatter_ndcg@10.png",
     ]
 
 
@@ -257,27 +274,26 @@ def test_compare_json_and_bad_slice(workdir):
     assert bad.returncode == 2 and "not constant within user" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_numpy_and_keras_predictors_agree_and_numpy_refuses_a_lambda(workdir):
+def test_numpy_and_keras_predictors_agree_and_numpy_refuses_a_lambda(workdir, capsys):
+    model = ["--model", workdir / "tiny.keras"]
     runs = {
-        p: run_cli(
-            "evaluate",
-            workdir / "data.parquet",
-            "--model",
-            workdir / "tiny.keras",
-            "--predictor",
-            p,
-            "--json",
-        )
+        p: run_in_process(capsys, "evaluate", workdir / "data.parquet", *model, "--predictor", p, "--json")
         for p in ("numpy", "keras", "auto")
     }
-    assert all(done.returncode == 0 for done in runs.values()), {p: d.stderr for p, d in runs.items()}
-    means = {p: json.loads(done.stdout)[0]["mean"] for p, done in runs.items()}
+    assert all(code == 0 for code, _, _ in runs.values()), {p: err for p, (_, _, err) in runs.items()}
+    means = {p: json.loads(out)[0]["mean"] for p, (_, out, _) in runs.items()}
     assert means["numpy"] == means["auto"]
     assert means["numpy"] == pytest.approx(means["keras"], abs=1e-5)
-    done = run_cli(
-        "evaluate", workdir / "data.parquet", "--model", workdir / "lambda.keras", "--predictor", "numpy"
+    code, _, err = run_in_process(
+        capsys,
+        "evaluate",
+        workdir / "data.parquet",
+        "--model",
+        workdir / "lambda.keras",
+        "--predictor",
+        "numpy",
     )
-    assert done.returncode == 2 and "numpy predictor cannot run this model: Lambda layer" in done.stderr
+    assert code == 2 and "numpy predictor cannot run this model: Lambda layer" in err
 
 
 def test_the_demo_evaluation_never_imports_tensorflow():
@@ -290,3 +306,137 @@ def test_the_demo_evaluation_never_imports_tensorflow():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+# In-process runs of the CLI (fastrank.cli.main), for what needs no fresh interpreter.
+
+
+def test_version(capsys):
+    from fastrank import __version__
+    from fastrank.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"fastrank {__version__}"
+
+
+def test_scores_given_twice_is_refused(workdir, capsys):
+    from fastrank.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(
+            ["evaluate", str(workdir / "data.parquet"), "--scores", "video_watch_ratio_mean", "--scores", "x"]
+        )
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and len(err.strip().splitlines()) == 1 and "--scores given twice" in err
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_per_user_is_written_by_suffix_with_the_inputs_user_column(workdir, tmp_path, capsys, suffix):
+    from fastrank.cli import main
+
+    out = tmp_path / f"values{suffix}"
+    args = ["evaluate", str(workdir / "data.parquet"), "--baseline", "video_watch_ratio_mean"]
+    assert main([*args, "--user-col", "user_id", "--per-user", str(out)]) == 0
+    frame = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    want = api.evaluate(workdir / "data.parquet", baselines=["video_watch_ratio_mean"]).per_user
+    assert list(frame.columns) == ["user_id", *want.columns[1:]]
+    np.testing.assert_array_equal(frame["user_id"], want["user"])
+    np.testing.assert_allclose(frame["value"], want["value"], rtol=1e-15)
+    assert f"wrote {len(want):,} per-user rows to {out}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("values.txt", "no known table suffix"),
+        ("", "is a directory"),
+        ("missing/values.csv", "does not exist"),
+    ],
+)
+def test_per_user_targets_that_cannot_be_written_fail_first(
+    workdir, tmp_path, capsys, monkeypatch, target, message
+):
+    from fastrank.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["evaluate", str(workdir / "data.parquet"), "--baseline", "video_watch_ratio_mean"]
+    assert main([*args, "--per-user", target]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_describes_what_is_computed(capsys):
+    from fastrank.cli import main
+
+    for args, wanted in (
+        (["--help"], "per-user ranking metrics"),
+        (["compare", "--help"], "default: percentile"),
+    ):
+        with pytest.raises(SystemExit):
+            main(args)
+        text = " ".join(capsys.readouterr().out.split())
+        assert wanted in text and "per-user NDCG of" not in text
+
+
+def test_compare_with_a_single_source_says_there_is_nothing_to_compare(workdir, capsys):
+    from fastrank.cli import main
+
+    assert main(["compare", str(workdir / "data.parquet"), "--baseline", "video_watch_ratio_mean"]) == 0
+    captured = capsys.readouterr()
+    assert "the only source, so there is nothing to compare it with" in captured.err
+
+
+def test_a_p_value_at_the_tests_resolution_is_printed_as_a_bound(workdir, tmp_path, capsys):
+    from fastrank.cli import main
+
+    frame = pd.read_parquet(workdir / "data.parquet")
+    frame["oracle"] = frame["watch_ratio"] + 1.0  # ranks exactly as the labels: clearly the better source
+    frame.to_parquet(tmp_path / "data.parquet")
+    args = [
+        "compare",
+        str(tmp_path / "data.parquet"),
+        "--scores",
+        "oracle",
+        "--baseline",
+        "video_watch_ratio_mean",
+    ]
+    assert main([*args, "--resamples", "99"]) == 0
+    row = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("all users") and "oracle" in line
+    ]
+    assert "≤ 0.0200" in row[-1], row  # 2 / (99 + 1): no resample was as extreme
+
+
+def test_library_messages_name_python_arguments_and_the_cli_names_flags(workdir, capsys):
+    from fastrank.cli import main
+
+    with pytest.raises(fastrank.InputError, match=r"with features=$"):
+        api.evaluate(workdir / "data.parquet", workdir / "wide.keras")
+    assert main(["evaluate", str(workdir / "data.parquet"), "--model", str(workdir / "wide.keras")]) == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("with --features") and "features=" not in err
+
+
+def test_the_compile_note_fires_once_and_only_for_fastrank_kernels():
+    import numba
+
+    from fastrank._jit import on_first_compile
+
+    def probe(x):
+        return x + 1
+
+    def other(x):
+        return x * 2
+
+    probe.__module__ = "fastrank.kernels.probe"  # a kernel of fastrank's, compiled for the first time
+    probe, other = numba.njit(probe), numba.njit(other)
+    calls = []
+    with on_first_compile(lambda: calls.append(1)):
+        other(1)
+        assert calls == []  # someone else's function compiling is not fastrank's first run
+        probe(1), probe(1.5)  # two compilations, one note
+    assert calls == [1]

@@ -95,7 +95,11 @@ def test_plots_are_written(frame, tmp_path):
     result = compare(
         frame, baselines=["video_watch_ratio_mean", "noisy"], plot_dir=tmp_path / "plots", **OPTIONS
     )
-    assert sorted(p.name for p in result.plots) == ["curve.png", "distribution.png", "scatter.png"]
+    assert sorted(p.name for p in result.plots) == [
+        "curve.png",
+        "distribution_ndcg@10.png",
+        "scatter_ndcg@10.png",
+    ]
     for path in result.plots:
         assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 

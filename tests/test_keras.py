@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -97,6 +98,34 @@ def test_arrays_equal_a_table_and_every_n_epochs(split):
     np.testing.assert_allclose(
         from_arrays.history["val_ndcg@10"], from_table.history["val_ndcg@10"], atol=1e-12
     )
+
+
+def test_every_epoch_logs_the_same_keys_so_csv_logger_writes_the_column(split, tmp_path):
+    train, valid = split
+    log = tmp_path / "log.csv"
+    ranking = RankingMetrics(valid, metrics=["ndcg@10", "mrr"], every=2)
+    _fit(_model(), train, [ranking, keras.callbacks.CSVLogger(str(log))], epochs=4)
+    rows = pd.read_csv(log)
+    assert {"val_ndcg@10", "val_mrr"} <= set(rows.columns)
+    # NaN on the epochs it skips (1 and 3), the computed value on the others
+    assert rows["val_ndcg@10"].isna().tolist() == [True, False, True, False]
+    np.testing.assert_allclose(rows["val_ndcg@10"].dropna(), ranking.history["val_ndcg@10"], rtol=1e-6)
+
+
+def test_a_model_of_another_width_fails_before_training_with_the_feature_columns(split):
+    train, valid = split
+    ranking = RankingMetrics(valid, feature_cols=list(FEATURES[:4]))
+    model = _model()
+    weights = [w.copy() for w in model.get_weights()]
+    wanted = r"takes 5 features, but the validation data has 4 feature columns \(video_duration, .*\); "
+    with pytest.raises(fastrank.InputError, match=wanted + "choose the model's columns with feature_cols="):
+        _fit(model, train, [ranking], epochs=1)
+    # refused at on_train_begin: no epoch trained
+    for before, after in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    arrays = RankingMetrics(users=[1, 1, 2], labels=[1.0, 0.0, 1.0], features=np.zeros((3, 7)))
+    with pytest.raises(fastrank.InputError, match="takes 5 features, but the validation data has 7"):
+        arrays.evaluate_model(model)
 
 
 @pytest.mark.parametrize(

@@ -187,11 +187,19 @@ def test_curve_one_line_and_one_band_per_source(tmp_path):
 def test_save_all_writes_three_pngs_into_a_new_nested_directory(tmp_path):
     directory = tmp_path / "a" / "b" / "plots"
     paths = save_all(make_per_user(), make_curve(), directory, reference=REFERENCE)
-    assert paths == [directory / "distribution.png", directory / "scatter.png", directory / "curve.png"]
+    assert paths == [
+        directory / "distribution_ndcg@10.png",
+        directory / "scatter_ndcg@10.png",
+        directory / "curve.png",
+    ]
     for path in paths:
         assert_png(path)
     # written atomically: nothing but the three files, no temporary left behind
-    assert sorted(p.name for p in directory.iterdir()) == ["curve.png", "distribution.png", "scatter.png"]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "curve.png",
+        "distribution_ndcg@10.png",
+        "scatter_ndcg@10.png",
+    ]
 
 
 def test_unmatched_selection_names_what_is_available(tmp_path):
@@ -204,8 +212,10 @@ def test_unmatched_selection_names_what_is_available(tmp_path):
 
 def test_missing_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(InputError, match=r"plots need matplotlib: pip install 'fastrank\[plot\]'"):
+    with pytest.raises(
+        InputError, match=r'plots: matplotlib is not installed; add it with: pip install "fastrank\[plot\]"'
+    ):
         plot_curve(make_curve(), tmp_path / "c.png")
-    with pytest.raises(InputError, match=r"plots need matplotlib"):
+    with pytest.raises(InputError, match=r'pip install "fastrank\[plot\]"'):
         save_all(make_per_user(), make_curve(), tmp_path / "out", reference=REFERENCE)
     assert list(tmp_path.iterdir()) == []

@@ -129,7 +129,7 @@ def _raise_split(table: pa.Table, plan: Plan, keys: list[Any], seen: set[Any], f
     row = first_row + int(np.flatnonzero(users == again)[0])
     raise InputError(
         f"{plan.name}: user {again!r} appears again at row {row}, after other users; streaming needs "
-        "each user's rows together: sort by user or run 'fastrank bucketize' first, or use --engine memory"
+        "each user's rows together: sort by user or run 'fastrank bucketize' first, or use engine='memory'"
     )
 
 
