@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit
+from .._jit import jit, jit_inline
 from .ranking import (
     average_precision,
     count_relevant,
@@ -33,7 +33,7 @@ MRR = 5
 MAP = 6
 
 
-@jit
+@jit_inline
 def _evaluate_group(
     lo, hi, labels, scores, metric_ids, metric_ks, straddle_ks, m, exponential, tie, threshold,
     skip_no_relevant, need_ideal, need_relevant, discount, discount_cumsum,

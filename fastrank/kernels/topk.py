@@ -13,7 +13,7 @@ so every tie is broken the same way whatever the platform.
 
 from __future__ import annotations
 
-from .._jit import jit, jit_finite
+from .._jit import jit, jit_finite, jit_inline
 
 AVERAGE = 0
 """Ties in the score are averaged over all their orders (scikit-learn's ``ignore_ties=False``)."""
@@ -28,7 +28,7 @@ BLOCK = 16
 _PREFILTER = 4 * BLOCK
 
 
-@jit
+@jit_inline
 def ranked_after(i, j, scores, labels, tie):
     """True when row ``i`` is ranked after row ``j`` (``i != j``)."""
     si = scores[i]
@@ -118,6 +118,43 @@ def _heap_select(scores, labels, lo, hi, m, tie, out, sort):
 
 
 @jit
+def _sift_down_min(values, heap, pos, size):
+    # Min-heap of indices into values: the root holds the smallest.
+    item = heap[pos]
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            break
+        if child + 1 < size and values[heap[child + 1]] < values[heap[child]]:
+            child += 1
+        if values[heap[child]] < values[item]:
+            heap[pos] = heap[child]
+            pos = child
+        else:
+            break
+    heap[pos] = item
+
+
+@jit
+def _mth_largest(values, n, m, heap):
+    """The m-th largest of ``values[:n]`` (``1 <= m <= n``), with ``heap`` as int64 scratch of m.
+
+    The pre-filter's own selection over block maxima: a value heap needs no tie order, and the
+    row heap above is compiled for read-only score columns, not for this writable scratch (a
+    second copy of it would double its compile time on a first run).
+    """
+    for r in range(m):
+        heap[r] = r
+    for pos in range(m // 2 - 1, -1, -1):
+        _sift_down_min(values, heap, pos, m)
+    for i in range(m, n):
+        if values[i] > values[heap[0]]:
+            heap[0] = i
+            _sift_down_min(values, heap, 0, m)
+    return values[heap[0]]
+
+
+@jit
 def select_top(scores, labels, lo, hi, m, tie, out, block_max):
     """Write the ``m`` best rows of ``lo:hi`` into ``out[:m]``, best first (``1 <= m <= hi - lo``).
 
@@ -132,8 +169,7 @@ def select_top(scores, labels, lo, hi, m, tie, out, block_max):
     # row scoring >= T), so only blocks whose maximum reaches T can hold the top m: the heap sees
     # few rows, and the pass over the whole group is a branch-free running maximum.
     n_blocks = block_maxima(scores, lo, hi, block_max)
-    _heap_select(block_max, block_max, 0, n_blocks, m, AVERAGE, out, False)
-    threshold = block_max[out[0]]
+    threshold = _mth_largest(block_max, n_blocks, m, out)
     filled = 0
     worst = threshold
     for b in range(n_blocks):
