@@ -8,11 +8,12 @@ whatever the thread count.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numba
 import numpy as np
@@ -43,7 +44,7 @@ def _executor() -> ThreadPoolExecutor:
     with _lock:
         # A forked child inherits the pool object but not its threads: it makes its own.
         if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(thread_count(), thread_name_prefix="fastrank")
+            _pool = ThreadPoolExecutor(max(1, thread_count() - 1), thread_name_prefix="fastrank")
             _pool_pid = os.getpid()
         return _pool
 
@@ -55,10 +56,31 @@ def even_bounds(n: int, n_chunks: int) -> np.ndarray:
 
 
 def run_chunks(fn: Callable[[int, int], T], bounds: np.ndarray, parallel: bool = True) -> list[T]:
-    """``[fn(bounds[c], bounds[c + 1]) for each chunk c]``, on the thread pool when ``parallel``
-    and there is more than one chunk; exceptions propagate."""
+    """``[fn(bounds[c], bounds[c + 1]) for each chunk c]``, in chunk order; exceptions propagate.
+
+    With ``parallel`` and more than one chunk, the calling thread and ``thread_count() - 1`` pool
+    threads take chunks from one shared counter until none is left: the caller never sits idle
+    waiting for a hand-off, which matters for kernels of a few milliseconds.
+    """
     pairs = [(int(bounds[c]), int(bounds[c + 1])) for c in range(len(bounds) - 1)]
-    if not parallel or len(pairs) < 2 or thread_count() < 2:
+    helpers = min(thread_count(parallel), len(pairs)) - 1
+    if helpers < 1:
         return [fn(lo, hi) for lo, hi in pairs]
-    futures = [_executor().submit(fn, lo, hi) for lo, hi in pairs]
-    return [future.result() for future in futures]
+    results: list[Any] = [None] * len(pairs)
+    claim = itertools.count().__next__  # atomic under the GIL: each chunk is taken once
+
+    def work() -> None:
+        while (c := claim()) < len(pairs):
+            results[c] = fn(*pairs[c])
+
+    pool = _executor()
+    futures = [pool.submit(work) for _ in range(helpers)]
+    try:
+        work()
+    finally:
+        # Never return (or raise) while a helper may still be writing into the caller's arrays.
+        for future in futures:
+            future.exception()
+    for future in futures:
+        future.result()
+    return results
