@@ -31,6 +31,10 @@ def to_numpy(values: Any, name: str) -> np.ndarray:
         if pa.types.is_dictionary(values.type):
             values = values.cast(values.type.value_type)
         return np.asarray(values.to_numpy(zero_copy_only=False))
+    if hasattr(values, "columns") and hasattr(values, "iloc"):  # a DataFrame is a table, not a column
+        raise InputError(
+            f"{name}: expected one column, got a table with {len(values.columns)} columns; pass one of them"
+        )
     if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
         # pandas: nullable dtypes (Int64, string) keep nulls as pd.NA; check before converting.
         import pandas as pd
@@ -47,7 +51,10 @@ def to_numpy(values: Any, name: str) -> np.ndarray:
         ):
             return series.to_numpy(dtype=series.dtype.numpy_dtype)
         return np.asarray(series.to_numpy())
-    array = np.asarray(values)
+    try:
+        array = np.asarray(values)
+    except ValueError as error:  # ragged nested sequences
+        raise InputError(f"{name}: not a flat array of values ({error})") from None
     if array.ndim != 1:
         raise InputError(f"{name}: expected a 1-d array, got shape {array.shape}")
     return array

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import kernels, protocols
+from .checks import check_int, check_number
 from .errors import InputError
 from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column, user_column
@@ -295,12 +296,19 @@ def _plan(
     label_col: str, features: Sequence[str] | None, k: Any, metrics: Any, threshold: float, protocol: Any,
     min_items: int, batch_size: int, safe_mode: bool, predictor: str,
 ) -> Plan:  # fmt: skip
-    ks = [_check_k(one) for one in _as_list(k)]
+    ks = [check_int(one, "k") for one in _as_list(k)]
+    if not ks:
+        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
+    if metrics is None or not isinstance(metrics, (str, Sequence)):
+        raise InputError(
+            f"The 'metrics' parameter must be a name or a list of names. Got {metrics!r} instead."
+        )
     metric_names = [_check_metric(one) for one in _as_list(metrics)]
     if not metric_names:
         raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
-    if not np.isfinite(threshold):
-        raise InputError(f"threshold: must be a finite number. Got {threshold!r} instead.")
+    threshold = check_number(threshold, "threshold")
+    min_items = check_int(min_items, "min_items")
+    batch_size = check_int(batch_size, "batch_size")
     wanted = _as_list(protocol)
     for name in wanted:
         if name not in protocols.PROTOCOLS:
@@ -481,12 +489,6 @@ def _check_metric(name: Any) -> str:
     if spec.k is not None:
         raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
     return spec.name
-
-
-def _check_k(k: Any) -> int:
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k: each cutoff must be an int >= 1. Got {k!r} instead.")
-    return int(k)
 
 
 def _duplicates_per_user(groups: Any, items: np.ndarray, parallel: bool) -> np.ndarray:

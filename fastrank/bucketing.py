@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from .checks import check_int
 from .errors import InputError
 from .io import TableSource, _arrow_reason
 from .kernels import fnv1a64_buckets, splitmix64_buckets
@@ -146,9 +147,22 @@ def user_buckets(users: pa.Array | pa.ChunkedArray | np.ndarray, n_buckets: int)
     return _buckets(users, n_buckets, "users", 0)
 
 
+MAX_BUCKETS = 65_536
+"""The most files bucketize writes: far more than any cluster's partitions, and few enough that a
+file system lists them quickly."""
+
+
 def _check_n_buckets(n_buckets: Any) -> None:
-    if isinstance(n_buckets, bool) or not isinstance(n_buckets, (int, np.integer)) or n_buckets < 1:
-        raise InputError(f"The 'buckets' parameter must be an int >= 1. Got {n_buckets!r} instead.")
+    check_int(n_buckets, "buckets", high=MAX_BUCKETS)
+
+
+def _check_buckets_for_rows(n_buckets: int, rows: int, name: str) -> None:
+    # More files than rows is never useful, and writing them can take minutes.
+    if n_buckets > rows:
+        raise InputError(
+            f"{name}: {n_buckets:,} buckets for {rows:,} rows would mostly be empty files; "
+            f"choose at most {rows:,} (n_buckets=)"
+        )
 
 
 def _hash_name(type_: pa.DataType, label: str) -> str:
@@ -246,8 +260,7 @@ def bucketize(
     stable sort: a user's rows keep their input order. Columns and schema are the input's.
     """
     _check_n_buckets(n_buckets)
-    if isinstance(batch_rows, bool) or not isinstance(batch_rows, (int, np.integer)) or batch_rows < 1:
-        raise InputError(f"The 'batch_rows' parameter must be an int >= 1. Got {batch_rows!r} instead.")
+    check_int(batch_rows, "batch_rows")
     n_buckets = int(n_buckets)
     target = Path(out)
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
@@ -258,6 +271,9 @@ def bucketize(
     source.require([user_col])
     label = f"{source.name}: column {user_col!r}"
     hash_name = _hash_name(source.schema.field(user_col).type, label)
+    rows = source.count_rows()  # None for CSV: checked after the first pass instead
+    if rows is not None:
+        _check_buckets_for_rows(n_buckets, rows, source.name)
 
     temp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
     temp.mkdir()
@@ -265,6 +281,7 @@ def bucketize(
         schema, total = _pass1(source, temp, n_buckets, user_col, int(batch_rows), label)
         if total == 0:
             raise InputError(f"{source.name}: the table has no rows")
+        _check_buckets_for_rows(n_buckets, total, source.name)
         files = [_pass2(temp, bucket, schema, user_col) for bucket in range(n_buckets)]
         manifest = Manifest(
             user_col=user_col,

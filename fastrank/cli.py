@@ -37,14 +37,24 @@ _FLAGS_FOR_ARGUMENTS = {
     "scores=": "--scores",
     "baselines=": "--baseline",
     "features=": "--features",
+    "n_buckets=": "--buckets",
 }
+
+
+# "The 'n_resamples' parameter must be ..." reads "--resamples must be ..." at the command line.
+_FLAG_OF_PARAMETER = {"k": "-k", "n_resamples": "--resamples", "n_buckets": "--buckets",
+                      "buckets": "--buckets", "method": "--ci-method", "plot_dir": "--plot"}  # fmt: skip
 
 
 def for_command_line(message: str) -> str:
     """``message`` with the Python arguments it names replaced by their command-line flags."""
     for argument, flag in _FLAGS_FOR_ARGUMENTS.items():
         message = re.sub(rf"(?<![\w-]){re.escape(argument)}", flag, message)
-    return message
+    return re.sub(
+        r"The '(\w+)' parameter",
+        lambda match: _FLAG_OF_PARAMETER.get(match[1], "--" + match[1].replace("_", "-")),
+        message,
+    )
 
 
 class _Once(argparse.Action):

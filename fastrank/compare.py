@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from .api import DEMO_BASELINE, Evaluation, _as_list, evaluate
+from .checks import check_int
 from .errors import InputError
-from .stats import bootstrap_intervals, holm, paired
+from .stats import bootstrap_intervals, check_options, holm, paired
 
 ALL_USERS = "all users"
 ACTIVITY = "activity"
@@ -105,7 +106,8 @@ def compare(
         Write a distribution and a scatter PNG for every metric and k, and ``curve.png``, there
         (needs matplotlib; see :func:`fastrank.plots.save_all`).
     """
-    ks = [int(one) for one in _as_list(k)]
+    check_options(n_resamples, seed, confidence, ci_method)  # before the evaluation, not after it
+    ks = [check_int(one, "k") for one in _as_list(k)]
     if "protocol" in evaluate_kwargs:
         raise InputError("compare uses the standard protocol; drop 'protocol'")
     metrics = [str(one) for one in _as_list(evaluate_kwargs.pop("metrics", "ndcg"))]

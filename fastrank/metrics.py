@@ -11,6 +11,7 @@ import numpy as np
 
 from . import kernels
 from ._arrays import to_numpy
+from .checks import INT64_MAX, check_int, check_number
 from .errors import InputError
 from .grouping import Groups, group_rows
 from .threads import even_bounds, frozen, run_chunks, thread_count
@@ -67,17 +68,15 @@ def parse_metric(spec: str | MetricSpec) -> MetricSpec:
     if name not in _METRICS:
         raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
     k = None if match.group(2) is None else int(match.group(2))
-    if k is not None and k < 1:
-        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
+    if k is not None and not 1 <= k <= INT64_MAX:
+        raise InputError(
+            f"metrics: {spec!r}: the cutoff k must be an int in [1, {INT64_MAX:,}]. Got {k:,} instead."
+        )
     return MetricSpec(name, k)
 
 
 def _check_k(k: Any) -> int | None:
-    if k is None:
-        return None
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"The 'k' parameter must be an int >= 1 or None. Got {k!r} instead.")
-    return int(k)
+    return None if k is None else check_int(k, "k")
 
 
 def _check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
@@ -298,6 +297,10 @@ def ranking_metrics(
     >>> r.mean
     {'ndcg@2': 0.7720..., 'mrr': 0.75}
     """
+    if not isinstance(metrics, (str, MetricSpec, Sequence)):
+        raise InputError(
+            f"The 'metrics' parameter must be a name or a list of names. Got {metrics!r} instead."
+        )
     specs = _dedupe(
         [parse_metric(m) for m in ([metrics] if isinstance(metrics, (str, MetricSpec)) else metrics)]
     )
@@ -306,10 +309,8 @@ def ranking_metrics(
     _check_choice(gain, "gain", ("linear", "exponential"))
     _check_choice(ties, "ties", _TIES)
     _check_choice(no_relevant, "no_relevant", ("zero", "skip"))
-    if isinstance(min_items, bool) or not isinstance(min_items, (int, np.integer)) or min_items < 1:
-        raise InputError(f"The 'min_items' parameter must be an int >= 1. Got {min_items!r} instead.")
-    if not np.isfinite(threshold):
-        raise InputError(f"The 'threshold' parameter must be a finite number. Got {threshold!r} instead.")
+    min_items = check_int(min_items, "min_items")
+    threshold = check_number(threshold, "threshold")
 
     groups = users if isinstance(users, Groups) else group_rows(users, parallel=parallel)
     max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
@@ -424,6 +425,8 @@ def ndcg(
     {'ndcg@2': 0.3099...}
     """
     ks = list(k) if isinstance(k, (list, tuple, np.ndarray)) else [k]
+    if not ks:
+        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
     specs = [MetricSpec("ndcg", _check_k(one)) for one in ks]
     return ranking_metrics(
         users,

@@ -6,24 +6,50 @@ not rows, are the independent units of a recommender evaluation.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import kernels
+from .checks import check_int, check_number
 from .errors import InputError
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
 METHODS = ("percentile", "bca")
 
 
-def _check(n_resamples: int, confidence: float, method: str) -> None:
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
-        raise InputError(f"The 'n_resamples' parameter must be an int >= 1. Got {n_resamples!r} instead.")
+MAX_RESAMPLES = 10_000_000
+"""The most resamples: past it intervals and p-values no longer move, and the resamples x columns
+matrix of bootstrap means (8 bytes a cell) would outgrow memory."""
+MAX_SEED = 2**63 - 2  # the sign-flip test draws from seed + 1, an int64 too
+
+
+def check_options(n_resamples: int, seed: int, confidence: float, method: str) -> None:
+    """Raise :class:`~fastrank.InputError` for resampling options out of range."""
+    check_int(n_resamples, "n_resamples", high=MAX_RESAMPLES)
+    check_int(seed, "seed", low=0, high=MAX_SEED)
+    confidence = check_number(confidence, "confidence")
     if not 0 < confidence < 1:
         raise InputError(f"The 'confidence' parameter must be in (0, 1). Got {confidence!r} instead.")
     if method not in METHODS:
         raise InputError(f"The 'method' parameter must be one of {METHODS}. Got {method!r} instead.")
+
+
+def _check_memory(n_resamples: int, n_columns: int) -> None:
+    # The bootstrap keeps every resample's mean: n_resamples x n_columns float64.
+    need = 8 * n_resamples * n_columns
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: no check
+        return
+    if need > available // 2:
+        fits = max(1, available // 2 // (8 * n_columns))
+        raise InputError(
+            f"The 'n_resamples' parameter: {n_resamples:,} resamples x {n_columns:,} columns need "
+            f"{need / 2**30:.1f} GiB, more than half the {available / 2**30:.1f} GiB of memory available; "
+            f"use at most {fits:,}"
+        )
 
 
 def bootstrap_intervals(
@@ -40,10 +66,11 @@ def bootstrap_intervals(
     percentile interval or BCa (bias-corrected and accelerated, as ``scipy.stats.bootstrap``).
     Returns ``(mean, low, high)``; NaN for a column without any value. Same seed, same interval.
     """
-    _check(n_resamples, confidence, method)
+    check_options(n_resamples, seed, confidence, method)
     values = np.ascontiguousarray(values, dtype=np.float64)
     if values.ndim == 1:
         values = values[:, None]
+    _check_memory(n_resamples, values.shape[1])
     means = np.empty((n_resamples, values.shape[1]))
     frozen_values = frozen(values)
     run_chunks(
@@ -126,7 +153,7 @@ def paired(
     method: str = "percentile",
 ) -> Paired:
     """Compare per-user ``values`` with per-user ``reference`` (same users, same order)."""
-    _check(n_resamples, confidence, method)
+    check_options(n_resamples, seed, confidence, method)
     both = ~(np.isnan(values) | np.isnan(reference))
     d = np.asarray(values, np.float64)[both] - np.asarray(reference, np.float64)[both]
     n = d.size

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..api import Plan, Scored, _load_scorer, score_table
+from ..checks import check_int
 from ..errors import EngineError, InputError
 from ..extras import require
 from ..io import TableSource
@@ -142,9 +143,11 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
-    n_workers = workers or os.cpu_count() or 1
+    cores = os.cpu_count() or 1
+    if workers is not None:
+        # More local worker processes than cores only adds start-up cost and memory.
+        check_int(workers, "workers", high=4 * cores, why=f" (4 x the {cores} cores here)")
+    n_workers = workers or cores
     # One thread per worker process: the kernels run serially inside a task, and Dask's nanny
     # already pins OpenMP/BLAS pools to one thread in each worker it starts.
     with (

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..api import Plan, Scored, _add_time, concat, score_table
+from ..checks import check_int
 from ..errors import InputError
 from ..io import TableSource
 
@@ -84,8 +85,7 @@ def evaluate_stream(
     """Score ``source`` chunk by chunk (see :func:`user_chunks`); per-user values equal the
     in-memory engine's. Raises :class:`~fastrank.InputError` when a user's rows are not together."""
     chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
-        raise InputError(f"The 'chunk_rows' parameter must be an int >= 1. Got {chunk_rows!r} instead.")
+    chunk_rows = check_int(chunk_rows, "chunk_rows")
     # Arrow batches a little smaller than a chunk, so a chunk is a few batches, not one huge one.
     batches = source.batches(plan.columns, max(1, min(int(chunk_rows), 1 << 16)))
     parts: list[Scored] = []

@@ -1,0 +1,173 @@
+"""Hostile input, class by class (issue 12): one line naming what is wrong, exit 2 from the CLI,
+``fastrank.InputError`` from the API, no traceback, nothing written at or beside the target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fastrank
+from fastrank.bucketing import bucketize
+from fastrank.cli import main
+from fastrank.demo import make_demo_table
+
+HUGE = 10**30
+BASELINE = "video_watch_ratio_mean"
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hostile") / "data.parquet"
+    make_demo_table(n_users=8, n_videos=30, seed=5).to_pandas().to_parquet(path)
+    return path
+
+
+def refused(capsys, *args):
+    """Run the CLI in this process; assert exit 2 and one line without a traceback; the line."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as done:  # argparse
+        code = done.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+# Class 1: integers too large for the kernels, refused where they enter.
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (["evaluate", "{t}", "--baseline", BASELINE, "-k", str(HUGE)], "-k must be an int <= 9,223,372"),
+        (
+            ["evaluate", "{t}", "--baseline", BASELINE, "--min-items", str(HUGE)],
+            "--min-items must be an int <=",
+        ),
+        (
+            ["evaluate", "{t}", "--baseline", BASELINE, "--batch-size", str(HUGE)],
+            "--batch-size must be an int <=",
+        ),
+        (
+            ["evaluate", "{t}", "--baseline", BASELINE, "--stream", "--chunk-rows", str(HUGE)],
+            "--chunk-rows must",
+        ),
+        (["compare", "{t}", "--baseline", BASELINE, "--seed", str(HUGE)], "--seed must be an int <="),
+        (["compare", "{t}", "--baseline", BASELINE, "--seed", "-1"], "--seed must be an int >= 0"),
+        (
+            ["compare", "{t}", "--baseline", BASELINE, "--resamples", "10000000000"],
+            "--resamples must be an int <= 10,000,000",
+        ),
+        (
+            ["evaluate", "{t}", "--baseline", BASELINE, "--metrics", f"ndcg@{HUGE}"],
+            "the cutoff k must be an int in [1, 9,223,372,036,854,775,807]",
+        ),
+    ],
+)
+def test_huge_integer_options_exit_2_in_one_line(table, capsys, args, wanted):
+    line = refused(capsys, *(a.format(t=table) for a in args))
+    assert wanted in line, line
+
+
+def test_huge_buckets_are_refused_before_any_file_is_written(table, tmp_path, capsys):
+    line = refused(capsys, "bucketize", table, tmp_path / "out", "--buckets", HUGE)
+    assert "--buckets must be an int <= 65,536" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("call", "wanted"),
+    [
+        (lambda u, y, s: fastrank.ndcg(u, y, s, k=HUGE), "'k' parameter must be an int <= 9,223,372"),
+        (
+            lambda u, y, s: fastrank.ranking_metrics(u, y, s, [f"ndcg@{HUGE}"]),
+            r"the cutoff k must be an int in",
+        ),
+        (
+            lambda u, y, s: fastrank.ranking_metrics(u, y, s, min_items=HUGE),
+            "'min_items' parameter must be an int <=",
+        ),
+        (
+            lambda u, y, s: fastrank.stats.bootstrap_intervals(y, seed=HUGE),
+            "'seed' parameter must be an int <=",
+        ),
+        (
+            lambda u, y, s: fastrank.stats.bootstrap_intervals(y, n_resamples=HUGE),
+            "'n_resamples' parameter must",
+        ),
+    ],
+)
+def test_huge_integer_parameters_raise_input_error(call, wanted):
+    users, labels, scores = [1, 1, 2, 2], [1.0, 0.0, 2.0, 1.0], [0.3, 0.1, 0.2, 0.5]
+    with pytest.raises(fastrank.InputError, match=wanted):
+        call(users, np.array(labels), scores)
+
+
+def test_the_api_bounds_evaluate_and_compare_too(table):
+    with pytest.raises(fastrank.InputError, match="'k' parameter must be an int <="):
+        fastrank.evaluate(table, baselines=[BASELINE], k=[10, HUGE])
+    with pytest.raises(fastrank.InputError, match="'n_resamples' parameter must be an int <= 10,000,000"):
+        fastrank.compare(table, baselines=[BASELINE], n_resamples=10_000_000_000)
+    with pytest.raises(fastrank.InputError, match=r"'buckets' parameter must be an int <= 65,536"):
+        bucketize(table, table.parent / "never", HUGE)
+    assert not (table.parent / "never").exists()
+
+
+# Class 8: the API refuses what the CLI refuses, with InputError.
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "wanted"),
+    [
+        ({"min_items": 0}, "'min_items' parameter must be an int >= 1"),
+        ({"threshold": "1"}, "'threshold' parameter must be a finite number"),
+        ({"threshold": None}, "'threshold' parameter must be a finite number"),
+        ({"k": []}, "'k' parameter must name at least one cutoff"),
+        ({"metrics": None}, "'metrics' parameter must be a name or a list of names"),
+        ({"batch_size": 0}, "'batch_size' parameter must be an int >= 1"),
+    ],
+)
+def test_evaluate_refuses_what_the_cli_refuses(table, kwargs, wanted):
+    with pytest.raises(fastrank.InputError, match=wanted):
+        fastrank.evaluate(table, baselines=[BASELINE], **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("call", "wanted"),
+    [
+        (
+            lambda: fastrank.ranking_metrics([1, 1], [1.0, 0.0], [0.2, 0.1], None),
+            "'metrics' parameter must be",
+        ),
+        (
+            lambda: fastrank.ranking_metrics([1, 1], [1.0, 0.0], [0.2, 0.1], threshold="1"),
+            "'threshold' parameter",
+        ),
+        (lambda: fastrank.ndcg([1, 1], [1.0, 0.0], [0.2, 0.1], k=[]), "'k' parameter must name at least one"),
+        (lambda: fastrank.ndcg([1, 1], [[1.0], [0.0, 2.0]], [0.2, 0.1]), "labels: "),
+        (lambda: fastrank.ndcg([1, 1], [1.0, 0.0], pd.DataFrame({"a": [1, 2], "b": [3, 4]})), "scores: "),
+        (lambda: fastrank.ndcg([[1, 2], [3]], [1.0, 0.0], [0.2, 0.1]), "users: "),
+    ],
+)
+def test_ranking_metrics_refuses_bad_arguments_with_input_error(call, wanted):
+    with pytest.raises(fastrank.InputError, match=wanted):
+        call()
+
+
+# Class 9: resource bounds.
+
+
+def test_more_buckets_than_rows_is_refused_before_writing(tmp_path, capsys):
+    frame = pd.DataFrame({"user_id": np.arange(331) % 40, "x": np.arange(331)})
+    frame.to_parquet(tmp_path / "small.parquet")
+    line = refused(capsys, "bucketize", tmp_path / "small.parquet", tmp_path / "out", "--buckets", 200_000)
+    assert "--buckets must be an int <= 65,536" in line
+    line = refused(capsys, "bucketize", tmp_path / "small.parquet", tmp_path / "out", "--buckets", 1000)
+    assert "1,000 buckets for 331 rows" in line and "choose at most 331 (--buckets)" in line
+    frame.to_csv(tmp_path / "small.csv", index=False)  # rows unknown until read: refused after pass 1
+    with pytest.raises(fastrank.InputError, match=r"1,000 buckets for 331 rows .* \(n_buckets=\)"):
+        bucketize(tmp_path / "small.csv", tmp_path / "out", 1000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.csv", "small.parquet"]
