@@ -110,6 +110,7 @@ def evaluate(
     chunk_rows: int | None = None,
     scheduler: Any = None,
     workers: int | None = None,
+    allow_shared_columns: bool = False,
 ) -> Evaluation:
     """Evaluate a recommender's per-user ranking quality on a user x item table.
 
@@ -168,6 +169,10 @@ def evaluate(
         Dask: the scheduler address (``tcp://host:8786``) or a client; default: a local cluster.
     workers : int, optional
         Dask local cluster: worker processes (one thread each); default: one per core.
+    allow_shared_columns : bool
+        Let the user, item or label column also be a score or a feature (refused by default: the
+        label among the features feeds the model the answer). The user, item and label columns
+        are always three different columns.
 
     Returns
     -------
@@ -191,7 +196,7 @@ def evaluate(
     source = TableSource(data)
     plan = _plan(
         source, model, scores, baselines, user_col, item_col, label_col, features, k, metrics, threshold,
-        protocol, min_items, batch_size, safe_mode, predictor,
+        protocol, min_items, batch_size, safe_mode, predictor, allow_shared_columns,
     )  # fmt: skip
     score_array = None if scores is None or isinstance(scores, str) else np.asarray(scores)
     if engine == "auto":
@@ -294,7 +299,7 @@ class Plan:
 def _plan(
     source: TableSource, model: Any, scores: Any, baselines: Any, user_col: str, item_col: str | None,
     label_col: str, features: Sequence[str] | None, k: Any, metrics: Any, threshold: float, protocol: Any,
-    min_items: int, batch_size: int, safe_mode: bool, predictor: str,
+    min_items: int, batch_size: int, safe_mode: bool, predictor: str, allow_shared_columns: bool = False,
 ) -> Plan:  # fmt: skip
     ks = [check_int(one, "k") for one in _as_list(k)]
     if not ks:
@@ -344,6 +349,7 @@ def _plan(
             raise InputError(f"{name}: no feature columns left for the model")
     else:
         features = []
+    _check_roles(user_col, item_col, label_col, [score_col, *baselines], features, allow_shared_columns)
     if "notebook" in wanted and not item_col:
         raise InputError("the notebook protocol needs an item column (item_col)")
     return Plan(
@@ -352,6 +358,35 @@ def _plan(
         ks=tuple(ks), metrics=tuple(metric_names), threshold=float(threshold), protocols=tuple(wanted),
         min_items=min_items, batch_size=batch_size, safe_mode=safe_mode, predictor=predictor,
     )  # fmt: skip
+
+
+def _check_roles(
+    user_col: str, item_col: str | None, label_col: str, score_cols: list[str | None], features: list[str],
+    allow_shared: bool,
+) -> None:  # fmt: skip
+    """Refuse a column in two roles: the user, item and label columns are three different columns,
+    and none of them is a score or a feature unless ``allow_shared`` (the label as a feature feeds
+    the model the answer; as a score it ranks by the answer)."""
+    keys = {"user_col": user_col, "item_col": item_col, "label_col": label_col}
+    named = [(role, column) for role, column in keys.items() if column]
+    for i, (role, column) in enumerate(named):
+        for other, other_column in named[i + 1 :]:
+            if column == other_column:
+                raise InputError(
+                    f"column {column!r} is both {role}= and {other}=; they must be different columns"
+                )
+    if allow_shared:
+        return
+    uses = [("a score column (scores= or baselines=)", c) for c in score_cols if c] + [
+        ("a feature (features=)", c) for c in features
+    ]
+    for role, column in named:
+        for use, used in uses:
+            if used == column:
+                raise InputError(
+                    f"column {column!r} is {role}= and also {use}; pass allow_shared_columns=True "
+                    "if that is what you mean"
+                )
 
 
 def _load_scorer(plan: Plan, notes: list[str], timings: dict[str, float]) -> Any:

@@ -38,6 +38,10 @@ _FLAGS_FOR_ARGUMENTS = {
     "baselines=": "--baseline",
     "features=": "--features",
     "n_buckets=": "--buckets",
+    "allow_shared_columns=True": "--allow-shared-columns",
+    "user_col=": "--user-col",
+    "item_col=": "--item-col",
+    "label_col=": "--label-col",
 }
 
 
@@ -190,6 +194,10 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         help="auto: numpy forward pass when every layer is supported, else Keras (default)",
     )  # fmt: skip
     sub.add_argument(
+        "--allow-shared-columns", action="store_true",
+        help="let the user, item or label column also be a score or a feature (refused by default)",
+    )  # fmt: skip
+    sub.add_argument(
         "--no-safe-mode", action="store_true",
         help="load models holding Python code (Lambda layers): runs code from the file; trusted files only",
     )  # fmt: skip
@@ -263,6 +271,7 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
         "chunk_rows": args.chunk_rows,
         "scheduler": args.scheduler,
         "workers": args.workers,
+        "allow_shared_columns": args.allow_shared_columns,
     }
 
 

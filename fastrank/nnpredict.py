@@ -783,9 +783,20 @@ def load(path: str | os.PathLike) -> NumpyModel:
 
     Raises :class:`UnsupportedModel` when a layer, activation or option is outside the supported
     set, and :class:`~fastrank.errors.InputError` naming the file when it is not a readable
-    ``.keras`` archive.
+    ``.keras`` archive: whatever fails while reading a file is the file's fault, never a bug.
     """
-    source = os.fspath(path)
+    try:
+        return _read_archive(os.fspath(path))
+    except (UnsupportedModel, InputError):
+        raise
+    except Exception as error:  # a hostile archive can break any parser step (e.g. JSON nested 200,000 deep)
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise InputError(
+            f"{os.fspath(path)}: not a readable Keras model ({type(error).__name__}: {reason})"
+        ) from None
+
+
+def _read_archive(source: str) -> NumpyModel:
     try:
         with zipfile.ZipFile(source) as archive:
             names = set(archive.namelist())

@@ -171,3 +171,78 @@ def test_more_buckets_than_rows_is_refused_before_writing(tmp_path, capsys):
     with pytest.raises(fastrank.InputError, match=r"1,000 buckets for 331 rows .* \(n_buckets=\)"):
         bucketize(tmp_path / "small.csv", tmp_path / "out", 1000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["small.csv", "small.parquet"]
+
+
+# Class 3: parser limits. Whatever fails while reading a model archive is a bad model file.
+
+
+def _archive(path, config_text):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", config_text)
+        archive.writestr("model.weights.h5", b"not hdf5")
+    return path
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "[" * 200_000 + "]" * 200_000,  # nests past the JSON parser's recursion limit
+        '{"class_name": "Sequential", "config": {"layers": ' + "[" * 50_000 + "]" * 50_000 + "}}",
+        '{"class_name": 7}',
+        "\xff\xfe",
+    ],
+    ids=["deep-json", "deep-layers", "odd-types", "not-utf8"],
+)
+def test_hostile_model_archives_are_bad_model_files(table, tmp_path, capsys, config):
+    path = _archive(tmp_path / "hostile.keras", config)
+    line = refused(capsys, "evaluate", table, "--model", path, "--predictor", "numpy")
+    assert str(path) in line, line
+    with pytest.raises(fastrank.InputError, match=r"hostile\.keras"):
+        fastrank.evaluate(table, path, predictor="numpy")
+
+
+# Class 7: one column in two roles.
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (
+            ["--user-col", "watch_ratio", "--baseline", BASELINE],
+            "'watch_ratio' is both --user-col and --label-col",
+        ),
+        (["--item-col", "user_id", "--baseline", BASELINE], "'user_id' is both --user-col and --item-col"),
+        (["--scores", "watch_ratio"], "'watch_ratio' is --label-col and also a score column"),
+        (["--baseline", "watch_ratio"], "'watch_ratio' is --label-col and also a score column"),
+        (
+            [
+                "--model",
+                "{m}",
+                "--features",
+                "video_duration",
+                "watch_ratio",
+                "user_watch_ratio_mean",
+                "video_watch_ratio_mean",
+                "user_feat_watch_ratio_mean",
+            ],
+            "also a feature",
+        ),
+    ],
+)
+def test_a_column_in_two_roles_is_refused(table, capsys, args, wanted):
+    from fastrank.demo import DEMO_MODEL_PATH
+
+    line = refused(capsys, "evaluate", table, *(a.format(m=DEMO_MODEL_PATH) for a in args))
+    assert wanted in line, line
+
+
+def test_a_column_in_two_roles_only_when_asked(table, capsys):
+    with pytest.raises(fastrank.InputError, match="pass allow_shared_columns=True if that is what you mean"):
+        fastrank.evaluate(table, baselines=["watch_ratio"])
+    result = fastrank.evaluate(table, baselines=["watch_ratio"], allow_shared_columns=True)
+    assert result.mean("watch_ratio") == pytest.approx(1.0, abs=1e-12)  # ranked by the answer itself
+    assert main(["evaluate", str(table), "--baseline", "watch_ratio", "--allow-shared-columns"]) == 0
+    with pytest.raises(fastrank.InputError, match="both user_col= and label_col="):
+        fastrank.evaluate(table, baselines=[BASELINE], user_col="watch_ratio", allow_shared_columns=True)
