@@ -205,3 +205,23 @@ def test_model_objects_cannot_go_to_dask(data):
     root, _, _ = data
     with pytest.raises(fastrank.InputError, match="give the model as a file path"):
         fastrank.evaluate(root / "buckets", engine="dask", model=object(), features=["video_duration"])
+
+
+@pytest.mark.parametrize("missing", [1, -1])
+def test_partitions_that_do_not_add_up_to_the_input_are_an_engine_error(tmp_path, missing):
+    """The guard behind every Dask result: users' rows must add up to the input's rows, fewer or more."""
+    from fastrank.api import _plan
+    from fastrank.io import TableSource
+
+    frame = pd.DataFrame({"user_id": [1, 1, 2, 2, 2], "watch_ratio": [1.0, 0.0, 2.0, 1.0, 0.0], "s": 0.5})
+    frame.to_parquet(tmp_path / "t.parquet")
+    source = TableSource(tmp_path / "t.parquet")
+    plan = _plan(source, None, None, ["s"], "user_id", None, "watch_ratio", None, 10, "ndcg", 1.0,
+                 "standard", 2, 65536, True, "auto")  # fmt: skip
+    result = pd.DataFrame({"user": [1, 2], "n_items": [2, 3 - missing], "partition": [0, 1]})
+    for key in plan.value_keys:
+        result[dask_engine._column_name(key)] = 0.5
+    with pytest.raises(fastrank.EngineError, match=rf"partitions held {5 - missing} rows, but .* has 5"):
+        dask_engine._scored(result, plan, source, None)
+    result["n_items"] = [2, 3]
+    assert dask_engine._scored(result, plan, source, None).n_rows == 5

@@ -72,3 +72,20 @@ def test_notebook_protocol_counts_short_users_as_excluded(frame):
     row = result.summary.iloc[0]
     assert row["users"] == int((sizes >= 5).sum())
     assert row["excluded"] == int((sizes < 5).sum()) > 0
+
+
+def test_rounded_protocol_rounds_labels_half_to_even_like_the_notebook(frame):
+    """Labels on exact halves, where half-to-even (np.around, the notebook's) and half-up differ."""
+    halves = frame.copy()
+    rng = np.random.default_rng(7)
+    halves["watch_ratio"] = rng.choice([0.5, 1.5, 2.5, 3.5], len(halves))
+    column = "video_watch_ratio_mean"
+    rounded = _fastrank_per_user(halves, column, "ndcg_notebook_rounded")
+    want = nb.per_user(halves, nb.get_user_recommendation_data_baseline_bis, column)
+    assert set(rounded) == set(want)
+    for user, value in want.items():
+        assert rounded[user] == pytest.approx(value, abs=1e-12), user
+    # The case has power: rounding half up would change some users' values.
+    half_up = halves.assign(watch_ratio=np.floor(halves["watch_ratio"] + 0.5) + 0.25)  # np.around leaves it
+    moved = nb.per_user(half_up, nb.get_user_recommendation_data_baseline_bis, column)
+    assert any(abs(moved[user] - want[user]) > 1e-9 for user in want)

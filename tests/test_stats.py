@@ -99,3 +99,13 @@ def test_holm_matches_a_hand_computation():
 def test_bad_parameters(kwargs, match):
     with pytest.raises(InputError, match=match):
         bootstrap_intervals(SKEWED, **kwargs)
+
+
+def test_a_clearly_better_source_gets_the_sign_flip_floor_never_zero():
+    """p = 2 / (resamples + 1) when no resample is as extreme as the observed difference (the +1
+    counts the observed assignment itself, as scipy's permutation_test does)."""
+    rng = np.random.default_rng(3)
+    reference = rng.random(200)
+    for n_resamples in (19, 99):
+        got = paired(reference + 1.0, reference, n_resamples=n_resamples, seed=1)
+        assert got.p_randomization == 2 / (n_resamples + 1)
