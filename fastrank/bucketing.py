@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -31,7 +30,7 @@ import pyarrow as pa
 
 from .checks import check_int
 from .errors import InputError
-from .io import TableSource, _arrow_reason
+from .io import TableSource, _arrow_reason, check_output_dir, temp_path
 from .kernels import fnv1a64_buckets, splitmix64_buckets
 
 # The leading underscore makes pyarrow.dataset skip the manifest (it ignores names starting with
@@ -265,8 +264,7 @@ def bucketize(
     target = Path(out)
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise InputError(f"{target}: already exists; choose a new output directory")
-    if not target.parent.is_dir():
-        raise InputError(f"{target}: directory {target.parent} does not exist")
+    check_output_dir(target.parent, str(target))
     source = TableSource(data)
     source.require([user_col])
     label = f"{source.name}: column {user_col!r}"
@@ -275,7 +273,7 @@ def bucketize(
     if rows is not None:
         _check_buckets_for_rows(n_buckets, rows, source.name)
 
-    temp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    temp = temp_path(target)
     temp.mkdir()
     try:
         schema, total = _pass1(source, temp, n_buckets, user_col, int(batch_rows), label)

@@ -39,6 +39,7 @@ _FLAGS_FOR_ARGUMENTS = {
     "features=": "--features",
     "n_buckets=": "--buckets",
     "allow_shared_columns=True": "--allow-shared-columns",
+    "plot_dir:": "--plot:",
     "user_col=": "--user-col",
     "item_col=": "--item-col",
     "label_col=": "--label-col",

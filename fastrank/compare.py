@@ -113,9 +113,10 @@ def compare(
     metrics = [str(one) for one in _as_list(evaluate_kwargs.pop("metrics", "ndcg"))]
     eval_ks, eval_metrics = ks, metrics
     if plot_dir is not None:  # the NDCG@k curve needs k = 1..50
-        from .plots import require_matplotlib
+        from .plots import check_plot_dir, require_matplotlib
 
         require_matplotlib()  # before the work, not after it
+        check_plot_dir(plot_dir)
         eval_ks = sorted(set(ks) | set(CURVE_KS))
         eval_metrics = list(dict.fromkeys([*metrics, "ndcg"]))
     evaluation = evaluate(data, model, k=eval_ks, metrics=eval_metrics, **evaluate_kwargs)

@@ -237,18 +237,55 @@ TABLE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 """Suffixes a table can be written to, and the format each one means."""
 
 
+def _name_max(directory: Path) -> int:
+    try:
+        return int(os.pathconf(directory, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def temp_path(target: Path) -> Path:
+    """A hidden, unique temporary name beside ``target``: ``.<name>.<hex>.tmp``, the name cut so
+    the whole stays within the file system's file-name limit (a long but legal target name must
+    not make its temporary file impossible to create)."""
+    token = f".{secrets.token_hex(4)}.tmp"
+    room = _name_max(target.parent if target.parent.is_dir() else Path(".")) - 1 - len(token)
+    stem = target.name.encode()[: max(1, room)].decode(errors="ignore")
+    return target.with_name(f".{stem}{token}")
+
+
+def check_output_dir(directory: Path, what: str) -> None:
+    """Raise :class:`InputError` unless files can be created in ``directory``: it exists, is a
+    directory, and a probe file can be made there (and is removed). Permissions alone are not
+    enough: root ignores them, a read-only mount does not."""
+    if not directory.exists():
+        raise InputError(f"{what}: directory {directory} does not exist")
+    if not directory.is_dir():
+        raise InputError(f"{what}: {directory} is a file, not a directory")
+    probe = temp_path(directory / "probe")
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.unlink(probe)
+    except OSError as error:
+        raise InputError(f"{what}: cannot write in {directory} ({error.strerror or error})") from None
+
+
 def check_writable(path: str | os.PathLike, flag: str) -> Path:
     """Fail before any work if ``path`` cannot take a table: no file name, a suffix other than
-    those of :data:`TABLE_FORMATS`, or a missing directory (the file is written only at the end)."""
+    those of :data:`TABLE_FORMATS`, a name too long for the file system, or a directory where
+    nothing can be written (the file itself is written only at the end, atomically)."""
     target = Path(path)
+    if len(target.name.encode()) > _name_max(target.parent if target.parent.is_dir() else Path(".")):
+        raise InputError(
+            f"{flag}: the file name is longer than this file system allows ({len(target.name)} chars)"
+        )
     if not str(path) or target.is_dir():
         raise InputError(f"{flag}: {str(path)!r} is a directory; give a file name")
     if target.suffix.lower() not in TABLE_FORMATS:
         raise InputError(
             f"{flag}: {target.name!r} has no known table suffix; name a {' or '.join(TABLE_FORMATS)} file"
         )
-    if not target.parent.exists():
-        raise InputError(f"{flag}: directory {target.parent} does not exist")
+    check_output_dir(target.parent, flag)
     return target
 
 
@@ -271,7 +308,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     A crash or error leaves no partial file: readers see the old file or the complete new one.
     """
     target = Path(path)
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    temp = temp_path(target)
     try:
         write(temp)
         os.replace(temp, target)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .errors import InputError
 from .extras import require
-from .io import write_atomic
+from .io import check_output_dir, write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -244,6 +244,18 @@ def save_all(
     paths.append(folder / "curve.png")
     plot_curve(_in_order_of(curve, per_user), paths[-1])
     return paths
+
+
+def check_plot_dir(directory: str | os.PathLike) -> None:
+    """Raise :class:`~fastrank.InputError` unless PNGs can be written into ``directory`` (which
+    :func:`save_all` creates if needed): called before any work, so a run does not fail at its end."""
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"plot_dir: {folder} is a file, not a directory")
+    existing = folder
+    while not existing.exists():  # the nearest ancestor that exists is where creation starts
+        existing = existing.parent
+    check_output_dir(existing, "plot_dir")
 
 
 def require_matplotlib() -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -246,3 +248,55 @@ def test_a_column_in_two_roles_only_when_asked(table, capsys):
     assert main(["evaluate", str(table), "--baseline", "watch_ratio", "--allow-shared-columns"]) == 0
     with pytest.raises(fastrank.InputError, match="both user_col= and label_col="):
         fastrank.evaluate(table, baselines=[BASELINE], user_col="watch_ratio", allow_shared_columns=True)
+
+
+# Class 2: output targets are checked before the work, and temporary names fit the file system.
+
+READ_ONLY = "/sys"  # a read-only file system, for root as well (chmod does not stop root)
+needs_read_only = pytest.mark.skipif(
+    not os.path.isdir(READ_ONLY) or (os.access(READ_ONLY, os.W_OK) and os.geteuid() != 0),
+    reason="needs a read-only directory",
+)
+
+
+def _files_beside(path):
+    return sorted(p.name for p in path.parent.iterdir())
+
+
+def test_per_user_under_a_regular_file_fails_first(table, tmp_path, capsys):
+    (tmp_path / "file.txt").write_text("x")
+    line = refused(
+        capsys, "evaluate", table, "--baseline", BASELINE, "--per-user", tmp_path / "file.txt" / "o.csv"
+    )
+    assert "is a file, not a directory" in line
+    assert _files_beside(tmp_path / "file.txt") == ["file.txt"]
+
+
+@needs_read_only
+def test_targets_in_a_read_only_directory_fail_first(table, tmp_path, capsys):
+    line = refused(
+        capsys, "evaluate", table, "--baseline", BASELINE, "--per-user", f"{READ_ONLY}/out.parquet"
+    )
+    assert f"--per-user: cannot write in {READ_ONLY}" in line
+    line = refused(capsys, "compare", table, "--baseline", BASELINE, "--plot", f"{READ_ONLY}/plots")
+    assert f"--plot: cannot write in {READ_ONLY}" in line
+    line = refused(capsys, "bucketize", table, f"{READ_ONLY}/buckets", "--buckets", 2)
+    assert f"cannot write in {READ_ONLY}" in line
+    with pytest.raises(fastrank.InputError, match=f"plot_dir: cannot write in {READ_ONLY}"):
+        fastrank.compare(table, baselines=[BASELINE], plot_dir=f"{READ_ONLY}/plots")
+
+
+def test_plots_onto_an_existing_file_fail_first(table, tmp_path, capsys):
+    (tmp_path / "plots").write_text("x")
+    line = refused(capsys, "compare", table, "--baseline", BASELINE, "--plot", tmp_path / "plots")
+    assert "is a file, not a directory" in line
+    assert (tmp_path / "plots").read_text() == "x"
+
+
+def test_a_long_but_legal_name_is_written(table, tmp_path, capsys):
+    target = tmp_path / ("n" * 240 + ".parquet")  # 248 bytes: legal, but its old temp name was not
+    assert main(["evaluate", str(table), "--baseline", BASELINE, "--per-user", str(target), "--quiet"]) == 0
+    assert _files_beside(target) == [target.name]
+    too_long = tmp_path / ("n" * 300 + ".csv")
+    line = refused(capsys, "evaluate", table, "--baseline", BASELINE, "--per-user", too_long)
+    assert "longer than this file system allows" in line
