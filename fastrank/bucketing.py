@@ -131,7 +131,7 @@ def user_buckets(users: pa.Array | pa.ChunkedArray | np.ndarray, n_buckets: int)
     >>> user_buckets(pa.array(["u1", "u2", "u1"]), 10).tolist()
     [5, 0, 5]
     """
-    _check_n_buckets(n_buckets)
+    check_int(n_buckets, "buckets")  # a hash needs no file per bucket: any int64 count
     if isinstance(users, np.ndarray):
         if users.dtype.kind in "OUT":
             try:
@@ -151,13 +151,9 @@ MAX_BUCKETS = 65_536
 file system lists them quickly."""
 
 
-def _check_n_buckets(n_buckets: Any) -> None:
-    check_int(n_buckets, "buckets", high=MAX_BUCKETS)
-
-
 def _check_buckets_for_rows(n_buckets: int, rows: int, name: str) -> None:
     # More files than rows is never useful, and writing them can take minutes.
-    if n_buckets > rows:
+    if 0 < rows < n_buckets:  # an empty table is reported as such, later
         raise InputError(
             f"{name}: {n_buckets:,} buckets for {rows:,} rows would mostly be empty files; "
             f"choose at most {rows:,} (n_buckets=)"
@@ -258,7 +254,7 @@ def bucketize(
     Each file is sorted by user, ascending in pyarrow's order (bytewise for strings), with a
     stable sort: a user's rows keep their input order. Columns and schema are the input's.
     """
-    _check_n_buckets(n_buckets)
+    check_int(n_buckets, "buckets", high=MAX_BUCKETS)
     check_int(batch_rows, "batch_rows")
     n_buckets = int(n_buckets)
     target = Path(out)

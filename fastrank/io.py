@@ -31,6 +31,8 @@ class TableSource:
     def __init__(self, data: Any) -> None:
         self.data = data
         self.path: Path | None = None
+        self.files: list[str] = []  # parquet files, in reading order (path sources only)
+        self._file_schemas: list[pa.Schema] = []
         if isinstance(data, pa.Table):
             self.name = "table"
             self.schema = data.schema
@@ -63,24 +65,42 @@ class TableSource:
 
                 with pacsv.open_csv(path, parse_options=_csv_parse_options(path)) as reader:
                     return reader.schema
-            import pyarrow.dataset as ds
+            import pyarrow.parquet as pq
 
-            dataset = ds.dataset(path, format="parquet")
-            if path.is_dir() and not dataset.files:
+            self.files = _parquet_files(path) if path.is_dir() else [str(path)]
+            if not self.files:
                 raise InputError(f"{path}: no parquet files in this directory")
-            return dataset.schema
+            self._file_schemas = []
+            for file in self.files:
+                try:
+                    self._file_schemas.append(pq.read_schema(file))
+                except (pa.ArrowException, OSError) as error:
+                    raise InputError(f"{file}: cannot read as parquet: {_arrow_reason(error)}") from None
+            return self._file_schemas[0]
         except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
             kind = "CSV" if _is_csv(path) else "parquet"
             raise InputError(f"{path}: cannot read as {kind}: {_arrow_reason(error)}") from None
 
     def require(self, columns: Sequence[str], what: str = "column") -> None:
-        """Raise naming the first column of ``columns`` that the table lacks."""
+        """Raise naming the first column of ``columns`` that the table lacks; for a directory, also
+        the first file that lacks one or stores it with another type than the first file (every
+        engine reads every file to one schema, so a mismatch is refused, never cast silently)."""
         names = set(self.schema.names)
         for column in columns:
             if column not in names:
                 raise InputError(
                     f"{self.name}: no {what} {column!r}; columns are: {', '.join(self.schema.names)}"
                 )
+        for file, schema in zip(self.files[1:], self._file_schemas[1:], strict=True):
+            for column in columns:
+                wanted = self.schema.field(column).type
+                if column not in schema.names:
+                    raise InputError(f"{file}: no {what} {column!r}, which {self.files[0]} has")
+                if schema.field(column).type != wanted:
+                    raise InputError(
+                        f"{file}: column {column!r} holds {schema.field(column).type}, but {self.files[0]} "
+                        f"holds {wanted}; every file needs the same types"
+                    )
 
     def read(self, columns: Sequence[str]) -> pa.Table:
         """Only ``columns`` (in that order), chunks combined; raises if the table has no rows."""
@@ -101,7 +121,7 @@ class TableSource:
                 else:
                     import pyarrow.dataset as ds
 
-                    table = ds.dataset(self.path, format="parquet").to_table(columns=columns)
+                    table = ds.dataset(self.files, format="parquet").to_table(columns=columns)
             except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
                 raise InputError(f"{self.name}: cannot read: {_arrow_reason(error)}") from None
         if table.num_rows == 0:
@@ -113,9 +133,8 @@ class TableSource:
         """The parquet files of a path source, in reading order (empty for CSV and in-memory data)."""
         if self.path is None or _is_csv(self.path):
             return []
-        import pyarrow.dataset as ds
 
-        return list(ds.dataset(self.path, format="parquet").files)
+        return list(self.files)
 
     def count_rows(self) -> int | None:
         """Rows in the table, from parquet metadata or the in-memory table; None for CSV (unknown
@@ -126,7 +145,7 @@ class TableSource:
             return None
         import pyarrow.dataset as ds
 
-        return ds.dataset(self.path, format="parquet").count_rows()
+        return ds.dataset(self.files, format="parquet").count_rows()
 
     def batches(self, columns: Sequence[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
         """``columns`` (None: all) as record batches of at most ``batch_rows`` rows, in table order
@@ -159,7 +178,7 @@ class TableSource:
             # Dataset.to_batches yields batches in file and row order, cast to the dataset schema.
             # pre_buffer (the default) reads ahead without bound when the consumer is slower than
             # the disk, so peak memory would grow with the file: off, with a short readahead.
-            dataset = ds.dataset(self.path, format="parquet")
+            dataset = ds.dataset(self.files, format="parquet")
             yield from dataset.to_batches(
                 columns=columns,
                 batch_size=batch_rows,
@@ -170,6 +189,40 @@ class TableSource:
         except (pa.ArrowException, OSError) as error:
             # A bad value deep in a CSV, or a corrupt parquet page, surfaces only while streaming.
             raise InputError(f"{self.name}: cannot read: {_arrow_reason(error)}") from None
+
+
+def _parquet_files(root: Path) -> list[str]:
+    """The files under directory ``root``, in sorted order, as pyarrow lists a directory dataset
+    (names starting with ``.`` or ``_`` are skipped: hidden files, manifests), following directory
+    symlinks but refusing one that leads back into a directory already being read (a loop would
+    read the same files again and again) or a file reached twice."""
+    files: list[str] = []
+    seen_dirs: set[str] = set()
+    seen_files: dict[str, str] = {}
+
+    def walk(directory: Path, chain: tuple[str, ...]) -> None:
+        real = os.path.realpath(directory)
+        if real in chain:
+            raise InputError(
+                f"{root}: {directory} leads back into {real} (a directory symlink loop); remove the link"
+            )
+        if real in seen_dirs:
+            raise InputError(f"{root}: {directory} is a second way into {real}; each file must be read once")
+        seen_dirs.add(real)
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            if entry.name.startswith((".", "_")):
+                continue
+            if entry.is_dir():
+                walk(Path(entry.path), (*chain, real))
+            elif entry.is_file():
+                real_file = os.path.realpath(entry.path)
+                if real_file in seen_files:
+                    raise InputError(f"{root}: {entry.path} is the same file as {seen_files[real_file]}")
+                seen_files[real_file] = entry.path
+                files.append(entry.path)
+
+    walk(root, ())
+    return sorted(files)  # full paths in lexical order, as pyarrow orders a directory's files
 
 
 def _csv_parse_options(path: Path) -> Any:

@@ -103,7 +103,7 @@ def test_min_items_excludes_and_counts(frame):
         ),
         (lambda f: f.assign(watch_ratio=-f.watch_ratio), {}, r"negative value"),
         (lambda f: f.iloc[:0], {}, r"the table has no rows"),
-        (lambda f: f, {"k": 0}, r"k: each cutoff must be an int >= 1"),
+        (lambda f: f, {"k": 0}, r"The 'k' parameter must be an int >= 1\. Got 0 instead"),
         (lambda f: f, {"protocol": "magic"}, r"unknown protocol 'magic'"),
         (lambda f: f, {"baselines": []}, r"nothing to evaluate"),
         (

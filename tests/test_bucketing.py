@@ -438,6 +438,11 @@ def tables(draw):
 @given(frame=tables(), n_buckets=st.integers(1, 5), batch_rows=st.integers(1, 8))
 def test_property_rows_preserved_and_user_order_stable(frame, n_buckets, batch_rows):
     with tempfile.TemporaryDirectory() as parent:
+        if n_buckets > len(frame):  # more files than rows is refused (issue 12); up to as many, kept
+            with pytest.raises(InputError, match=f"{n_buckets} buckets for {len(frame)} rows"):
+                bucketize(frame, Path(parent) / "refused", n_buckets, batch_rows=batch_rows)
+            assert os.listdir(parent) == []
+            n_buckets = len(frame)
         manifest = bucketize(frame, Path(parent) / "out", n_buckets, batch_rows=batch_rows)
         assert manifest.rows == len(frame)
         check_buckets(Path(parent) / "out", frame, n_buckets)

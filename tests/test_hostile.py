@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -300,3 +301,59 @@ def test_a_long_but_legal_name_is_written(table, tmp_path, capsys):
     too_long = tmp_path / ("n" * 300 + ".csv")
     line = refused(capsys, "evaluate", table, "--baseline", BASELINE, "--per-user", too_long)
     assert "longer than this file system allows" in line
+
+
+# Classes 4 and 6: directories of parquet files, read the same way by every engine.
+
+
+@pytest.fixture
+def parts(tmp_path):
+    frame = make_demo_table(n_users=8, n_videos=30, seed=5).to_pandas()
+    root = tmp_path / "parts"
+    root.mkdir()
+    for i, users in enumerate(np.array_split(frame["user_id"].unique(), 3)):
+        frame[frame["user_id"].isin(users)].to_parquet(root / f"part-{i}.parquet", index=False)
+    return root, frame
+
+
+def test_a_directory_symlink_loop_is_refused_not_read_again(parts, capsys):
+    root, frame = parts
+    good = fastrank.evaluate(root, baselines=[BASELINE])
+    assert good.n_rows == len(frame)
+    (root / "loop").symlink_to(".", target_is_directory=True)
+    line = refused(capsys, "evaluate", root, "--baseline", BASELINE)
+    assert "directory symlink loop" in line and "loop" in line
+    (root / "loop").unlink()
+    (root / "again").symlink_to(root / "part-0.parquet")
+    line = refused(capsys, "evaluate", root, "--baseline", BASELINE)
+    assert "is the same file as" in line and f"{root / 'again'}" in line
+
+
+@pytest.mark.parametrize("engine", ["memory", "stream", "dask"])
+def test_a_file_of_a_directory_at_fault_is_named_with_its_column(parts, capsys, engine):
+    root, _ = parts
+    bad = pd.read_parquet(root / "part-1.parquet")
+    bad["watch_ratio"] = bad["watch_ratio"].astype(str)  # numeric strings in one file only
+    bad.to_parquet(root / "part-1.parquet", index=False)
+    args = ["evaluate", root, "--baseline", BASELINE, "--engine", engine]
+    line = refused(capsys, *args)
+    wanted = r"part-1.parquet: column 'watch_ratio' holds (large_)?string, but .*part-0.parquet holds double"
+    assert re.search(wanted, line) and line.count(str(root)) == 2 and "the same types" in line
+    bad.drop(columns=["watch_ratio"]).to_parquet(root / "part-1.parquet", index=False)
+    line = refused(capsys, *args)
+    assert f"{root / 'part-1.parquet'}: no column 'watch_ratio'" in line  # missing, not "empty (null)"
+
+
+def test_a_scheduler_address_dask_cannot_parse_exits_2(table, capsys):
+    line = refused(
+        capsys,
+        "evaluate",
+        table,
+        "--baseline",
+        BASELINE,
+        "--engine",
+        "dask",
+        "--scheduler",
+        "notascheme://::::",
+    )
+    assert "not a scheduler address" in line

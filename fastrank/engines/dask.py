@@ -140,6 +140,8 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
             client = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError) as error:
             raise InputError(f"scheduler {scheduler}: cannot connect: {error}") from None
+        except (ValueError, TypeError) as error:  # not an address Dask can parse
+            raise InputError(f"scheduler {scheduler!r}: not a scheduler address ({error})") from None
         with client:
             yield client
         return
