@@ -357,3 +357,33 @@ def test_a_scheduler_address_dask_cannot_parse_exits_2(table, capsys):
         "notascheme://::::",
     )
     assert "not a scheduler address" in line
+
+
+# Class 5: native log lines (TensorFlow's C++ start-up) are replayed only when an import fails.
+
+
+def test_a_refused_model_prints_one_line_not_the_native_log(table, tmp_path, capfd, monkeypatch):
+    import types
+
+    from fastrank import predict
+
+    def load_model(path, safe_mode, compile):
+        os.write(2, b"E0000 cuda_executor.cc: failed call to cuInit: UNKNOWN ERROR (303)\n")
+        raise ValueError("Requested the deserialization of a Lambda layer ... safe_mode=True")
+
+    fake = types.SimpleNamespace(models=types.SimpleNamespace(load_model=load_model))
+    monkeypatch.setattr(predict, "import_keras", lambda purpose="": fake)
+    (tmp_path / "m.keras").write_bytes(b"x")
+    code = main(["evaluate", str(table), "--model", str(tmp_path / "m.keras"), "--predictor", "keras"])
+    err = capfd.readouterr().err
+    assert code == 2 and "cuInit" not in err and len(err.strip().splitlines()) == 1, err
+    assert "safe mode" in err
+
+
+def test_a_failed_import_replays_the_native_log(capfd):
+    from fastrank.predict import _native_stderr_captured
+
+    with pytest.raises(ImportError), _native_stderr_captured(replay=True):
+        os.write(2, b"libcudart.so: cannot open shared object file\n")
+        raise ImportError("no tensorflow")
+    assert "libcudart.so" in capfd.readouterr().err
