@@ -323,6 +323,8 @@ def test_a_directory_symlink_loop_is_refused_not_read_again(parts, capsys):
     (root / "loop").symlink_to(".", target_is_directory=True)
     line = refused(capsys, "evaluate", root, "--baseline", BASELINE)
     assert "directory symlink loop" in line and "loop" in line
+    for engine in ("stream", "dask"):  # every engine refuses the same input with the same line
+        assert refused(capsys, "evaluate", root, "--baseline", BASELINE, "--engine", engine) == line
     (root / "loop").unlink()
     (root / "again").symlink_to(root / "part-0.parquet")
     line = refused(capsys, "evaluate", root, "--baseline", BASELINE)
