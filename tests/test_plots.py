@@ -219,3 +219,29 @@ def test_missing_matplotlib_says_how_to_install_it(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r'pip install "fastrank\[plot\]"'):
         save_all(make_per_user(), make_curve(), tmp_path / "out", reference=REFERENCE)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_save_all_draws_every_metric_and_k(tmp_path):
+    per_user = make_per_user()
+    precision = per_user[per_user.protocol == "standard"].assign(metric="precision")
+    precision["value"] = np.round(precision["value"] * 10) / 10  # precision@k: steps of 1/10
+    both = pd.concat([per_user, precision], ignore_index=True)
+    pairs = [("ndcg", 5), ("ndcg", 10), ("precision", 5), ("precision", 10)]
+    paths = save_all(both, make_curve(), tmp_path, reference=REFERENCE, metrics=pairs)
+    names = [f"{kind}_{m}@{k}.png" for m, k in pairs for kind in ("distribution", "scatter")]
+    assert [p.name for p in paths] == [*names, "curve.png"]
+    for path in paths:
+        assert_png(path)
+
+
+def test_values_on_a_lattice_get_one_bin_per_step_centred_on_it(tmp_path):
+    values = np.array([0.0, 0.1, 0.1, 0.3, 0.7, 1.0])  # precision@10
+    rows = pd.DataFrame({"user": range(6), "protocol": "standard", "metric": "precision", "k": 10,
+                         "source": "a", "value": values, "n_items": 10})  # fmt: skip
+    fig = plot_distributions(rows, tmp_path / "d.png", metric="precision")
+    (patch,) = fig.axes[0].patches
+    edges = np.unique(np.round(patch.get_path().vertices[:, 0], 9))
+    want = np.round(np.arange(11 + 1) * 0.1 - 0.05, 9)  # 11 bins of 0.1, each centred on a step
+    np.testing.assert_allclose(edges, want)
+    counts, _ = np.histogram(values, bins=want)  # no value on an edge: each step in its own bin
+    assert counts.tolist() == [1, 2, 0, 1, 0, 0, 0, 1, 0, 0, 1]
