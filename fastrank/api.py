@@ -304,7 +304,7 @@ def _plan(
     ks = [check_int(one, "k") for one in _as_list(k)]
     if not ks:
         raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
-    if metrics is None or not isinstance(metrics, (str, Sequence)):
+    if not isinstance(metrics, (str, Sequence)):
         raise InputError(
             f"The 'metrics' parameter must be a name or a list of names. Got {metrics!r} instead."
         )
