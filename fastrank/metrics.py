@@ -68,10 +68,10 @@ def parse_metric(spec: str | MetricSpec) -> MetricSpec:
     if name not in _METRICS:
         raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
     k = None if match.group(2) is None else int(match.group(2))
-    if k is not None and not 1 <= k <= INT64_MAX:
-        raise InputError(
-            f"metrics: {spec!r}: the cutoff k must be an int in [1, {INT64_MAX:,}]. Got {k:,} instead."
-        )
+    if k is not None and k < 1:
+        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
+    if k is not None and k > INT64_MAX:
+        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int <= {INT64_MAX:,}. Got {k} instead.")
     return MetricSpec(name, k)
 
 

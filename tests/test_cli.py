@@ -187,7 +187,7 @@ def _bad_inputs(root):
         "lambda model": ([data, "--model", root / "lambda.keras"], "--no-safe-mode"),
         "bad k": (
             [data, "--baseline", "video_watch_ratio_mean", "-k", "0"],
-            "each cutoff must be an int >= 1",
+            "-k must be an int >= 1. Got 0 instead",
         ),
         "bad option": ([data, "--frobnicate"], "unrecognized arguments: --frobnicate"),
     }

@@ -110,10 +110,12 @@ def test_the_api_raises_missing_extra_for_keras(table, lambda_model):
     assert len(lines) == 3 and all('pip install "fastrank[keras]"' in line for line in lines), lines
 
 
-def test_the_demo_needs_no_extra():
-    done = cli_without(KERAS | {"matplotlib", "dask", "distributed"}, "evaluate", "--quiet")
+def test_the_base_install_runs_the_demo_model_and_baselines_without_any_extra(table):
+    hidden = KERAS | {"matplotlib", "dask", "distributed"}
+    args = ["evaluate", table, "--model", DEMO_MODEL_PATH, "--baseline", "video_watch_ratio_mean", "--quiet"]
+    done = cli_without(hidden, *args)
     assert done.returncode == 0, done.stderr
-    assert "ndcg" in done.stdout
+    assert "model" in done.stdout and "video_watch_ratio_mean" in done.stdout
 
 
 def test_plots_without_matplotlib_fail_before_the_work(table, tmp_path):

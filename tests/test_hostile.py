@@ -66,7 +66,7 @@ def refused(capsys, *args):
         ),
         (
             ["evaluate", "{t}", "--baseline", BASELINE, "--metrics", f"ndcg@{HUGE}"],
-            "the cutoff k must be an int in [1, 9,223,372,036,854,775,807]",
+            "the cutoff k must be an int <= 9,223,372,036,854,775,807",
         ),
     ],
 )
@@ -87,7 +87,7 @@ def test_huge_buckets_are_refused_before_any_file_is_written(table, tmp_path, ca
         (lambda u, y, s: fastrank.ndcg(u, y, s, k=HUGE), "'k' parameter must be an int <= 9,223,372"),
         (
             lambda u, y, s: fastrank.ranking_metrics(u, y, s, [f"ndcg@{HUGE}"]),
-            r"the cutoff k must be an int in",
+            r"the cutoff k must be an int <= 9,223,372",
         ),
         (
             lambda u, y, s: fastrank.ranking_metrics(u, y, s, min_items=HUGE),
