@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from .checks import check_int
 from .errors import InputError
-from .io import TableSource, _arrow_reason, check_output_dir, temp_path
+from .io import TableSource, arrow_reason, check_output_dir, temp_path
 from .kernels import fnv1a64_buckets, splitmix64_buckets
 
 # The leading underscore makes pyarrow.dataset skip the manifest (it ignores names starting with
@@ -137,7 +137,7 @@ def user_buckets(users: pa.Array | pa.ChunkedArray | np.ndarray, n_buckets: int)
             try:
                 users = pa.array(users, from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-                raise InputError(f"users: cannot read as ids: {_arrow_reason(error)}") from None
+                raise InputError(f"users: cannot read as ids: {arrow_reason(error)}") from None
         else:
             users = pa.array(users)
     elif not isinstance(users, (pa.Array, pa.ChunkedArray)):

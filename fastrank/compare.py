@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .api import DEMO_BASELINE, Evaluation, _as_list, evaluate
+from .api import DEMO_BASELINE, Evaluation, as_list, evaluate
 from .checks import check_int
 from .errors import InputError
 from .stats import bootstrap_intervals, check_options, holm, paired
@@ -107,10 +107,10 @@ def compare(
         (needs matplotlib; see :func:`fastrank.plots.save_all`).
     """
     check_options(n_resamples, seed, confidence, ci_method)  # before the evaluation, not after it
-    ks = [check_int(one, "k") for one in _as_list(k)]
+    ks = [check_int(one, "k") for one in as_list(k)]
     if "protocol" in evaluate_kwargs:
         raise InputError("compare uses the standard protocol; drop 'protocol'")
-    metrics = [str(one) for one in _as_list(evaluate_kwargs.pop("metrics", "ndcg"))]
+    metrics = [str(one) for one in as_list(evaluate_kwargs.pop("metrics", "ndcg"))]
     eval_ks, eval_metrics = ks, metrics
     if plot_dir is not None:  # the NDCG@k curve needs k = 1..50
         from .plots import check_plot_dir, require_matplotlib
@@ -122,7 +122,7 @@ def compare(
     evaluation = evaluate(data, model, k=eval_ks, metrics=eval_metrics, **evaluate_kwargs)
     per_user = evaluation.per_user[evaluation.per_user.protocol == "standard"]
     sources = list(dict.fromkeys(evaluation.summary["source"]))
-    baselines = _as_list(evaluate_kwargs.get("baselines"))
+    baselines = as_list(evaluate_kwargs.get("baselines"))
     if reference is None:
         reference = baselines[0] if baselines else (DEMO_BASELINE if data is None else sources[0])
     if reference not in sources:

@@ -20,7 +20,7 @@ def _is_csv(path: Path) -> bool:
     return path.name.lower().endswith(_CSV_SUFFIXES)
 
 
-def _arrow_reason(error: Exception) -> str:
+def arrow_reason(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
@@ -75,11 +75,11 @@ class TableSource:
                 try:
                     self._file_schemas.append(pq.read_schema(file))
                 except (pa.ArrowException, OSError) as error:
-                    raise InputError(f"{file}: cannot read as parquet: {_arrow_reason(error)}") from None
+                    raise InputError(f"{file}: cannot read as parquet: {arrow_reason(error)}") from None
             return self._file_schemas[0]
         except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
             kind = "CSV" if _is_csv(path) else "parquet"
-            raise InputError(f"{path}: cannot read as {kind}: {_arrow_reason(error)}") from None
+            raise InputError(f"{path}: cannot read as {kind}: {arrow_reason(error)}") from None
 
     def require(self, columns: Sequence[str], what: str = "column") -> None:
         """Raise naming the first column of ``columns`` that the table lacks; for a directory, also
@@ -123,7 +123,7 @@ class TableSource:
 
                     table = ds.dataset(self.files, format="parquet").to_table(columns=columns)
             except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
-                raise InputError(f"{self.name}: cannot read: {_arrow_reason(error)}") from None
+                raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
         if table.num_rows == 0:
             raise InputError(f"{self.name}: the table has no rows")
         return table.combine_chunks()
@@ -188,7 +188,7 @@ class TableSource:
             )
         except (pa.ArrowException, OSError) as error:
             # A bad value deep in a CSV, or a corrupt parquet page, surfaces only while streaming.
-            raise InputError(f"{self.name}: cannot read: {_arrow_reason(error)}") from None
+            raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
 
 
 def _parquet_files(root: Path) -> list[str]:

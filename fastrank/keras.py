@@ -13,7 +13,7 @@ import numpy as np
 from .errors import InputError
 from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column, user_column
-from .metrics import MetricSpec, RankingResult, _check_values, _evaluate, parse_metric, ranking_metrics
+from .metrics import MetricSpec, RankingResult, check_values, evaluate_grouped, parse_metric, ranking_metrics
 from .predict import DEFAULT_BATCH_SIZE, import_keras, input_width, predict
 
 keras = import_keras("fastrank.keras.RankingMetrics (a Keras callback)")
@@ -100,7 +100,7 @@ class RankingMetrics(keras.callbacks.Callback):
             raise InputError("give validation data: a table (data=...) or users, labels and features arrays")
         self.groups = group_rows(users)
         self.labels = self.groups.take(
-            _check_values(labels, "labels", self.groups, float32_ok=False, max_value=np.inf)
+            check_values(labels, "labels", self.groups, float32_ok=False, max_value=np.inf)
         )
         matrix = np.asarray(features, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[0] != self.groups.n_rows:
@@ -146,7 +146,8 @@ class RankingMetrics(keras.callbacks.Callback):
                 self.groups.keys, names, nan, self.groups.sizes, (), nan[:, :0], self.options["min_items"]
             )
         # float64, as every source of fastrank.evaluate: the kernel compiled for it serves both.
-        return _evaluate(self.groups, self.labels, scores.astype(np.float64), self.specs, **self.options)
+        scores = scores.astype(np.float64)
+        return evaluate_grouped(self.groups, self.labels, scores, self.specs, **self.options)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if (epoch + 1) % self.every:

@@ -180,7 +180,7 @@ def _user_of_row(groups: Groups, row: int) -> Any:
     return key.item() if isinstance(key, np.generic) else key
 
 
-def _check_values(
+def check_values(
     values: Any,
     name: str,
     groups: Groups,
@@ -314,11 +314,11 @@ def ranking_metrics(
 
     groups = users if isinstance(users, Groups) else group_rows(users, parallel=parallel)
     max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
-    label_array = _check_values(
+    label_array = check_values(
         labels, "labels", groups, float32_ok=False, max_value=max_label, parallel=parallel
     )
-    score_array = _check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
-    return _evaluate(
+    score_array = check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
+    return evaluate_grouped(
         groups,
         groups.take(label_array),
         groups.take(score_array),
@@ -344,7 +344,7 @@ def _chunks(offsets: np.ndarray, n_chunks: int) -> np.ndarray:
     return np.unique(bounds).astype(np.int64)
 
 
-def _evaluate(
+def evaluate_grouped(
     groups: Groups,
     labels: np.ndarray,
     scores: np.ndarray,

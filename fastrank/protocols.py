@@ -16,7 +16,7 @@ import numpy as np
 from . import kernels
 from .errors import InputError
 from .grouping import Groups
-from .metrics import MetricSpec, RankingResult, _evaluate
+from .metrics import MetricSpec, RankingResult, evaluate_grouped
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
 PROTOCOLS = ("standard", "notebook")
@@ -44,7 +44,7 @@ def standard(
     label >= ``threshold``); inputs validated and in group order. ``parallel=False``: kernels stay
     on the calling thread."""
     specs = [MetricSpec(metric, k) for metric in metrics for k in ks]
-    return _evaluate(groups, labels, scores, specs, gain="linear", ties="average", threshold=threshold,
+    return evaluate_grouped(groups, labels, scores, specs, gain="linear", ties="average", threshold=threshold,
                      min_items=min_items, no_relevant="zero", parallel=parallel)  # fmt: skip
 
 
@@ -82,7 +82,7 @@ def notebook(
     gains = items[by_label].astype(np.float64)
     id_scores = items[by_score].astype(np.float64)
     spec = [MetricSpec("ndcg", NOTEBOOK_K)]
-    return _evaluate(groups, gains, id_scores, spec, gain="linear", ties="average", threshold=1.0,
+    return evaluate_grouped(groups, gains, id_scores, spec, gain="linear", ties="average", threshold=1.0,
                      min_items=NOTEBOOK_MIN_ITEMS, no_relevant="zero", parallel=parallel)  # fmt: skip
 
 

@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..api import Plan, Scored, _load_scorer, score_table
 from ..checks import check_int
 from ..errors import EngineError, InputError
 from ..extras import require
 from ..io import TableSource
+from ..pipeline import Plan, Scored, load_plan_scorer, score_table
 
 _META_COLUMNS = ("user", "partition", "n_items", "duplicates")
 _ROW_COLUMNS = ("__fastrank_part", "__fastrank_row")
@@ -56,7 +56,7 @@ def _worker_scorer(plan: Plan) -> Any:
             # the worker runs tasks, so workers x threads never exceeds the cores Dask was given.
             os.environ.setdefault("TF_NUM_INTRAOP_THREADS", threads)
             os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-            _models[key] = _load_scorer(plan, [], {})
+            _models[key] = load_plan_scorer(plan, [], {})
             _loads[key] = _loads.get(key, 0) + 1
         return _models[key]
 
@@ -94,7 +94,7 @@ def evaluate_dask(
         raise InputError("engine dask: give the model as a file path; each worker loads it from there")
     if plan.model is not None:
         # Checked here first (safe mode, features), so a bad model fails once, in one line.
-        _load_scorer(plan, notes if notes is not None else [], timings if timings is not None else {})
+        load_plan_scorer(plan, notes if notes is not None else [], timings if timings is not None else {})
         plan = _with_absolute_model(plan)
     from ..bucketing import read_manifest
 

@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..api import Plan, Scored, _add_time, concat, score_table
 from ..checks import check_int
 from ..errors import InputError
 from ..io import TableSource
+from ..pipeline import Plan, Scored, add_time, concat, score_table
 
 DEFAULT_CHUNK_ROWS = 1 << 20
 """Rows per chunk: about 200 MB of working memory with the demo's nine columns."""
@@ -93,7 +93,7 @@ def evaluate_stream(
     pool = pa.default_memory_pool()
     clock = time.perf_counter()
     for first_row, table in user_chunks(batches, plan.user_col, int(chunk_rows)):
-        _add_time(timings, "load", clock)
+        add_time(timings, "load", clock)
         try:
             part = score_table(table.combine_chunks(), plan, scorer, timings=timings)
         except InputError as error:
@@ -107,7 +107,7 @@ def evaluate_stream(
         # at one chunk's working set instead of creeping up over the first chunks.
         pool.release_unused()
         clock = time.perf_counter()
-    _add_time(timings, "load", clock)
+    add_time(timings, "load", clock)
     if not parts:
         raise InputError(f"{source.name}: the table has no rows")
     if notes is not None:

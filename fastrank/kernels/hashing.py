@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit, jit_inline
-from .resampling import _MIX1, _MIX2
+from .resampling import MIX1, MIX2
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -29,8 +29,8 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 @jit_inline
 def _mix(z):
     # Every operand stays uint64: numba turns uint64 mixed with int64 into float64.
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = (z ^ (z >> np.uint64(30))) * MIX1
+    z = (z ^ (z >> np.uint64(27))) * MIX2
     return z ^ (z >> np.uint64(31))
 
 

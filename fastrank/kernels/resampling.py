@@ -11,25 +11,26 @@ import numpy as np
 
 from .._jit import jit
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+# splitmix64's constants (also the bucket hash's finalizer, in hashing.py).
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 @jit
 def _next(state):
     """splitmix64: returns (new state, 64 random bits)."""
-    state = state + _GOLDEN
+    state = state + GOLDEN
     z = state
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = (z ^ (z >> np.uint64(30))) * MIX1
+    z = (z ^ (z >> np.uint64(27))) * MIX2
     return state, z ^ (z >> np.uint64(31))
 
 
 @jit
 def _stream(seed, resample):
     # A distinct, well-mixed starting state per (seed, resample).
-    _, bits = _next(np.uint64(seed) * _MIX1 + np.uint64(resample) * _GOLDEN)
+    _, bits = _next(np.uint64(seed) * MIX1 + np.uint64(resample) * GOLDEN)
     return bits
 
 

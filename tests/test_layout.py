@@ -1,0 +1,78 @@
+"""The package's shape: data flows one way, and no module reaches for another's private names."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "fastrank"
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    return modules
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, str]]:
+    """(module imported, name imported from it) for every fastrank import of ``name``."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                found.append((submodule, "") if submodule in modules else (target, alias.name))
+        elif isinstance(node, ast.Import):
+            found += [(alias.name, "") for alias in node.names]
+    return [(module, imported) for module, imported in found if module.split(".")[0] == "fastrank"]
+
+
+def test_no_module_imports_a_private_name_from_another():
+    modules = _modules()
+    private = [
+        f"{name} imports {imported} from {module}"
+        for name, path in modules.items()
+        for module, imported in _imports(name, path, modules)
+        if imported.startswith("_") and not imported.startswith("__") and module != name
+    ]
+    assert private == []
+
+
+def test_there_is_no_import_cycle():
+    modules = _modules()
+    graph = {
+        name: {m for m, _ in _imports(name, path, modules) if m in modules} for name, path in modules.items()
+    }
+    # A package's __init__ re-exports its modules: importing a package is not a dependency cycle
+    # for the modules it holds, so edges into a package from inside it are left out.
+    graph = {name: {m for m in deps if not name.startswith(m + ".")} for name, deps in graph.items()}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(name) :], name]))
+        if name in done:
+            return
+        for dependency in sorted(graph[name]):
+            visit(dependency, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def test_the_layout_test_sees_the_package():
+    modules = _modules()
+    assert {"fastrank.api", "fastrank.pipeline", "fastrank.engines.dask", "fastrank.kernels.topk"} <= set(
+        modules
+    )
+    assert "fastrank.pipeline" in {m for m, _ in _imports("fastrank.api", modules["fastrank.api"], modules)}
