@@ -332,7 +332,9 @@ def check_writable(path: str | os.PathLike, flag: str) -> Path:
         raise InputError(
             f"{flag}: the file name is longer than this file system allows ({len(target.name)} chars)"
         )
-    if not str(path) or target.is_dir():
+    if not str(path):
+        raise InputError(f"{flag}: the path is empty; give a file name")
+    if target.is_dir():
         raise InputError(f"{flag}: {str(path)!r} is a directory; give a file name")
     if target.suffix.lower() not in TABLE_FORMATS:
         raise InputError(

@@ -350,7 +350,7 @@ def test_per_user_is_written_by_suffix_with_the_inputs_user_column(workdir, tmp_
     ("target", "message"),
     [
         ("values.txt", "no known table suffix"),
-        ("", "is a directory"),
+        ("", "the path is empty"),
         ("missing/values.csv", "does not exist"),
     ],
 )
