@@ -153,11 +153,8 @@ def compare(
                 if source == reference:
                     continue
                 result = paired(block[:, j], ref, **options)
-                # No resample was as extreme as the observed difference: p is the test's floor.
-                floor = result.p_randomization <= 2 / (n_resamples + 1)
                 family.append({"slice": slice_name, "metric": metric, "k": k_one, "source": source,
-                               "reference": reference, **result.__dict__,
-                               "p_randomization_at_floor": floor})  # fmt: skip
+                               "reference": reference, **result.__dict__})  # fmt: skip
             if len(family) > 1:  # more than two sources: correct for the multiple comparisons
                 for key in ("p_randomization", "p_ttest"):
                     adjusted = holm(np.array([row[key] for row in family]))

@@ -338,11 +338,9 @@ def _bins(values: np.ndarray) -> np.ndarray:
     distinct = np.unique(values)
     if 1 < distinct.size <= 60:
         step = float(np.diff(distinct).min())
-        span = (distinct[-1] - distinct[0]) / step
-        if span <= 60 and np.allclose(
-            (distinct - distinct[0]) / step, np.round((distinct - distinct[0]) / step)
-        ):
-            return distinct[0] - step / 2 + step * np.arange(round(span) + 2)
+        positions = (distinct - distinct[0]) / step
+        if positions[-1] <= 60 and np.allclose(positions, np.round(positions)):
+            return distinct[0] - step / 2 + step * np.arange(round(positions[-1]) + 2)
     if values.size == 0 or (values.min() >= 0.0 and values.max() <= 1.0):
         return np.linspace(0.0, 1.0, 21)
     return np.histogram_bin_edges(values, bins=30)

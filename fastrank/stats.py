@@ -129,6 +129,9 @@ class Paired:
     interval ``[low, high]``; ``p_randomization`` a two-sided paired sign-flip test, ``p_ttest`` the
     paired t-test (``scipy.stats.ttest_rel``); ``effect_size`` Cohen's d_z = mean / sd of the
     differences; ``wins``, ``ties``, ``losses`` count users where the source is higher, equal, lower.
+    ``p_randomization_at_floor``: no resample was as extreme as the observed difference, so
+    ``p_randomization`` is the test's resolution, ``2 / (n_resamples + 1)``, and the true p-value
+    may be smaller.
     """
 
     mean_diff: float
@@ -141,6 +144,7 @@ class Paired:
     ties: int
     losses: int
     users: int
+    p_randomization_at_floor: bool = False
 
 
 def paired(
@@ -195,6 +199,7 @@ def paired(
         ties=int((d == 0).sum()),
         losses=int((d < 0).sum()),
         users=n,
+        p_randomization_at_floor=min(less, greater) == 0,
     )
 
 

@@ -108,4 +108,4 @@ def test_a_clearly_better_source_gets_the_sign_flip_floor_never_zero():
     reference = rng.random(200)
     for n_resamples in (19, 99):
         got = paired(reference + 1.0, reference, n_resamples=n_resamples, seed=1)
-        assert got.p_randomization == 2 / (n_resamples + 1)
+        assert got.p_randomization == 2 / (n_resamples + 1) and got.p_randomization_at_floor
