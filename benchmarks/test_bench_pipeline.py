@@ -104,7 +104,7 @@ FORWARD = "forward pass of the demo model, all rows"
 def test_forward_pass_numpy(benchmark, record, demo_path):
     import pandas as pd
 
-    from fastrank.nnpredict import load
+    from fastrank.scoring import load
 
     features = pd.read_parquet(demo_path, columns=list(FEATURES)).to_numpy(np.float32)
     numpy_model = load(DEMO_MODEL_PATH)

@@ -33,7 +33,8 @@ from .compare import Comparison, compare
 from .errors import EngineError, InputError
 from .extras import MissingExtra
 from .grouping import Groups, group_rows, groups_from_offsets
-from .metrics import METRICS, MetricSpec, RankingResult, ndcg, parse_metric, ranking_metrics
+from .metrics import RankingResult, ndcg, ranking_metrics
+from .specs import METRICS, MetricSpec, parse_metric
 
 __all__ = [
     "METRICS",

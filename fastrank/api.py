@@ -1,6 +1,6 @@
-"""``evaluate``: options checked into a :class:`~fastrank.pipeline.Plan`, an engine chosen (in
-memory, streaming, Dask), per-user values from :func:`~fastrank.pipeline.score_table`, then the
-summary. The CLI is a thin layer over this function; training jobs and notebooks call it directly.
+"""``evaluate``: options resolved (:mod:`fastrank.options`), an engine chosen (in memory, streaming,
+Dask), per-user values from :func:`~fastrank.pipeline.score_table`, then the summary. The CLI is
+a thin layer over this function; training jobs and notebooks call it directly.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import numpy as np
 import pandas as pd
 
 from . import protocols
-from .checks import check_int, check_number
 from .errors import InputError
 from .io import TableSource
-from .metrics import parse_metric
-from .pipeline import MODEL_SOURCE, Plan, Scored, add_time, load_plan_scorer, score_table
-from .predict import DEFAULT_BATCH_SIZE
+from .options import Options, resolve
+from .pipeline import MODEL_SOURCE, Scored, add_time, load_plan_scorer, score_table
+from .scoring import DEFAULT_BATCH_SIZE
 
 DEMO_BASELINE = "video_watch_ratio_mean"
 
@@ -70,18 +69,6 @@ class Evaluation:
             {key: (value.item() if isinstance(value, np.generic) else value) for key, value in row.items()}
             for row in self.summary.to_dict(orient="records")
         ]
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (str, int, np.integer)):
-        return [value]
-    return list(value)
-
-
-ENGINES = ("auto", "memory", "stream", "dask")
-"""``auto``: in memory, or streamed when the input looks too large for memory."""
 
 
 def evaluate(
@@ -176,25 +163,29 @@ def evaluate(
     Evaluation
         Means, per-user values, counts and timings. Bad input raises :class:`~fastrank.InputError`.
     """
+    # Every parameter but ``data`` is a field of Options (tests/test_options.py holds the two equal).
+    options = Options(**{name: value for name, value in locals().items() if name != "data"})
+    return evaluate_options(data, options)
+
+
+def evaluate_options(data: Any, options: Options) -> Evaluation:
+    """:func:`evaluate` with its options in one :class:`~fastrank.options.Options`."""
     clock = time.perf_counter()
     notes: list[str] = []
-    if engine not in ENGINES:
-        raise InputError(f"engine: must be one of {', '.join(ENGINES)}. Got {engine!r} instead.")
     if data is None:
         from .demo import DEMO_MODEL_PATH, demo_table_path
 
         data = demo_table_path()
         notes.append(f"demo: synthetic KuaiRec-shaped table cached at {data}")
-        if model is None and scores is None:
-            model = DEMO_MODEL_PATH
+        if options.model is None and options.scores is None:
+            options = options.replace(model=DEMO_MODEL_PATH)
             notes.append(f"demo: model {DEMO_MODEL_PATH}")
-        if not baselines:
-            baselines = [DEMO_BASELINE]
+        if not options.baselines:
+            options = options.replace(baselines=[DEMO_BASELINE])
     source = TableSource(data)
-    plan = _plan(
-        source, model, scores, baselines, user_col, item_col, label_col, features, k, metrics, threshold,
-        protocol, min_items, batch_size, safe_mode, predictor, allow_shared_columns,
-    )  # fmt: skip
+    resolved = resolve(options, source)
+    plan, engine = resolved.plan, resolved.engine
+    scores = options.scores
     score_array = None if scores is None or isinstance(scores, str) else np.asarray(scores)
     if engine == "auto":
         from .engines.stream import too_large_for_memory
@@ -211,7 +202,7 @@ def evaluate(
         from .engines.dask import evaluate_dask
 
         scored = evaluate_dask(
-            source, plan, scheduler=scheduler, workers=workers, timings=timings, notes=notes
+            source, plan, scheduler=resolved.scheduler, workers=resolved.workers, timings=timings, notes=notes
         )
     else:
         scorer = load_plan_scorer(plan, notes, timings)
@@ -219,13 +210,15 @@ def evaluate(
             from .engines.stream import evaluate_stream
 
             scored = evaluate_stream(
-                source, plan, scorer, chunk_rows=chunk_rows, timings=timings, notes=notes
+                source, plan, scorer, chunk_rows=resolved.chunk_rows, timings=timings, notes=notes
             )
         else:
             clock = time.perf_counter()
             table = source.read(plan.columns)
             add_time(timings, "load", clock)
-            scored = score_table(table, plan, scorer, scores=score_array, progress=progress, timings=timings)
+            scored = score_table(
+                table, plan, scorer, scores=score_array, progress=options.progress, timings=timings
+            )
     if scored.duplicates is not None and scored.duplicates.sum():
         notes.append(
             f"duplicates: {int(scored.duplicates.sum())} rows repeat a ({plan.user_col}, {plan.item_col}) "
@@ -238,106 +231,6 @@ def evaluate(
     timings["tables"] = time.perf_counter() - clock
     duplicates = None if scored.duplicates is None else int(scored.duplicates.sum())
     return Evaluation(summary, per_user, scored.n_rows, len(scored.users), duplicates, timings, notes)
-
-
-def _plan(
-    source: TableSource, model: Any, scores: Any, baselines: Any, user_col: str, item_col: str | None,
-    label_col: str, features: Sequence[str] | None, k: Any, metrics: Any, threshold: float, protocol: Any,
-    min_items: int, batch_size: int, safe_mode: bool, predictor: str, allow_shared_columns: bool = False,
-) -> Plan:  # fmt: skip
-    ks = [check_int(one, "k") for one in as_list(k)]
-    if not ks:
-        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
-    if not isinstance(metrics, (str, Sequence)):
-        raise InputError(
-            f"The 'metrics' parameter must be a name or a list of names. Got {metrics!r} instead."
-        )
-    metric_names = [_check_metric(one) for one in as_list(metrics)]
-    if not metric_names:
-        raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
-    threshold = check_number(threshold, "threshold")
-    min_items = check_int(min_items, "min_items")
-    batch_size = check_int(batch_size, "batch_size")
-    wanted = as_list(protocol)
-    for name in wanted:
-        if name not in protocols.PROTOCOLS:
-            raise InputError(
-                f"protocol: unknown protocol {name!r}; choose from {', '.join(protocols.PROTOCOLS)}"
-            )
-    if not wanted:
-        raise InputError("protocol: name at least one protocol")
-    baselines = as_list(baselines)
-    name = source.name
-    if model is None and scores is None and not baselines:
-        raise InputError(
-            "nothing to evaluate: give a model (model=), a scores column (scores=) or a baseline column "
-            "(baselines=)"
-        )
-    score_col = scores if isinstance(scores, str) else None
-    names = [MODEL_SOURCE] if model is not None else []
-    names += [score_col or "scores"] if scores is not None else []
-    names += baselines
-    repeated = sorted({one for one in names if names.count(one) > 1})
-    if repeated:
-        raise InputError(f"source {repeated[0]!r} is given twice; each score source needs its own name")
-    source.require([user_col, label_col] + ([item_col] if item_col else []))
-    source.require(baselines + ([score_col] if score_col else []), what="score column")
-    if model is not None:
-        if features is None:
-            skip = {user_col, label_col, item_col, score_col}
-            features = [c for c in source.column_names if c not in skip]
-        else:
-            features = list(features)
-            source.require(features, what="feature column")
-        if not features:
-            raise InputError(f"{name}: no feature columns left for the model")
-    else:
-        features = []
-    _check_roles(user_col, item_col, label_col, [score_col, *baselines], features, allow_shared_columns)
-    if "notebook" in wanted and not item_col:
-        raise InputError("the notebook protocol needs an item column (item_col)")
-    return Plan(
-        name=name, user_col=user_col, item_col=item_col, label_col=label_col, score_col=score_col,
-        has_scores=scores is not None, baselines=tuple(baselines), features=tuple(features), model=model,
-        ks=tuple(ks), metrics=tuple(metric_names), threshold=float(threshold), protocols=tuple(wanted),
-        min_items=min_items, batch_size=batch_size, safe_mode=safe_mode, predictor=predictor,
-    )  # fmt: skip
-
-
-def _check_roles(
-    user_col: str, item_col: str | None, label_col: str, score_cols: list[str | None], features: list[str],
-    allow_shared: bool,
-) -> None:  # fmt: skip
-    """Refuse a column in two roles: the user, item and label columns are three different columns,
-    and none of them is a score or a feature unless ``allow_shared`` (the label as a feature feeds
-    the model the answer; as a score it ranks by the answer)."""
-    keys = {"user_col": user_col, "item_col": item_col, "label_col": label_col}
-    named = [(role, column) for role, column in keys.items() if column]
-    for i, (role, column) in enumerate(named):
-        for other, other_column in named[i + 1 :]:
-            if column == other_column:
-                raise InputError(
-                    f"column {column!r} is both {role}= and {other}=; they must be different columns"
-                )
-    if allow_shared:
-        return
-    uses = [("a score column (scores= or baselines=)", c) for c in score_cols if c] + [
-        ("a feature (features=)", c) for c in features
-    ]
-    for role, column in named:
-        for use, used in uses:
-            if used == column:
-                raise InputError(
-                    f"column {column!r} is {role}= and also {use}; pass allow_shared_columns=True "
-                    "if that is what you mean"
-                )
-
-
-def _check_metric(name: Any) -> str:
-    spec = parse_metric(str(name))
-    if spec.k is not None:
-        raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
-    return spec.name
 
 
 def _tables(scored: Scored) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -13,6 +13,9 @@ Output directory layout (``buckets`` = N)::
 
     out/part-00000.parquet ... out/part-{N-1:05d}.parquet   # all N, empty buckets as 0-row files
     out/_fastrank_buckets.json                               # the manifest, see :class:`Manifest`
+
+One module of ~440 lines, on purpose: the hash, the two-pass write and the manifest's format and
+checks are one contract (what a reader may rely on), read best in one place.
 """
 
 from __future__ import annotations

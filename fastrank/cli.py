@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 import traceback
@@ -18,6 +17,7 @@ from typing import Any, NoReturn
 
 from ._jit import on_first_compile
 from .errors import EngineError, InputError
+from .report import format_comparison, format_table, json_records
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
 COMPILING = "compiling kernels for this machine (first run only; later runs load them from a cache)"
@@ -33,6 +33,11 @@ _FLAGS_FOR_ARGUMENTS = {
     "predictor='numpy'": "--predictor numpy",
     "predictor='auto'": "--predictor auto",
     "engine='memory'": "--engine memory",
+    "engine='stream'": "--engine stream",
+    "engine='dask'": "--engine dask",
+    "scheduler=": "--scheduler",
+    "workers=": "--workers",
+    "chunk_rows=": "--chunk-rows",
     "model=": "--model",
     "scores=": "--scores",
     "baselines=": "--baseline",
@@ -230,50 +235,39 @@ def _add_output(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
 
 
-def _inputs(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of evaluate() shared by both commands."""
-    from .predict import DEFAULT_BATCH_SIZE
+def _inputs(args: argparse.Namespace) -> Any:
+    """The :class:`~fastrank.options.Options` both commands share; they are checked by the API."""
+    from .options import Options
+    from .scoring import DEFAULT_BATCH_SIZE
 
-    if args.min_items < 1:
-        raise InputError(f"--min-items must be >= 1, got {args.min_items}")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.chunk_rows is not None and args.chunk_rows < 1:
-        raise InputError(f"--chunk-rows must be >= 1, got {args.chunk_rows}")
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be >= 1, got {args.workers}")
     engine = args.engine
     if args.stream:
         if engine not in ("auto", "stream"):
             raise InputError(f"--stream contradicts --engine {engine}; give one of them")
         engine = "stream"
-    if (args.scheduler or args.workers) and engine != "dask":
-        raise InputError("--scheduler and --workers need --engine dask")
-    if args.scheduler and args.workers:
-        raise InputError("--workers starts a local cluster; with --scheduler the cluster has its own workers")
-    if args.chunk_rows is not None and engine not in ("auto", "stream"):
-        raise InputError(f"--chunk-rows is for streaming, not for --engine {engine}")
-    return {
-        "scores": args.scores,
-        "baselines": args.baseline,
-        "user_col": args.user_col,
-        "item_col": args.item_col or None,
-        "label_col": args.label_col,
-        "features": args.features,
-        "k": args.k,
-        "metrics": args.metrics,
-        "threshold": args.threshold,
-        "min_items": args.min_items,
-        "batch_size": args.batch_size or DEFAULT_BATCH_SIZE,
-        "safe_mode": not args.no_safe_mode,
-        "predictor": args.predictor,
-        "progress": not args.quiet and sys.stderr.isatty(),
-        "engine": engine,
-        "chunk_rows": args.chunk_rows,
-        "scheduler": args.scheduler,
-        "workers": args.workers,
-        "allow_shared_columns": args.allow_shared_columns,
-    }
+    return Options(
+        model=args.model,
+        scores=args.scores,
+        baselines=args.baseline,
+        user_col=args.user_col,
+        item_col=args.item_col or None,
+        label_col=args.label_col,
+        features=args.features,
+        k=args.k,
+        metrics=args.metrics,
+        threshold=args.threshold,
+        protocol=getattr(args, "protocol", "standard"),
+        min_items=args.min_items,
+        batch_size=DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size,
+        safe_mode=not args.no_safe_mode,
+        predictor=args.predictor,
+        progress=not args.quiet and sys.stderr.isatty(),
+        engine=engine,
+        chunk_rows=args.chunk_rows,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        allow_shared_columns=args.allow_shared_columns,
+    )
 
 
 def _notes(args: argparse.Namespace, evaluation: Any) -> None:
@@ -287,12 +281,12 @@ def _notes(args: argparse.Namespace, evaluation: Any) -> None:
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
-    from .api import evaluate
+    from .api import evaluate_options
     from .io import check_writable, write_table_atomic
 
-    inputs = _inputs(args)
+    options = _inputs(args)
     per_user = None if args.per_user is None else check_writable(args.per_user, "--per-user")
-    result = evaluate(args.data, args.model, protocol=args.protocol, **inputs)
+    result = evaluate_options(args.data, options)
     _notes(args, result)
     if per_user is not None:
         import pyarrow as pa
@@ -304,20 +298,18 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         if not args.quiet:
             _say(f"wrote {len(frame):,} per-user rows to {per_user}")
     if args.json:
-        print(json.dumps(_json_records(result), indent=2))
+        print(json.dumps(json_records(result), indent=2))
     else:
         print(format_table(result))
     return EXIT_OK
 
 
 def _compare_command(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from .compare import compare_options
 
-    inputs = _inputs(args)
-    result = compare(
-        args.data, args.model, reference=args.reference, n_resamples=args.resamples, seed=args.seed,
+    result = compare_options(
+        args.data, _inputs(args), reference=args.reference, n_resamples=args.resamples, seed=args.seed,
         confidence=args.confidence, ci_method=args.ci_method, slice_by=args.slice_by, plot_dir=args.plot,
-        **inputs,
     )  # fmt: skip
     _notes(args, result.evaluation)
     if args.json:
@@ -341,101 +333,6 @@ def _bucketize_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
-
-
-def _json_records(result: Any) -> list[dict[str, Any]]:
-    from .protocols import NOTEBOOK_NOTE
-
-    records = result.records()
-    for record in records:
-        if isinstance(record["mean"], float) and math.isnan(record["mean"]):
-            record["mean"] = None
-        if record["protocol"] == "notebook":
-            record["note"] = NOTEBOOK_NOTE
-    return records
-
-
-def _align(columns: Sequence[str], rows: list[list[str]], right: set[str]) -> list[str]:
-    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.rjust(w) if name in right else cell.ljust(w)
-            for cell, w, name in zip(cells, widths, columns, strict=True)
-        ).rstrip()
-
-    return [line(columns), line(["-" * w for w in widths]), *map(line, rows)]
-
-
-def _number(value: float, digits: int = 4) -> str:
-    return "nan" if value != value else f"{value:.{digits}f}"
-
-
-def format_table(result: Any) -> str:
-    """The summary as an aligned text table, with the dataset's counts above it."""
-    from .protocols import NOTEBOOK_NOTE
-
-    head = f"{result.n_rows:,} rows, {result.n_users:,} users"
-    if result.duplicates is not None:
-        head += f", {result.duplicates:,} duplicate (user, item) rows"
-    columns = ["protocol", "metric", "k", "source", "mean", "users", "excluded"]
-    rows = [
-        [str(r["protocol"]), str(r["metric"]), str(r["k"]), str(r["source"]), _number(r["mean"]),
-         f"{r['users']:,}", f"{r['excluded']:,}"]
-        for r in result.records()
-    ]  # fmt: skip
-    out = [head, "", *_align(columns, rows, {"k", "mean", "users", "excluded"})]
-    if any(r[0] == "notebook" for r in rows):
-        out += ["", f"* {NOTEBOOK_NOTE}."]
-    return "\n".join(out)
-
-
-def _p(value: float, at_floor: bool = False) -> str:
-    if value != value:
-        return "nan"
-    if at_floor:  # the randomization test's resolution: the true p-value may be smaller
-        return f"≤ {value:.4f}" if value >= 1e-4 else f"≤ {value:.1e}"
-    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
-
-
-def format_comparison(result: Any) -> str:
-    """Intervals, then paired comparisons, as aligned text tables."""
-    level = f"{100 * result.confidence:g}%"
-    ev = result.evaluation
-    head = f"{ev.n_rows:,} rows, {ev.n_users:,} users; user-level bootstrap, {level} intervals"
-    columns = ["slice", "metric", "k", "source", "mean", f"{level} CI", "users"]
-    rows = [
-        [r["slice"], r["metric"], str(r["k"]), r["source"], _number(r["mean"]),
-         f"[{_number(r['low'])}, {_number(r['high'])}]", f"{r['users']:,}"]
-        for r in result.records()["intervals"]
-    ]  # fmt: skip
-    out = [head, "", *_align(columns, rows, {"k", "mean", "users"})]
-    comparisons = result.records()["comparisons"]
-    if comparisons:
-        columns = [
-            "slice",
-            "metric",
-            "k",
-            "source",
-            "vs",
-            "diff",
-            f"{level} CI",
-            "p (sign-flip)",
-            "p (t)",
-            "d",
-            "wins/ties/losses",
-        ]
-        rows = [
-            [r["slice"], r["metric"], str(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
-             f"[{r['low']:+.4f}, {r['high']:+.4f}]", _p(r["p_randomization"], r["p_randomization_at_floor"]),
-             _p(r["p_ttest"]),
-             _number(r["effect_size"], 2), f"{r['wins']}/{r['ties']}/{r['losses']}"]
-            for r in comparisons
-        ]  # fmt: skip
-        out += ["", *_align(columns, rows, {"k", "diff", "p (sign-flip)", "p (t)", "d"})]
-        out += ["", "diff: mean per-user difference (source - reference); d: Cohen's d_z; p-values two-sided,"
-                " Holm-adjusted when several sources are compared with the reference."]  # fmt: skip
-    return "\n".join(out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

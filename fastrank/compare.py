@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .api import DEMO_BASELINE, Evaluation, as_list, evaluate
+from .api import DEMO_BASELINE, Evaluation, evaluate_options
 from .checks import check_int
 from .errors import InputError
+from .options import Options, as_list
 from .stats import bootstrap_intervals, check_options, holm, paired
 
 ALL_USERS = "all users"
@@ -106,11 +107,32 @@ def compare(
         Write a distribution and a scatter PNG for every metric and k, and ``curve.png``, there
         (needs matplotlib; see :func:`fastrank.plots.save_all`).
     """
-    check_options(n_resamples, seed, confidence, ci_method)  # before the evaluation, not after it
-    ks = [check_int(one, "k") for one in as_list(k)]
     if "protocol" in evaluate_kwargs:
         raise InputError("compare uses the standard protocol; drop 'protocol'")
-    metrics = [str(one) for one in as_list(evaluate_kwargs.pop("metrics", "ndcg"))]
+    options = Options(model=model, k=k, **evaluate_kwargs)
+    return compare_options(
+        data, options, reference=reference, n_resamples=n_resamples, seed=seed, confidence=confidence,
+        ci_method=ci_method, slice_by=slice_by, plot_dir=plot_dir,
+    )  # fmt: skip
+
+
+def compare_options(
+    data: Any,
+    options: Options,
+    *,
+    reference: str | None = None,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    ci_method: str = "percentile",
+    slice_by: str | None = None,
+    plot_dir: str | Path | None = None,
+) -> Comparison:
+    """:func:`compare` with the evaluation's options in one :class:`~fastrank.options.Options`
+    (its ``protocol`` is ignored: comparisons use the standard protocol)."""
+    check_options(n_resamples, seed, confidence, ci_method)  # before the evaluation, not after it
+    ks = [check_int(one, "k") for one in as_list(options.k)]
+    metrics = [str(one) for one in as_list(options.metrics)]
     eval_ks, eval_metrics = ks, metrics
     if plot_dir is not None:  # the NDCG@k curve needs k = 1..50
         from .plots import check_plot_dir, require_matplotlib
@@ -119,10 +141,11 @@ def compare(
         check_plot_dir(plot_dir)
         eval_ks = sorted(set(ks) | set(CURVE_KS))
         eval_metrics = list(dict.fromkeys([*metrics, "ndcg"]))
-    evaluation = evaluate(data, model, k=eval_ks, metrics=eval_metrics, **evaluate_kwargs)
+    options = options.replace(k=eval_ks, metrics=eval_metrics, protocol="standard")
+    evaluation = evaluate_options(data, options)
     per_user = evaluation.per_user[evaluation.per_user.protocol == "standard"]
     sources = list(dict.fromkeys(evaluation.summary["source"]))
-    baselines = as_list(evaluate_kwargs.get("baselines"))
+    baselines = as_list(options.baselines)
     if reference is None:
         reference = baselines[0] if baselines else (DEMO_BASELINE if data is None else sources[0])
     if reference not in sources:
@@ -134,7 +157,7 @@ def compare(
         )
 
     users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
-    slices = _slices(users, slice_by, data, evaluate_kwargs)
+    slices = _slices(users, slice_by, data, options.user_col)
     options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "method": ci_method}
     interval_rows, comparison_rows = [], []
     for metric, k_one in ((metric, k_one) for metric in metrics for k_one in ks):
@@ -190,7 +213,7 @@ def _matrix(per_user: pd.DataFrame, metric: str, k: int, sources: list[str], use
 
 
 def _slices(
-    users: pd.DataFrame, slice_by: str | None, data: Any, options: dict[str, Any]
+    users: pd.DataFrame, slice_by: str | None, data: Any, user_col: str
 ) -> list[tuple[str, np.ndarray]]:
     everyone = np.ones(len(users), bool)
     if slice_by is None:
@@ -206,20 +229,19 @@ def _slices(
                 low, high = int(n_items[mask].min()), int(n_items[mask].max())
                 out.append((f"activity Q{b + 1} ({low}-{high} rows)", mask))
         return out
-    values = _user_column(slice_by, users["user"], data, options)
+    values = _user_column(slice_by, users["user"], data, user_col)
     out = [(ALL_USERS, everyone)]
     for value in pd.unique(values):
         out.append((f"{slice_by}={value}", values == value))
     return out
 
 
-def _user_column(column: str, users: pd.Series, data: Any, options: dict[str, Any]) -> np.ndarray:
+def _user_column(column: str, users: pd.Series, data: Any, user_col: str) -> np.ndarray:
     """One value of ``column`` per user, in ``users`` order; raises if it varies within a user."""
     from .demo import demo_table_path
     from .io import TableSource
 
     source = TableSource(demo_table_path() if data is None else data)
-    user_col = options.get("user_col", "user_id")
     table = source.read([user_col, column]).to_pandas()
     if table[column].isna().any():
         row = int(np.flatnonzero(table[column].isna().to_numpy())[0])

@@ -13,8 +13,10 @@ import numpy as np
 from .errors import InputError
 from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column, user_column
-from .metrics import MetricSpec, RankingResult, check_values, evaluate_grouped, parse_metric, ranking_metrics
-from .predict import DEFAULT_BATCH_SIZE, import_keras, input_width, predict
+from .metrics import RankingResult, check_values, evaluate_grouped, ranking_metrics
+from .options import Options, check_scalars
+from .scoring import DEFAULT_BATCH_SIZE, import_keras, input_width, predict
+from .specs import MetricSpec, parse_metric
 
 keras = import_keras("fastrank.keras.RankingMetrics (a Keras callback)")
 
@@ -91,11 +93,15 @@ class RankingMetrics(keras.callbacks.Callback):
         self.specs: list[MetricSpec] = list(dict.fromkeys(parse_metric(m) for m in metrics))
         if not self.specs:
             raise InputError("metrics: name at least one metric, e.g. 'ndcg@10'")
+        # The options it shares with fastrank.evaluate, checked as evaluate checks them.
+        shared = Options(
+            user_col=user_col, item_col=item_col, label_col=label_col, features=feature_cols,
+            threshold=threshold, min_items=min_items, batch_size=batch_size,
+        )  # fmt: skip
+        threshold, min_items, batch_size = check_scalars(shared)
         self.feature_names: list[str] | None = None
         if data is not None:
-            users, labels, features, self.feature_names = _read(
-                data, user_col, item_col, label_col, feature_cols
-            )
+            users, labels, features, self.feature_names = _read(data, shared)
         elif users is None or labels is None or features is None:
             raise InputError("give validation data: a table (data=...) or users, labels and features arrays")
         self.groups = group_rows(users)
@@ -115,7 +121,7 @@ class RankingMetrics(keras.callbacks.Callback):
         options = {"gain": gain, "ties": ties, "threshold": threshold, "min_items": min_items}
         # One call of the public function checks every option, and labels, as it would.
         ranking_metrics(self.groups, labels, labels, self.specs, **options)
-        self.options = {**options, "threshold": float(threshold), "no_relevant": "zero", "parallel": True}
+        self.options = {**options, "no_relevant": "zero", "parallel": True}
         self.history: dict[str, list[float]] = {}
         self.last_result: RankingResult | None = None
 
@@ -162,12 +168,12 @@ class RankingMetrics(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(value)
 
 
-def _read(
-    data: Any, user_col: str, item_col: str, label_col: str, feature_cols: Sequence[str] | None
-) -> tuple:
+def _read(data: Any, options: Options) -> tuple:
     source = TableSource(data)
+    user_col, label_col = options.user_col, options.label_col
+    feature_cols = options.features
     if feature_cols is None:
-        feature_cols = [c for c in source.column_names if c not in {user_col, item_col, label_col}]
+        feature_cols = [c for c in source.column_names if c not in {user_col, options.item_col, label_col}]
     table = source.read([user_col, label_col, *feature_cols])
     users = user_column(table, user_col, source.name)
     labels = numeric_column(table, label_col, source.name, users)

@@ -2,77 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from . import kernels
 from ._arrays import to_numpy
-from .checks import INT64_MAX, check_int, check_number
+from .checks import check_int, check_number
 from .errors import InputError
 from .grouping import Groups, group_rows
+from .specs import METRIC_CODES, TIE_CODES, Gain, MetricSpec, NoRelevant, Ties, parse_metric
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
-Ties = Literal["average", "pessimistic", "optimistic"]
-Gain = Literal["linear", "exponential"]
-NoRelevant = Literal["zero", "skip"]
-
-_METRICS = {
-    "dcg": kernels.DCG,
-    "ndcg": kernels.NDCG,
-    "precision": kernels.PRECISION,
-    "recall": kernels.RECALL,
-    "hit_rate": kernels.HIT_RATE,
-    "mrr": kernels.MRR,
-    "map": kernels.MAP,
-}
-_ALIASES = {"hit": "hit_rate", "hr": "hit_rate", "ap": "map", "p": "precision", "r": "recall"}
-_TIES = {
-    "average": kernels.AVERAGE,
-    "pessimistic": kernels.PESSIMISTIC,
-    "optimistic": kernels.OPTIMISTIC,
-}
-_SPEC = re.compile(r"^\s*([a-z_]+)\s*(?:@\s*(-?\d+))?\s*$")
 # 2**1024 overflows float64.
 _MAX_EXPONENTIAL_LABEL = 1023.0
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One metric at one cutoff: ``name`` as in :data:`METRICS`, ``k`` None for the whole list."""
-
-    name: str
-    k: int | None
-
-    def __str__(self) -> str:
-        return self.name if self.k is None else f"{self.name}@{self.k}"
-
-
-METRICS: tuple[str, ...] = tuple(_METRICS)
-"""Metric names understood by :func:`ranking_metrics`."""
-
-
-def parse_metric(spec: str | MetricSpec) -> MetricSpec:
-    """Parse ``"ndcg@10"``, ``"mrr"`` (no cutoff) and the like into a :class:`MetricSpec`."""
-    if isinstance(spec, MetricSpec):
-        return spec
-    match = _SPEC.match(str(spec).lower())
-    if not match:
-        raise InputError(
-            f"metrics: cannot read {spec!r}; write a name and an optional cutoff, e.g. 'ndcg@10'"
-        )
-    name = _ALIASES.get(match.group(1), match.group(1))
-    if name not in _METRICS:
-        raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
-    k = None if match.group(2) is None else int(match.group(2))
-    if k is not None and k < 1:
-        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
-    if k is not None and k > INT64_MAX:
-        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int <= {INT64_MAX:,}. Got {k} instead.")
-    return MetricSpec(name, k)
 
 
 def _check_k(k: Any) -> int | None:
@@ -307,7 +252,7 @@ def ranking_metrics(
     if not specs:
         raise InputError("metrics: name at least one metric, e.g. 'ndcg@10'")
     _check_choice(gain, "gain", ("linear", "exponential"))
-    _check_choice(ties, "ties", _TIES)
+    _check_choice(ties, "ties", TIE_CODES)
     _check_choice(no_relevant, "no_relevant", ("zero", "skip"))
     min_items = check_int(min_items, "min_items")
     threshold = check_number(threshold, "threshold")
@@ -360,7 +305,7 @@ def evaluate_grouped(
     """Run the kernel on validated arrays already in group order."""
     offsets = groups.offsets
     cutoffs = tuple(dict.fromkeys(spec.k for spec in specs))
-    metric_ids = np.array([_METRICS[spec.name] for spec in specs], np.int64)
+    metric_ids = np.array([METRIC_CODES[spec.name] for spec in specs], np.int64)
     metric_ks = np.array([spec.k or 0 for spec in specs], np.int64)
     straddle_ks = np.array([k or 0 for k in cutoffs], np.int64)
 
@@ -375,13 +320,13 @@ def evaluate_grouped(
     # cutoff-free MRR does not make the ranking whole.
     kmax = max([1, *(spec.k or 0 for spec in specs), *(k or 0 for k in cutoffs)])
     need_ideal = any(spec.name == "ndcg" for spec in specs)
-    need_relevant = any(_METRICS[spec.name] >= kernels.PRECISION for spec in specs)
+    need_relevant = any(METRIC_CODES[spec.name] >= kernels.PRECISION for spec in specs)
 
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
     inputs = [frozen(a) for a in (offsets, labels, scores, metric_ids, metric_ks, straddle_ks)]
     options = (
-        full, kmax, gain == "exponential", _TIES[ties], threshold, min_items, no_relevant == "skip",
+        full, kmax, gain == "exponential", TIE_CODES[ties], threshold, min_items, no_relevant == "skip",
         need_ideal, need_relevant, frozen(discount), frozen(discount_cumsum), deepest, max_n,
     )  # fmt: skip
 

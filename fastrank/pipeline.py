@@ -19,7 +19,7 @@ from . import kernels, protocols
 from .grouping import group_rows
 from .io import feature_matrix, numeric_column, user_column
 from .metrics import check_values
-from .predict import check_features, load_scorer, predict
+from .scoring import check_features, load_scorer, predict
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
 MODEL_SOURCE = "model"

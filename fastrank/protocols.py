@@ -16,7 +16,8 @@ import numpy as np
 from . import kernels
 from .errors import InputError
 from .grouping import Groups
-from .metrics import MetricSpec, RankingResult, evaluate_grouped
+from .metrics import RankingResult, evaluate_grouped
+from .specs import MetricSpec
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
 PROTOCOLS = ("standard", "notebook")

@@ -210,14 +210,13 @@ def test_model_objects_cannot_go_to_dask(data):
 @pytest.mark.parametrize("missing", [1, -1])
 def test_partitions_that_do_not_add_up_to_the_input_are_an_engine_error(tmp_path, missing):
     """The guard behind every Dask result: users' rows must add up to the input's rows, fewer or more."""
-    from fastrank.api import _plan
     from fastrank.io import TableSource
+    from fastrank.options import Options, resolve
 
     frame = pd.DataFrame({"user_id": [1, 1, 2, 2, 2], "watch_ratio": [1.0, 0.0, 2.0, 1.0, 0.0], "s": 0.5})
     frame.to_parquet(tmp_path / "t.parquet")
     source = TableSource(tmp_path / "t.parquet")
-    plan = _plan(source, None, None, ["s"], "user_id", None, "watch_ratio", None, 10, "ndcg", 1.0,
-                 "standard", 2, 65536, True, "auto")  # fmt: skip
+    plan = resolve(Options(baselines=["s"], item_col=None), source).plan
     result = pd.DataFrame({"user": [1, 2], "n_items": [2, 3 - missing], "partition": [0, 1]})
     for key in plan.value_keys:
         result[dask_engine._column_name(key)] = 0.5

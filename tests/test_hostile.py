@@ -367,7 +367,7 @@ def test_a_scheduler_address_dask_cannot_parse_exits_2(table, capsys):
 def test_a_refused_model_prints_one_line_not_the_native_log(table, tmp_path, capfd, monkeypatch):
     import types
 
-    from fastrank import predict
+    from fastrank.scoring import keras_model as predict
 
     def load_model(path, safe_mode, compile):
         os.write(2, b"E0000 cuda_executor.cc: failed call to cuInit: UNKNOWN ERROR (303)\n")
@@ -383,7 +383,7 @@ def test_a_refused_model_prints_one_line_not_the_native_log(table, tmp_path, cap
 
 
 def test_a_failed_import_replays_the_native_log(capfd):
-    from fastrank.predict import _native_stderr_captured
+    from fastrank.scoring.keras_model import native_stderr_captured as _native_stderr_captured
 
     with pytest.raises(ImportError), _native_stderr_captured(replay=True):
         os.write(2, b"libcudart.so: cannot open shared object file\n")

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..checks import check_int
 from ..errors import EngineError, InputError
 from ..extras import require
 from ..io import TableSource
@@ -145,11 +144,7 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    cores = os.cpu_count() or 1
-    if workers is not None:
-        # More local worker processes than cores only adds start-up cost and memory.
-        check_int(workers, "workers", high=4 * cores, why=f" (4 x the {cores} cores here)")
-    n_workers = workers or cores
+    n_workers = workers or os.cpu_count() or 1  # workers: checked by fastrank.options.resolve
     # One thread per worker process: the kernels run serially inside a task, and Dask's nanny
     # already pins OpenMP/BLAS pools to one thread in each worker it starts.
     with (

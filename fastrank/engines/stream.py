@@ -17,7 +17,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..checks import check_int
 from ..errors import InputError
 from ..io import TableSource
 from ..pipeline import Plan, Scored, add_time, concat, score_table
@@ -84,8 +83,7 @@ def evaluate_stream(
 ) -> Scored:
     """Score ``source`` chunk by chunk (see :func:`user_chunks`); per-user values equal the
     in-memory engine's. Raises :class:`~fastrank.InputError` when a user's rows are not together."""
-    chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
-    chunk_rows = check_int(chunk_rows, "chunk_rows")
+    chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows  # checked by options.resolve
     # Arrow batches a little smaller than a chunk, so a chunk is a few batches, not one huge one.
     batches = source.batches(plan.columns, max(1, min(int(chunk_rows), 1 << 16)))
     parts: list[Scored] = []

@@ -1,4 +1,4 @@
-"""fastrank.nnpredict against Keras itself: a zoo of small saved models, the refusals, the errors."""
+"""fastrank.scoring's numpy predictor against Keras: a zoo of small saved models, the refusals, the errors."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from fastrank.errors import InputError  # noqa: E402
-from fastrank.nnpredict import ACTIVATIONS, NumpyModel, UnsupportedModel, load  # noqa: E402
+from fastrank.scoring import ACTIVATIONS, NumpyModel, UnsupportedModel, load  # noqa: E402
 
 L = keras.layers
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,7 +306,7 @@ def test_zoo_covers_everything_supported(zoo):
             if "activation" in layer["config"]:
                 activations.add(layer["config"]["activation"])
         classes.add(config["class_name"])
-    from fastrank.nnpredict import _LAYER_CLASSES
+    from fastrank.scoring.config import LAYER_CLASSES as _LAYER_CLASSES
 
     assert _LAYER_CLASSES | {"Sequential", "Functional"} <= classes
     assert set(ACTIVATIONS) - {"swish"} <= activations  # Keras saves "swish" as "silu"
@@ -518,7 +518,7 @@ def test_demo_model_without_keras_or_tensorflow(tmp_path):
         f"""
         import sys
         import numpy as np
-        from fastrank.nnpredict import load
+        from fastrank.scoring import load
         model = load({str(DEMO)!r})
         np.save({str(tmp_path / "y.npy")!r}, model.predict(np.load({str(tmp_path / "x.npy")!r})))
         assert "tensorflow" not in sys.modules and "keras" not in sys.modules, sorted(sys.modules)

@@ -1,0 +1,209 @@
+"""Every option of an evaluation in one frozen :class:`Options`, and :func:`resolve`, the one place
+they are checked: into a :class:`~fastrank.pipeline.Plan` (what to read and compute, shipped to
+every engine) and the engine's own settings.
+
+:func:`fastrank.evaluate`, :func:`fastrank.compare`, the CLI and ``RankingMetrics`` all build an
+``Options``; a new option is a field here and a check in :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import protocols
+from .checks import check_int, check_number
+from .errors import InputError
+from .io import TableSource
+from .pipeline import MODEL_SOURCE, Plan
+from .scoring import DEFAULT_BATCH_SIZE, PREDICTORS
+from .specs import parse_metric
+
+ENGINES = ("auto", "memory", "stream", "dask")
+"""``auto``: in memory, or streamed when the input looks too large for memory."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options of :func:`fastrank.evaluate`, with its defaults and meanings, as given: nothing
+    is checked until :func:`resolve`. ``replace(**changes)`` gives a copy with some changed."""
+
+    model: Any = None
+    scores: Any = None
+    baselines: Sequence[str] = ()
+    user_col: str = "user_id"
+    item_col: str | None = "video_id"
+    label_col: str = "watch_ratio"
+    features: Sequence[str] | None = None
+    k: int | Sequence[int] = 10
+    metrics: str | Sequence[str] = "ndcg"
+    threshold: float = 1.0
+    protocol: str | Sequence[str] = "standard"
+    min_items: int = 2
+    batch_size: int = DEFAULT_BATCH_SIZE
+    safe_mode: bool = True
+    predictor: str = "auto"
+    progress: bool = False
+    engine: str = "auto"
+    chunk_rows: int | None = None
+    scheduler: Any = None
+    workers: int | None = None
+    allow_shared_columns: bool = False
+
+    def replace(self, **changes: Any) -> Options:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Checked options: the :class:`~fastrank.pipeline.Plan` and where it runs (``engine`` may
+    still be ``"auto"``: the API decides from the input's size)."""
+
+    plan: Plan
+    engine: str
+    chunk_rows: int | None
+    scheduler: Any
+    workers: int | None
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` as a list: None is empty, a string or an int is one item."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, np.integer)):
+        return [value]
+    return list(value)
+
+
+def check_scalars(options: Options) -> tuple[float, int, int]:
+    """``threshold``, ``min_items`` and ``batch_size``, checked: the options every entry shares."""
+    threshold = check_number(options.threshold, "threshold")
+    return threshold, check_int(options.min_items, "min_items"), check_int(options.batch_size, "batch_size")
+
+
+def resolve(options: Options, source: TableSource) -> Resolved:
+    """Check every option against each other and ``source``'s schema, before any row is read.
+
+    Raises :class:`~fastrank.InputError` naming the option (as a Python argument) at fault.
+    """
+    o = options
+    ks = [check_int(one, "k") for one in as_list(o.k)]
+    if not ks:
+        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
+    if not isinstance(o.metrics, (str, Sequence)):
+        raise InputError(
+            f"The 'metrics' parameter must be a name or a list of names. Got {o.metrics!r} instead."
+        )
+    metric_names = [_check_metric(one) for one in as_list(o.metrics)]
+    if not metric_names:
+        raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
+    threshold, min_items, batch_size = check_scalars(o)
+    if o.predictor not in PREDICTORS:
+        raise InputError(f"predictor: must be one of {', '.join(PREDICTORS)}. Got {o.predictor!r} instead.")
+    wanted = as_list(o.protocol)
+    for name in wanted:
+        if name not in protocols.PROTOCOLS:
+            raise InputError(
+                f"protocol: unknown protocol {name!r}; choose from {', '.join(protocols.PROTOCOLS)}"
+            )
+    if not wanted:
+        raise InputError("protocol: name at least one protocol")
+    engine, chunk_rows, workers = _check_engine(o)
+    baselines = as_list(o.baselines)
+    if o.model is None and o.scores is None and not baselines:
+        raise InputError(
+            "nothing to evaluate: give a model (model=), a scores column (scores=) or a baseline column "
+            "(baselines=)"
+        )
+    score_col = o.scores if isinstance(o.scores, str) else None
+    names = [MODEL_SOURCE] if o.model is not None else []
+    names += [score_col or "scores"] if o.scores is not None else []
+    names += baselines
+    repeated = sorted({one for one in names if names.count(one) > 1})
+    if repeated:
+        raise InputError(f"source {repeated[0]!r} is given twice; each score source needs its own name")
+    source.require([o.user_col, o.label_col] + ([o.item_col] if o.item_col else []))
+    source.require(baselines + ([score_col] if score_col else []), what="score column")
+    features: list[str] = []
+    if o.model is not None:
+        if o.features is None:
+            skip = {o.user_col, o.label_col, o.item_col, score_col}
+            features = [c for c in source.column_names if c not in skip]
+        else:
+            features = list(o.features)
+            source.require(features, what="feature column")
+        if not features:
+            raise InputError(f"{source.name}: no feature columns left for the model")
+    score_cols = [score_col, *baselines]
+    _check_roles(o.user_col, o.item_col, o.label_col, score_cols, features, o.allow_shared_columns)
+    if "notebook" in wanted and not o.item_col:
+        raise InputError("the notebook protocol needs an item column (item_col)")
+    plan = Plan(
+        name=source.name, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col,
+        score_col=score_col, has_scores=o.scores is not None, baselines=tuple(baselines),
+        features=tuple(features), model=o.model, ks=tuple(ks), metrics=tuple(metric_names),
+        threshold=threshold, protocols=tuple(wanted), min_items=min_items, batch_size=batch_size,
+        safe_mode=o.safe_mode, predictor=o.predictor,
+    )  # fmt: skip
+    return Resolved(plan, engine, chunk_rows, o.scheduler, workers)
+
+
+def _check_engine(o: Options) -> tuple[str, int | None, int | None]:
+    if o.engine not in ENGINES:
+        raise InputError(f"engine: must be one of {', '.join(ENGINES)}. Got {o.engine!r} instead.")
+    if (o.scheduler is not None or o.workers is not None) and o.engine != "dask":
+        raise InputError("scheduler= and workers= need engine='dask'")
+    if o.scheduler is not None and o.workers is not None:
+        raise InputError("workers= starts a local cluster; with scheduler= the cluster has its own workers")
+    if o.chunk_rows is not None and o.engine not in ("auto", "stream"):
+        raise InputError(f"chunk_rows= is for streaming, not for engine='{o.engine}'")
+    chunk_rows = None if o.chunk_rows is None else check_int(o.chunk_rows, "chunk_rows")
+    workers = o.workers
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InputError(f"workers= must be >= 1, got {workers!r}")
+        cores = os.cpu_count() or 1
+        # More local worker processes than cores only adds start-up cost and memory.
+        workers = check_int(workers, "workers", high=4 * cores, why=f" (4 x the {cores} cores here)")
+    return o.engine, chunk_rows, workers
+
+
+def _check_roles(
+    user_col: str, item_col: str | None, label_col: str, score_cols: list[str | None], features: list[str],
+    allow_shared: bool,
+) -> None:  # fmt: skip
+    """Refuse a column in two roles: the user, item and label columns are three different columns,
+    and none of them is a score or a feature unless ``allow_shared`` (the label as a feature feeds
+    the model the answer; as a score it ranks by the answer)."""
+    keys = {"user_col": user_col, "item_col": item_col, "label_col": label_col}
+    named = [(role, column) for role, column in keys.items() if column]
+    for i, (role, column) in enumerate(named):
+        for other, other_column in named[i + 1 :]:
+            if column == other_column:
+                raise InputError(
+                    f"column {column!r} is both {role}= and {other}=; they must be different columns"
+                )
+    if allow_shared:
+        return
+    uses = [("a score column (scores= or baselines=)", c) for c in score_cols if c] + [
+        ("a feature (features=)", c) for c in features
+    ]
+    for role, column in named:
+        for use, used in uses:
+            if used == column:
+                raise InputError(
+                    f"column {column!r} is {role}= and also {use}; pass allow_shared_columns=True "
+                    "if that is what you mean"
+                )
+
+
+def _check_metric(name: Any) -> str:
+    spec = parse_metric(str(name))
+    if spec.k is not None:
+        raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
+    return spec.name

@@ -1,0 +1,67 @@
+"""Metric names, aliases and tie rules, and :func:`parse_metric` for ``"ndcg@10"``-style specs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from . import kernels
+from .checks import INT64_MAX
+from .errors import InputError
+
+Ties = Literal["average", "pessimistic", "optimistic"]
+Gain = Literal["linear", "exponential"]
+NoRelevant = Literal["zero", "skip"]
+
+METRIC_CODES = {  # name: the kernels' metric code
+    "dcg": kernels.DCG,
+    "ndcg": kernels.NDCG,
+    "precision": kernels.PRECISION,
+    "recall": kernels.RECALL,
+    "hit_rate": kernels.HIT_RATE,
+    "mrr": kernels.MRR,
+    "map": kernels.MAP,
+}
+ALIASES = {"hit": "hit_rate", "hr": "hit_rate", "ap": "map", "p": "precision", "r": "recall"}
+TIE_CODES = {
+    "average": kernels.AVERAGE,
+    "pessimistic": kernels.PESSIMISTIC,
+    "optimistic": kernels.OPTIMISTIC,
+}
+_SPEC = re.compile(r"^\s*([a-z_]+)\s*(?:@\s*(-?\d+))?\s*$")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric at one cutoff: ``name`` as in :data:`METRICS`, ``k`` None for the whole list."""
+
+    name: str
+    k: int | None
+
+    def __str__(self) -> str:
+        return self.name if self.k is None else f"{self.name}@{self.k}"
+
+
+METRICS: tuple[str, ...] = tuple(METRIC_CODES)
+"""Metric names understood by :func:`ranking_metrics`."""
+
+
+def parse_metric(spec: str | MetricSpec) -> MetricSpec:
+    """Parse ``"ndcg@10"``, ``"mrr"`` (no cutoff) and the like into a :class:`MetricSpec`."""
+    if isinstance(spec, MetricSpec):
+        return spec
+    match = _SPEC.match(str(spec).lower())
+    if not match:
+        raise InputError(
+            f"metrics: cannot read {spec!r}; write a name and an optional cutoff, e.g. 'ndcg@10'"
+        )
+    name = ALIASES.get(match.group(1), match.group(1))
+    if name not in METRIC_CODES:
+        raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
+    k = None if match.group(2) is None else int(match.group(2))
+    if k is not None and k < 1:
+        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
+    if k is not None and k > INT64_MAX:
+        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int <= {INT64_MAX:,}. Got {k} instead.")
+    return MetricSpec(name, k)
