@@ -15,6 +15,12 @@ evaluate(data, model, baselines=..., k=10, protocol="standard", engine="auto", .
     in memory, streamed in chunks of whole users, or on a Dask cluster (same numbers).
 compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Comparison
     evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference.
+evaluate_run(run, truth, k=10, metrics="ndcg", ties="average", ...) -> Evaluation
+    Top-N recommendation lists (runs: parquet, CSV or TREC files, or tables) against held-out truth
+    (qrels); relevant items a run missed count in the ideal DCG and the denominators; trec_eval
+    parity with ties="trec", map_denominator="relevant". One run or several.
+compare_runs(run, truth, reference=None, ...) -> Comparison
+    evaluate_run(), then the intervals and paired tests of compare().
 fastrank.keras.RankingMetrics(data, metrics=("ndcg@10",), ...)
     Keras callback logging val_ndcg@10 and other metrics every epoch (imports Keras when used).
 InputError
@@ -28,12 +34,14 @@ EngineError
 TensorFlow is imported only when a model is loaded.
 """
 
-from .api import Evaluation, evaluate
-from .compare import Comparison, compare
+from .api import evaluate
+from .compare import Comparison, compare, compare_runs
 from .errors import EngineError, InputError
 from .extras import MissingExtra
 from .grouping import Groups, group_rows, groups_from_offsets
 from .metrics import RankingResult, ndcg, ranking_metrics
+from .results import Evaluation
+from .runs import evaluate_run
 from .specs import METRICS, MetricSpec, parse_metric
 
 __all__ = [
@@ -48,7 +56,9 @@ __all__ = [
     "RankingMetrics",
     "RankingResult",
     "compare",
+    "compare_runs",
     "evaluate",
+    "evaluate_run",
     "group_rows",
     "groups_from_offsets",
     "ndcg",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import Any, NoReturn
 
 from ._jit import on_first_compile
 from .errors import EngineError, InputError
+from .flags import for_command_line, run_options, runs_given, table_options
 from .report import format_comparison, format_table, json_records
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
@@ -25,46 +25,6 @@ COMPILING = "compiling kernels for this machine (first run only; later runs load
 
 def _say(message: str) -> None:
     print(f"fastrank: {message}", file=sys.stderr, flush=True)
-
-
-# The library's messages name Python arguments; at the command line the same advice names flags.
-_FLAGS_FOR_ARGUMENTS = {
-    "safe_mode=False": "--no-safe-mode",
-    "predictor='numpy'": "--predictor numpy",
-    "predictor='auto'": "--predictor auto",
-    "engine='memory'": "--engine memory",
-    "engine='stream'": "--engine stream",
-    "engine='dask'": "--engine dask",
-    "scheduler=": "--scheduler",
-    "workers=": "--workers",
-    "chunk_rows=": "--chunk-rows",
-    "model=": "--model",
-    "scores=": "--scores",
-    "baselines=": "--baseline",
-    "features=": "--features",
-    "n_buckets=": "--buckets",
-    "allow_shared_columns=True": "--allow-shared-columns",
-    "plot_dir:": "--plot:",
-    "user_col=": "--user-col",
-    "item_col=": "--item-col",
-    "label_col=": "--label-col",
-}
-
-
-# "The 'n_resamples' parameter must be ..." reads "--resamples must be ..." at the command line.
-_FLAG_OF_PARAMETER = {"k": "-k", "n_resamples": "--resamples", "n_buckets": "--buckets",
-                      "buckets": "--buckets", "method": "--ci-method", "plot_dir": "--plot"}  # fmt: skip
-
-
-def for_command_line(message: str) -> str:
-    """``message`` with the Python arguments it names replaced by their command-line flags."""
-    for argument, flag in _FLAGS_FOR_ARGUMENTS.items():
-        message = re.sub(rf"(?<![\w-]){re.escape(argument)}", flag, message)
-    return re.sub(
-        r"The '(\w+)' parameter",
-        lambda match: _FLAG_OF_PARAMETER.get(match[1], "--" + match[1].replace("_", "-")),
-        message,
-    )
 
 
 class _Once(argparse.Action):
@@ -101,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_inputs(ev)
     ev.add_argument(
-        "--protocol", nargs="+", choices=["standard", "notebook"], default=["standard"],
+        "--protocol", nargs="+", choices=["standard", "notebook"],
         help="standard: per-user --metrics at each -k, scores vs labels (default); notebook: the KuaiRec "
         "notebook's item-id NDCG, for migrating users",
     )  # fmt: skip
@@ -173,9 +133,9 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "--baseline", metavar="COLUMN", action="append", default=[], help="score column, as is; repeatable"
     )
     sub.add_argument("--user-col", default="user_id", help="user id column (default: %(default)s)")
-    sub.add_argument("--item-col", default="video_id", help="item id column (default: %(default)s)")
+    sub.add_argument("--item-col", help="item id column (default: video_id; with --run: item_id)")
     sub.add_argument(
-        "--label-col", default="watch_ratio", help="relevance label column (default: %(default)s)"
+        "--label-col", help="relevance label column (default: watch_ratio; with --run: relevance)"
     )
     sub.add_argument(
         "--features", metavar="COLUMN", nargs="+", help="model input columns (default: all others)"
@@ -191,9 +151,7 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         default=1.0,
         help="binary metrics: relevant when label >= this (default: 1.0)",
     )
-    sub.add_argument(
-        "--min-items", type=int, default=2, help="exclude users with fewer rows (default: %(default)s)"
-    )
+    sub.add_argument("--min-items", type=int, help="exclude users with fewer rows (default: 2)")
     sub.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
     sub.add_argument(
         "--predictor", choices=["auto", "numpy", "keras"], default="auto",
@@ -206,6 +164,34 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--no-safe-mode", action="store_true",
         help="load models holding Python code (Lambda layers): runs code from the file; trusted files only",
+    )  # fmt: skip
+    runs = sub.add_argument_group(
+        "runs against held-out truth (instead of DATA: each user's top-N list from the whole catalog)"
+    )
+    runs.add_argument(
+        "--run", metavar="PATH", action="append", default=[],
+        help="a run: parquet, CSV or TREC run file (qid Q0 docno rank score tag); repeatable",
+    )  # fmt: skip
+    runs.add_argument(
+        "--truth", metavar="PATH", help="held-out truth: parquet, CSV or TREC qrels (qid iter docno rel)"
+    )
+    runs.add_argument("--score-col", help="the run's score column (default: score)")
+    runs.add_argument("--rank-col", help="the run's rank column (1 = best), instead of a score")
+    runs.add_argument(
+        "--ties", choices=["average", "trec", "pessimistic", "optimistic"],
+        help="tied scores: averaged over their orders (default), or broken by item id as trec_eval does",
+    )  # fmt: skip
+    runs.add_argument(
+        "--map-denominator", choices=["min", "relevant"],
+        help="AP@k divided by min(k, relevant) (default) or by the relevant items (trec_eval, ranx)",
+    )  # fmt: skip
+    runs.add_argument(
+        "--empty-run", choices=["zero", "skip"],
+        help="truth users without recommendations: 0 for every metric (default) or left out",
+    )  # fmt: skip
+    runs.add_argument(
+        "--duplicates", choices=["refuse", "first"],
+        help="a (user, item) twice in a run or the truth: an error (default) or keep the first",
     )  # fmt: skip
     engine = sub.add_argument_group("engine (where the work runs; every engine gives the same numbers)")
     engine.add_argument(
@@ -235,46 +221,11 @@ def _add_output(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
 
 
-def _inputs(args: argparse.Namespace) -> Any:
-    """The :class:`~fastrank.options.Options` both commands share; they are checked by the API."""
-    from .options import Options
-    from .scoring import DEFAULT_BATCH_SIZE
-
-    engine = args.engine
-    if args.stream:
-        if engine not in ("auto", "stream"):
-            raise InputError(f"--stream contradicts --engine {engine}; give one of them")
-        engine = "stream"
-    return Options(
-        model=args.model,
-        scores=args.scores,
-        baselines=args.baseline,
-        user_col=args.user_col,
-        item_col=args.item_col or None,
-        label_col=args.label_col,
-        features=args.features,
-        k=args.k,
-        metrics=args.metrics,
-        threshold=args.threshold,
-        protocol=getattr(args, "protocol", "standard"),
-        min_items=args.min_items,
-        batch_size=DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size,
-        safe_mode=not args.no_safe_mode,
-        predictor=args.predictor,
-        progress=not args.quiet and sys.stderr.isatty(),
-        engine=engine,
-        chunk_rows=args.chunk_rows,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        allow_shared_columns=args.allow_shared_columns,
-    )
-
-
 def _notes(args: argparse.Namespace, evaluation: Any) -> None:
     if not args.quiet:
         for note in evaluation.notes:
             if not note.startswith("notebook-compatible"):
-                print(f"fastrank: {note}", file=sys.stderr)
+                print(f"fastrank: {for_command_line(note)}", file=sys.stderr)
     if args.verbose:
         stages = " | ".join(f"{stage} {seconds:.2f} s" for stage, seconds in evaluation.timings.items())
         print(f"fastrank: time per stage: {stages}", file=sys.stderr)
@@ -284,9 +235,16 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     from .api import evaluate_options
     from .io import check_writable, write_table_atomic
 
-    options = _inputs(args)
-    per_user = None if args.per_user is None else check_writable(args.per_user, "--per-user")
-    result = evaluate_options(args.data, options)
+    if runs_given(args):
+        from .runs import evaluate_run_options
+
+        options = run_options(args)
+        per_user = None if args.per_user is None else check_writable(args.per_user, "--per-user")
+        result = evaluate_run_options(args.run, args.truth, options)
+    else:
+        options = table_options(args)
+        per_user = None if args.per_user is None else check_writable(args.per_user, "--per-user")
+        result = evaluate_options(args.data, options)
     _notes(args, result)
     if per_user is not None:
         import pyarrow as pa
@@ -305,12 +263,18 @@ def _evaluate_command(args: argparse.Namespace) -> int:
 
 
 def _compare_command(args: argparse.Namespace) -> int:
-    from .compare import compare_options
+    import dataclasses
 
-    result = compare_options(
-        args.data, _inputs(args), reference=args.reference, n_resamples=args.resamples, seed=args.seed,
-        confidence=args.confidence, ci_method=args.ci_method, slice_by=args.slice_by, plot_dir=args.plot,
-    )  # fmt: skip
+    from .compare import compare_options, compare_runs
+
+    resampling = {"reference": args.reference, "n_resamples": args.resamples, "seed": args.seed,
+                  "confidence": args.confidence, "ci_method": args.ci_method, "slice_by": args.slice_by,
+                  "plot_dir": args.plot}  # fmt: skip
+    if runs_given(args):
+        options = dataclasses.asdict(run_options(args))
+        result = compare_runs(args.run, args.truth, **resampling, **options)
+    else:
+        result = compare_options(args.data, table_options(args), **resampling)
     _notes(args, result.evaluation)
     if args.json:
         print(json.dumps(result.records(), indent=2))

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .api import DEMO_BASELINE, Evaluation, evaluate_options
+from .api import DEMO_BASELINE, evaluate_options
 from .checks import check_int
 from .errors import InputError
-from .options import Options, as_list
+from .options import Options, RunOptions, as_list
+from .results import Evaluation
 from .stats import bootstrap_intervals, check_options, holm, paired
 
 ALL_USERS = "all users"
@@ -130,34 +131,96 @@ def compare_options(
 ) -> Comparison:
     """:func:`compare` with the evaluation's options in one :class:`~fastrank.options.Options`
     (its ``protocol`` is ignored: comparisons use the standard protocol)."""
-    check_options(n_resamples, seed, confidence, ci_method)  # before the evaluation, not after it
-    ks = [check_int(one, "k") for one in as_list(options.k)]
-    metrics = [str(one) for one in as_list(options.metrics)]
-    eval_ks, eval_metrics = ks, metrics
-    if plot_dir is not None:  # the NDCG@k curve needs k = 1..50
-        from .plots import check_plot_dir, require_matplotlib
-
-        require_matplotlib()  # before the work, not after it
-        check_plot_dir(plot_dir)
-        eval_ks = sorted(set(ks) | set(CURVE_KS))
-        eval_metrics = list(dict.fromkeys([*metrics, "ndcg"]))
+    resampling = _Resampling(n_resamples, seed, confidence, ci_method, plot_dir)
+    ks, metrics, eval_ks, eval_metrics = resampling.cutoffs(options.k, options.metrics)
     options = options.replace(k=eval_ks, metrics=eval_metrics, protocol="standard")
     evaluation = evaluate_options(data, options)
+    baselines = as_list(options.baselines)
+    default = baselines[0] if baselines else (DEMO_BASELINE if data is None else None)
+    slices = (slice_by, data, options.user_col)
+    another = "a model (model=) or another baseline (baselines=)"
+    return _with_confidence(evaluation, ks, metrics, reference or default, resampling, slices, another)
+
+
+def compare_runs(
+    run: Any,
+    truth: Any,
+    *,
+    reference: str | None = None,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    ci_method: str = "percentile",
+    slice_by: str | None = None,
+    plot_dir: str | Path | None = None,
+    k: int | Sequence[int] = 10,
+    **run_kwargs: Any,
+) -> Comparison:
+    """Evaluate runs against one truth like :func:`fastrank.evaluate_run`, then attach confidence
+    as :func:`compare` does: user-level intervals and paired tests of each run against
+    ``reference`` (default: the first run). ``slice_by`` names a user-level column of the truth
+    table, or ``"activity"`` (quartiles of the users' truth rows)."""
+    from .runs import evaluate_run_options
+
+    resampling = _Resampling(n_resamples, seed, confidence, ci_method, plot_dir)
+    options = RunOptions(k=k, **run_kwargs)
+    ks, metrics, eval_ks, eval_metrics = resampling.cutoffs(options.k, options.metrics)
+    evaluation = evaluate_run_options(run, truth, options.replace(k=eval_ks, metrics=eval_metrics))
+    slices = (slice_by, truth, options.user_col)
+    return _with_confidence(evaluation, ks, metrics, reference, resampling, slices, "another run")
+
+
+@dataclass(frozen=True)
+class _Resampling:
+    """The options of the confidence step, checked before any evaluation work."""
+
+    n_resamples: int
+    seed: int
+    confidence: float
+    ci_method: str
+    plot_dir: str | Path | None
+
+    def __post_init__(self) -> None:
+        check_options(self.n_resamples, self.seed, self.confidence, self.ci_method)
+        if self.plot_dir is not None:
+            from .plots import check_plot_dir, require_matplotlib
+
+            require_matplotlib()  # before the work, not after it
+            check_plot_dir(self.plot_dir)
+
+    def cutoffs(self, k: Any, metrics: Any) -> tuple[list[int], list[str], list[int], list[str]]:
+        """The cutoffs and metrics reported, and those to evaluate (plots need NDCG@1..50)."""
+        ks = [check_int(one, "k") for one in as_list(k)]
+        names = [str(one) for one in as_list(metrics)]
+        if self.plot_dir is None:
+            return ks, names, ks, names
+        return ks, names, sorted(set(ks) | set(CURVE_KS)), list(dict.fromkeys([*names, "ndcg"]))
+
+
+def _with_confidence(
+    evaluation: Evaluation, ks: list[int], metrics: list[str], reference: str | None, resampling: _Resampling,
+    slicing: tuple[str | None, Any, str], another: str,
+) -> Comparison:  # fmt: skip
+    """Intervals for every source, and paired comparisons with ``reference`` (default: the first
+    source), per slice of users (``slicing``: slice_by, the table its column is read from, its
+    user column). ``another`` says how to add a source, in the note for a single source."""
+    n_resamples, seed, confidence = resampling.n_resamples, resampling.seed, resampling.confidence
+    ci_method, plot_dir = resampling.ci_method, resampling.plot_dir
+    slice_by, data, user_col = slicing
     per_user = evaluation.per_user[evaluation.per_user.protocol == "standard"]
     sources = list(dict.fromkeys(evaluation.summary["source"]))
-    baselines = as_list(options.baselines)
     if reference is None:
-        reference = baselines[0] if baselines else (DEMO_BASELINE if data is None else sources[0])
+        reference = sources[0]
     if reference not in sources:
         raise InputError(f"reference: {reference!r} is not a source; the sources are: {', '.join(sources)}")
     if len(sources) == 1:
         evaluation.notes.append(
             f"compare: {reference!r} is the only source, so there is nothing to compare it with; "
-            "add a model (model=) or another baseline (baselines=) for paired comparisons"
+            f"add {another} for paired comparisons"
         )
 
     users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
-    slices = _slices(users, slice_by, data, options.user_col)
+    slices = _slices(users, slice_by, data, user_col)
     options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "method": ci_method}
     interval_rows, comparison_rows = [], []
     for metric, k_one in ((metric, k_one) for metric in metrics for k_one in ks):

@@ -102,8 +102,9 @@ class TableSource:
                         f"holds {wanted}; every file needs the same types"
                     )
 
-    def read(self, columns: Sequence[str]) -> pa.Table:
-        """Only ``columns`` (in that order), chunks combined; raises if the table has no rows."""
+    def read(self, columns: Sequence[str], *, allow_empty: bool = False) -> pa.Table:
+        """Only ``columns`` (in that order), chunks combined; raises if the table has no rows,
+        unless ``allow_empty`` (a run that recommends nothing is still a run)."""
         self.require(columns)
         columns = list(dict.fromkeys(columns))
         if self.path is None:
@@ -124,7 +125,7 @@ class TableSource:
                     table = ds.dataset(self.files, format="parquet").to_table(columns=columns)
             except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
                 raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
-        if table.num_rows == 0:
+        if table.num_rows == 0 and not allow_empty:
             raise InputError(f"{self.name}: the table has no rows")
         return table.combine_chunks()
 

@@ -301,8 +301,16 @@ def evaluate_grouped(
     min_items: int,
     no_relevant: str,
     parallel: bool,
+    ranked: np.ndarray | None = None,
+    map_denominator: str = "min",
 ) -> RankingResult:
-    """Run the kernel on validated arrays already in group order."""
+    """Run the kernel on validated arrays already in group order.
+
+    ``ranked`` (int64, one per group): only the first ``ranked[g]`` rows of group g are ranked;
+    its other rows are relevant items a top-N run missed, counted in the ideal DCG and the
+    relevant count only. ``map_denominator``: ``"min"`` divides AP@k by ``min(k, relevant)``,
+    ``"relevant"`` by the relevant count (trec_eval, ranx).
+    """
     offsets = groups.offsets
     cutoffs = tuple(dict.fromkeys(spec.k for spec in specs))
     metric_ids = np.array([METRIC_CODES[spec.name] for spec in specs], np.int64)
@@ -324,10 +332,12 @@ def evaluate_grouped(
 
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
-    inputs = [frozen(a) for a in (offsets, labels, scores, metric_ids, metric_ks, straddle_ks)]
+    ranked = np.empty(0, np.int64) if ranked is None else np.ascontiguousarray(ranked, np.int64)
+    inputs = [frozen(a) for a in (offsets, ranked, labels, scores, metric_ids, metric_ks, straddle_ks)]
     options = (
         full, kmax, gain == "exponential", TIE_CODES[ties], threshold, min_items, no_relevant == "skip",
-        need_ideal, need_relevant, frozen(discount), frozen(discount_cumsum), deepest, max_n,
+        map_denominator == "relevant", need_ideal, need_relevant, frozen(discount), frozen(discount_cumsum),
+        deepest, max_n,
     )  # fmt: skip
 
     def chunk(first: int, stop: int) -> None:

@@ -1,6 +1,7 @@
 """Every option of an evaluation in one frozen :class:`Options`, and :func:`resolve`, the one place
 they are checked: into a :class:`~fastrank.pipeline.Plan` (what to read and compute, shipped to
-every engine) and the engine's own settings.
+every engine) and the engine's own settings. Runs against held-out truth have theirs in
+:class:`RunOptions`, checked by :func:`check_run`.
 
 :func:`fastrank.evaluate`, :func:`fastrank.compare`, the CLI and ``RankingMetrics`` all build an
 ``Options``; a new option is a field here and a check in :func:`resolve`.
@@ -22,7 +23,7 @@ from .errors import InputError
 from .io import TableSource
 from .pipeline import MODEL_SOURCE, Plan
 from .scoring import DEFAULT_BATCH_SIZE, PREDICTORS
-from .specs import parse_metric
+from .specs import MetricSpec, parse_metric
 
 ENGINES = ("auto", "memory", "stream", "dask")
 """``auto``: in memory, or streamed when the input looks too large for memory."""
@@ -207,3 +208,65 @@ def _check_metric(name: Any) -> str:
     if spec.k is not None:
         raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
     return spec.name
+
+
+RUN_TIES = ("average", "pessimistic", "optimistic", "trec")
+"""``average``: tied scores averaged over their orders (as every fastrank metric); ``trec``: ties
+broken by item id as text, descending, as trec_eval and pytrec_eval do; ``pessimistic`` and
+``optimistic``: relevant items last or first within a tie."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The options of :func:`evaluate_run`, with its defaults, as given: checked by :func:`check`."""
+
+    k: int | Sequence[int] = 10
+    metrics: str | Sequence[str] = "ndcg"
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+    score_col: str = "score"
+    rank_col: str | None = None
+    label_col: str = "relevance"
+    threshold: float = 1.0
+    ties: str = "average"
+    map_denominator: str = "min"
+    empty_run: str = "zero"
+    duplicates: str = "refuse"
+
+    def replace(self, **changes: Any) -> RunOptions:
+        return dataclasses.replace(self, **changes)
+
+
+def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
+    """The metric specs (each metric at every k) and the threshold; raises on a bad option."""
+    o = options
+    ks = [check_int(one, "k") for one in as_list(o.k)]
+    if not ks:
+        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
+    names = []
+    for one in as_list(o.metrics):
+        spec = parse_metric(str(one))
+        if spec.k is not None:
+            raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
+        names.append(spec.name)
+    if not names:
+        raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
+    for name, value, choices in (
+        ("ties", o.ties, RUN_TIES),
+        ("map_denominator", o.map_denominator, ("min", "relevant")),
+        ("empty_run", o.empty_run, ("zero", "skip")),
+        ("duplicates", o.duplicates, ("refuse", "first")),
+    ):
+        if value not in choices:
+            raise InputError(
+                f"The '{name}' parameter must be one of {', '.join(map(repr, choices))}. "
+                f"Got {value!r} instead."
+            )
+    columns = [o.user_col, o.item_col, o.label_col, o.score_col] + ([o.rank_col] if o.rank_col else [])
+    for column in columns:
+        if not isinstance(column, str) or not column:
+            raise InputError(f"column names must be non-empty strings. Got {column!r} instead.")
+    if len({o.user_col, o.item_col, o.label_col}) < 3 or len({o.user_col, o.item_col, o.score_col}) < 3:
+        raise InputError("user_col=, item_col= and label_col= (or score_col=) must be different columns")
+    specs = list(dict.fromkeys(MetricSpec(name, k) for name in names for k in ks))
+    return specs, check_number(o.threshold, "threshold")

@@ -86,3 +86,34 @@ def tied_at_cutoff(scores, k):
     if k is None or k >= len(s) or s[k - 1] != s[k]:
         return 0
     return int(np.count_nonzero(scores == s[k - 1]))
+
+
+def run_metric(name, gains, scores, truth_gains, k, threshold, map_denominator):
+    """One user's metric@k for a top-N run: ``gains`` (truth relevance, 0 if unjudged) and
+    ``scores`` of the retrieved items; ``truth_gains`` every relevance of the user's truth, found
+    or not. Averaged over the orders of tied scores, like every fastrank metric."""
+    n_relevant = int(np.sum(np.asarray(truth_gains) >= threshold))
+    ideal = dcg(np.sort(np.asarray(truth_gains, float))[::-1], k)
+
+    def one(order):
+        g = gains[order]
+        rel = g >= threshold
+        if name == "ndcg":
+            return dcg(g, k) / ideal if ideal > 0 else 0.0
+        if n_relevant == 0:
+            return 0.0
+        if name == "precision":
+            return rel[:k].sum() / k
+        if name == "recall":
+            return rel[:k].sum() / n_relevant
+        if name == "hit_rate":
+            return float(rel[:k].any())
+        if name == "mrr":
+            return mrr(rel, k)
+        hits = np.cumsum(rel[:k])
+        total = sum(hits[i] / (i + 1) for i in range(min(k, len(rel))) if rel[i])
+        return total / (n_relevant if map_denominator == "relevant" else min(k, n_relevant))
+
+    if len(gains) == 0:
+        return one(np.arange(0))
+    return float(np.mean([one(order) for order in tie_orders(np.asarray(scores))]))

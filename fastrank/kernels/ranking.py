@@ -133,8 +133,9 @@ def hit(run_len, run_rel, n_runs, k):
 
 
 @jit
-def average_precision(run_len, run_rel, n_runs, k, n_relevant):
-    """AP@k: sum over relevant ranks r <= k of precision@r, divided by ``min(k, n_relevant)``.
+def average_precision(run_len, run_rel, n_runs, k, denominator):
+    """AP@k: sum over relevant ranks r <= k of precision@r, divided by ``denominator`` (> 0):
+    ``min(k, relevant count)``, or the relevant count as trec_eval.
 
     Inside a run of ``size`` rows with ``rel`` relevant, the row at the q-th place (0-based) is
     relevant with probability rel/size and, given that, has ``q (rel-1)/(size-1)`` relevant rows of
@@ -156,7 +157,7 @@ def average_precision(run_len, run_rel, n_runs, k, n_relevant):
                 total += relevant / size * before / (p + q + 1)
         above += relevant
         p += size
-    return total / min(k, n_relevant)
+    return total / denominator
 
 
 @jit

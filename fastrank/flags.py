@@ -1,0 +1,113 @@
+"""Command-line flags and the library's options, both ways: the parsed flags as the
+:class:`~fastrank.options.Options` or :class:`~fastrank.options.RunOptions` the API takes, and the
+API's messages (which name Python arguments) with the flags a command-line user types."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+from .errors import InputError
+from .options import Options, RunOptions
+from .scoring import DEFAULT_BATCH_SIZE
+
+# The library's messages name Python arguments; at the command line the same advice names flags.
+_FLAGS_FOR_ARGUMENTS = {  # the irregular ones; for_command_line maps any other name= itself
+    "safe_mode=False": "--no-safe-mode",
+    "allow_shared_columns=True": "--allow-shared-columns",
+    "baselines=": "--baseline",
+    "n_buckets=": "--buckets",
+    "plot_dir:": "--plot:",
+}
+
+
+# "The 'n_resamples' parameter must be ..." reads "--resamples must be ..." at the command line.
+_FLAG_OF_PARAMETER = {"k": "-k", "n_resamples": "--resamples", "n_buckets": "--buckets",
+                      "buckets": "--buckets", "method": "--ci-method", "plot_dir": "--plot"}  # fmt: skip
+
+
+def for_command_line(message: str) -> str:
+    """``message`` with the Python arguments it names replaced by their command-line flags."""
+    for argument, flag in _FLAGS_FOR_ARGUMENTS.items():
+        message = re.sub(rf"(?<![\w-]){re.escape(argument)}", flag, message)
+    # Any other ``name='value'`` or bare ``name=`` is the flag of the same name.
+    message = re.sub(
+        r"(?<![\w'-])([a-z]+(?:_[a-z]+)*)='([\w.@-]+)'", lambda m: f"--{dashed(m[1])} {m[2]}", message
+    )
+    message = re.sub(r"(?<![\w'-])([a-z]+(?:_[a-z]+)*)=(?=[\s,;)]|$)", lambda m: f"--{dashed(m[1])}", message)
+    return re.sub(
+        r"The '(\w+)' parameter",
+        lambda match: _FLAG_OF_PARAMETER.get(match[1], "--" + match[1].replace("_", "-")),
+        message,
+    )
+
+
+def dashed(name: str) -> str:
+    return name.replace("_", "-")
+
+
+_TABLE_ONLY = ("data", "model", "scores", "baseline", "features", "min_items", "batch_size", "protocol",
+               "chunk_rows", "scheduler", "workers", "stream", "no_safe_mode",
+               "allow_shared_columns")  # fmt: skip
+_RUN_ONLY = ("score_col", "rank_col", "ties", "map_denominator", "empty_run", "duplicates")
+
+
+def _flag(dest: str) -> str:
+    return "DATA" if dest == "data" else "--" + dashed(dest)
+
+
+def runs_given(args: argparse.Namespace) -> bool:
+    return bool(args.run or args.truth)
+
+
+def run_options(args: argparse.Namespace) -> Any:
+    """The :class:`~fastrank.runs.RunOptions` of ``--run ... --truth ...``; table options refused."""
+    if not (args.run and args.truth):
+        raise InputError("--run and --truth go together: the runs are evaluated against the truth")
+    given = [dest for dest in _TABLE_ONLY if getattr(args, dest, None)]
+    given += [name for name in ("engine", "predictor") if getattr(args, name) != "auto"]
+    if given:
+        raise InputError(f"{_flag(given[0])} is for evaluating a table; with --run and --truth, leave it out")
+    return RunOptions(
+        k=args.k, metrics=args.metrics, user_col=args.user_col, item_col=args.item_col or "item_id",
+        score_col=args.score_col or "score", rank_col=args.rank_col, label_col=args.label_col or "relevance",
+        threshold=args.threshold, ties=args.ties or "average", map_denominator=args.map_denominator or "min",
+        empty_run=args.empty_run or "zero", duplicates=args.duplicates or "refuse",
+    )  # fmt: skip
+
+
+def table_options(args: argparse.Namespace) -> Any:
+    """The :class:`~fastrank.options.Options` both commands share; they are checked by the API."""
+    given = [dest for dest in _RUN_ONLY if getattr(args, dest) is not None]
+    if given:
+        raise InputError(f"{_flag(given[0])} is for evaluating runs (--run and --truth)")
+    engine = args.engine
+    if args.stream:
+        if engine not in ("auto", "stream"):
+            raise InputError(f"--stream contradicts --engine {engine}; give one of them")
+        engine = "stream"
+    return Options(
+        model=args.model,
+        scores=args.scores,
+        baselines=args.baseline,
+        user_col=args.user_col,
+        item_col="video_id" if args.item_col is None else args.item_col or None,
+        label_col=args.label_col or "watch_ratio",
+        features=args.features,
+        k=args.k,
+        metrics=args.metrics,
+        threshold=args.threshold,
+        protocol=getattr(args, "protocol", None) or "standard",
+        min_items=2 if args.min_items is None else args.min_items,
+        batch_size=DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size,
+        safe_mode=not args.no_safe_mode,
+        predictor=args.predictor,
+        progress=not args.quiet and sys.stderr.isatty(),
+        engine=engine,
+        chunk_rows=args.chunk_rows,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        allow_shared_columns=args.allow_shared_columns,
+    )

@@ -1,0 +1,151 @@
+"""Top-N runs against held-out truth: :func:`evaluate_run`.
+
+A *run* lists, per user, the items a model recommended (from the whole catalog) with a score or a
+rank; the *truth* (qrels) lists each user's held-out items with their relevance. This is the
+shape trec_eval, pytrec_eval, ranx, RecBole and LensKit evaluate. Semantics:
+
+* a run row's label is the truth relevance of its (user, item), else 0;
+* truth items the run did not retrieve still count: in the ideal DCG and in the recall, MAP and
+  R-precision denominators (the kernels rank only a user's run rows, see
+  :func:`fastrank.metrics.evaluate_grouped`);
+* users of the truth without run rows score 0 for every metric (trec_eval ``-c``, ranx), or are
+  left out with ``empty_run="skip"``; users of the run without truth are skipped; both counted;
+* a (user, item) twice in a run or in the truth is refused, or with ``duplicates="first"`` its
+  first row is kept (counted).
+
+The join (:mod:`fastrank.join`) is vectorised; no Python loop runs per user.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .grouping import groups_from_offsets
+from .join import join, prepare_truth, read_run
+from .metrics import evaluate_grouped
+from .options import RunOptions, check_run
+from .pipeline import Scored
+from .results import Evaluation, tables
+
+
+def evaluate_run(
+    run: Any,
+    truth: Any,
+    *,
+    k: int | Sequence[int] = 10,
+    metrics: str | Sequence[str] = "ndcg",
+    user_col: str = "user_id",
+    item_col: str = "item_id",
+    score_col: str = "score",
+    rank_col: str | None = None,
+    label_col: str = "relevance",
+    threshold: float = 1.0,
+    ties: str = "average",
+    map_denominator: str = "min",
+    empty_run: str = "zero",
+    duplicates: str = "refuse",
+) -> Evaluation:
+    """Evaluate top-N recommendation lists (runs) against held-out truth.
+
+    Parameters
+    ----------
+    run : path, pandas.DataFrame, pyarrow.Table, or a dict or list of them
+        One run or several (each a source of the result, evaluated against the same truth): a
+        parquet or CSV file, a TREC run file (``qid Q0 docno rank score tag``) or a table with
+        ``user_col``, ``item_col`` and ``score_col`` (or ``rank_col``). Sources are named by the
+        dict's keys, else by file name without suffix, else ``run`` (``run1``, ``run2``, ...).
+    truth : path, pandas.DataFrame or pyarrow.Table
+        Held-out items: ``user_col``, ``item_col`` and ``label_col`` (relevance, >= 0), or a TREC
+        qrels file (``qid iter docno rel``). Ids are integers or text (compared as text when one
+        side is text).
+    k, metrics
+        Cutoffs and metric names, as :func:`fastrank.evaluate` (each metric at every k).
+    score_col, rank_col : str
+        The run's score column (higher is better), or a rank column (1 = best; it wins when given).
+    threshold : float
+        Relevant when relevance >= threshold (precision, recall, hit rate, MRR, MAP).
+    ties : {"average", "trec", "pessimistic", "optimistic"}
+        Tied scores: see :data:`RUN_TIES`. ``trec`` reproduces trec_eval's numbers exactly.
+    map_denominator : {"min", "relevant"}
+        AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
+        user's relevant items (trec_eval's ``map_cut``, ranx).
+    empty_run : {"zero", "skip"}
+        Users of the truth with no run rows: 0 for every metric, or left out (NaN).
+    duplicates : {"refuse", "first"}
+        A (user, item) repeated in a run or in the truth: an error naming it, or keep the first.
+
+    Returns
+    -------
+    Evaluation
+        ``per_user`` has one row per truth user, metric, k and run (``n_items``: the user's truth
+        rows); ``notes`` count skipped users and dropped duplicates.
+    """
+    options = RunOptions(**{name: value for name, value in locals().items() if name not in ("run", "truth")})
+    return evaluate_run_options(run, truth, options)
+
+
+def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluation:
+    """:func:`evaluate_run` with its options in one :class:`RunOptions`."""
+    clock = time.perf_counter()
+    specs, threshold = check_run(options)
+    sources = run_sources(run)
+    prepared = prepare_truth(truth, options)
+    timings = {"load": time.perf_counter() - clock}
+    notes: list[str] = []
+    values: dict[tuple[str, str, int, str], np.ndarray] = {}
+    n_rows = 0
+    for name, source in sources:
+        clock = time.perf_counter()
+        users, items, scores, where = read_run(source, name, options)
+        timings["load"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        joined = join(users, items, scores, prepared, options, where, notes)
+        timings["join"] = timings.get("join", 0.0) + time.perf_counter() - clock
+        clock = time.perf_counter()
+        groups = groups_from_offsets(joined.offsets, prepared.users)
+        result = evaluate_grouped(
+            groups, joined.labels, joined.scores, specs, gain="linear",
+            ties="average" if options.ties == "trec" else options.ties, threshold=threshold, min_items=1,
+            no_relevant="zero", parallel=True, ranked=joined.ranked, map_denominator=options.map_denominator,
+        )  # fmt: skip
+        if options.empty_run == "skip":
+            result.values[joined.ranked == 0] = np.nan
+        for j, spec in enumerate(specs):
+            values["standard", spec.name, int(spec.k or 0), name] = result.values[:, j]
+        timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - clock
+        n_rows += len(users)
+    scored = Scored(prepared.users, prepared.sizes, None, values, n_rows)
+    clock = time.perf_counter()
+    summary, per_user = tables(scored)
+    timings["tables"] = time.perf_counter() - clock
+    return Evaluation(summary, per_user, n_rows, len(prepared.users), None, timings, notes)
+
+
+def run_sources(run: Any) -> list[tuple[str, Any]]:
+    """(name, source) of each run: a dict's keys, else file names without suffix, else ``run``."""
+    if isinstance(run, Mapping):
+        pairs = [(str(name), source) for name, source in run.items()]
+    else:
+        many = isinstance(run, (list, tuple))
+        items = list(run) if many else [run]
+        pairs = []
+        for i, source in enumerate(items, start=1):
+            if isinstance(source, (str, os.PathLike)):
+                name = Path(source).name.split(".")[0] or str(source)
+            else:
+                name = f"run{i}" if many and len(items) > 1 else "run"
+            pairs.append((name, source))
+    if not pairs:
+        raise InputError("run: give at least one run")
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"run: two runs are named {repeated[0]!r}; pass a dict {{name: run}} to name them")
+    return pairs

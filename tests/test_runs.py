@@ -1,0 +1,307 @@
+"""fastrank.evaluate_run: top-N runs against held-out truth, checked against pytrec_eval (trec_eval's
+own code), ranx, and the per-user references in tests/naive.py."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastrank
+from fastrank import trec
+from fastrank.cli import main
+
+from . import naive
+
+METRICS = ["ndcg", "precision", "recall", "map", "mrr", "hit_rate"]
+
+
+@st.composite
+def run_and_truth(draw, integer_ids=False, tied=None, max_run=None):
+    """A run (user, item, score) and a truth (user, item, relevance) over a small catalog: graded
+    relevance, ties, users with an empty run, run users without truth, relevant items the run
+    never retrieved, lists shorter and longer than the cutoffs. ``max_run`` caps a list's length
+    (tie orders are enumerated by the reference)."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    n_users = draw(st.integers(1, 7))
+    catalog = draw(st.integers(3, 25))
+    tied = draw(st.booleans()) if tied is None else tied
+    run_rows, truth_rows = [], []
+    for u in range(n_users):
+        user = u if integer_ids else f"q{u}"
+        longest = catalog if max_run is None else min(catalog, max_run)
+        n_run = 0 if rng.random() < 0.15 else int(rng.integers(1, longest + 1))
+        items = rng.choice(catalog, size=n_run, replace=False)
+        distinct = rng.permutation(n_run) / max(n_run, 1) + rng.random()
+        scores = rng.integers(0, 3, n_run) / 2 if tied else distinct
+        run_rows += [(user, _item(i, integer_ids), float(s)) for i, s in zip(items, scores, strict=True)]
+        if rng.random() < 0.1:
+            continue  # a run user without truth
+        n_truth = int(rng.integers(1, catalog + 1))
+        judged = rng.choice(catalog, size=n_truth, replace=False)
+        rels = rng.integers(0, 4, n_truth)
+        truth_rows += [(user, _item(i, integer_ids), float(r)) for i, r in zip(judged, rels, strict=True)]
+    if not truth_rows:
+        truth_rows = [(0 if integer_ids else "q0", _item(0, integer_ids), 1.0)]
+    run = pd.DataFrame(run_rows, columns=["user_id", "item_id", "score"])
+    truth = pd.DataFrame(truth_rows, columns=["user_id", "item_id", "relevance"])
+    return run, truth
+
+
+def _item(i, integer_ids):
+    return int(i) * 7 if integer_ids else f"d{i}"
+
+
+def _values(result, metric, k, source="run"):
+    rows = result.per_user[(result.per_user.metric == metric) & (result.per_user.k == k)]
+    return rows[rows.source == source].set_index("user")["value"]
+
+
+def _pytrec(run, truth, ks):
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    qrels = {}
+    for user, item, rel in truth.itertuples(index=False):
+        qrels.setdefault(str(user), {})[str(item)] = int(rel)
+    runs = {}
+    for user, item, score in run.itertuples(index=False):
+        runs.setdefault(str(user), {})[str(item)] = float(score)
+    cut = ",".join(map(str, ks))
+    measures = {f"{name}.{cut}" for name in ("ndcg_cut", "P", "recall", "map_cut", "success")} | {
+        "recip_rank"
+    }
+    return pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(runs)
+
+
+KS = [1, 3, 5, 30]
+TREC_NAMES = {"ndcg": "ndcg_cut", "precision": "P", "recall": "recall", "map": "map_cut",
+              "hit_rate": "success"}  # fmt: skip
+
+
+@given(case=run_and_truth())
+def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case):
+    run, truth = case
+    result = fastrank.evaluate_run(
+        run, truth, k=[*KS, 1000], metrics=METRICS, ties="trec", map_denominator="relevant"
+    )
+    want = _pytrec(run, truth, KS)
+    checked = 0
+    for metric in METRICS:
+        for k in KS:
+            got = _values(result, metric, k)
+            for user, measures in want.items():
+                key = "recip_rank" if metric == "mrr" else f"{TREC_NAMES[metric]}_{k}"
+                if metric == "mrr":
+                    got_value = _values(result, "mrr", 1000)[_user(user, truth)]
+                else:
+                    got_value = got[_user(user, truth)]
+                assert got_value == pytest.approx(measures[key], abs=1e-9), (metric, k, user)
+                checked += 1
+    truth_users = set(truth.user_id)
+    empty = truth_users - set(run.user_id)
+    for metric in METRICS:  # users of the truth without a run: 0 for everything (trec_eval -c)
+        assert (_values(result, metric, 5).loc[list(empty)] == 0).all()
+    assert set(result.per_user.user) == truth_users
+    assert checked or not want
+
+
+def _user(key, truth):
+    return key if isinstance(truth.user_id.iloc[0], str) else int(key)
+
+
+@given(case=run_and_truth(tied=True, max_run=7))
+def test_ties_averaged_equal_the_mean_over_every_order(case):
+    run, truth = case
+    for denominator in ("min", "relevant"):
+        result = fastrank.evaluate_run(run, truth, k=[1, 3, 30], metrics=METRICS, map_denominator=denominator)
+        for user, judged in truth.groupby("user_id"):
+            gains_of = dict(zip(judged.item_id, judged.relevance, strict=True))
+            rows = run[run.user_id == user]
+            gains = np.array([gains_of.get(i, 0.0) for i in rows.item_id])
+            for metric in METRICS:
+                for k in (1, 3, 30):
+                    want = naive.run_metric(
+                        metric, gains, rows.score.to_numpy(), judged.relevance.to_numpy(), k, 1.0, denominator
+                    )
+                    assert _values(result, metric, k)[user] == pytest.approx(want, abs=1e-12), (metric, k)
+
+
+@settings(max_examples=20)  # ranx costs ~0.4 s a call; pytrec_eval above is the main oracle
+@given(case=run_and_truth(integer_ids=True, tied=False))
+def test_equals_ranx_on_integer_relevance_without_ties(case):
+    ranx = pytest.importorskip("ranx")
+    run, truth = case
+    run = run[run.user_id.isin(truth.user_id)]
+    truth = truth[truth.user_id.isin(run.user_id)]
+    if truth.empty or not (truth.relevance > 0).any():
+        return
+    qrels = {}
+    for user, item, rel in truth.itertuples(index=False):
+        if rel > 0:  # ranx keeps relevant judgements only
+            qrels.setdefault(str(user), {})[str(item)] = int(rel)
+    runs = {}
+    for user, item, score in run.itertuples(index=False):
+        if str(user) in qrels:
+            runs.setdefault(str(user), {})[str(item)] = float(score)
+    truth = truth[truth.user_id.astype(str).isin(qrels)]
+    run = run[run.user_id.astype(str).isin(qrels)]
+    names = {"ndcg": "ndcg", "precision": "precision", "recall": "recall", "map": "map", "mrr": "mrr",
+             "hit_rate": "hit_rate"}  # fmt: skip
+    ks = [1, 3, 10]
+    wanted = [f"{names[m]}@{k}" for m in METRICS for k in ks]
+    with warnings.catch_warnings():  # ranx's own numba code warns as it compiles
+        warnings.simplefilter("ignore")
+        scores = ranx.evaluate(
+            ranx.Qrels(qrels), ranx.Run(runs), wanted, return_mean=False, make_comparable=True
+        )
+    result = fastrank.evaluate_run(run, truth, k=ks, metrics=METRICS, map_denominator="relevant")
+    users = sorted(qrels)
+    for metric in METRICS:
+        for k in ks:
+            got = _values(result, metric, k).loc[[int(u) for u in users]].to_numpy()
+            want = np.asarray(scores[f"{names[metric]}@{k}"], float)
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-12, err_msg=f"{metric}@{k}")
+
+
+def test_missing_relevant_items_enter_the_ideal_and_the_denominators():
+    run = pd.DataFrame({"user_id": [1, 1], "item_id": [10, 11], "score": [0.9, 0.8]})
+    truth = pd.DataFrame({"user_id": [1, 1, 1], "item_id": [11, 12, 13], "relevance": [1.0, 2.0, 1.0]})
+    result = fastrank.evaluate_run(run, truth, k=[2], metrics=METRICS)
+    ideal = 2 + 1 / np.log2(3)
+    assert _values(result, "ndcg", 2)[1] == pytest.approx((1 / np.log2(3)) / ideal, abs=1e-15)
+    assert _values(result, "recall", 2)[1] == pytest.approx(1 / 3)
+    assert _values(result, "precision", 2)[1] == pytest.approx(1 / 2)
+    assert _values(result, "map", 2)[1] == pytest.approx((1 / 2) / 2)  # min(k = 2, 3 relevant)
+    trec_map = fastrank.evaluate_run(run, truth, k=[2], metrics=["map"], map_denominator="relevant")
+    assert _values(trec_map, "map", 2)[1] == pytest.approx((1 / 2) / 3)
+    assert _values(result, "mrr", 2)[1] == pytest.approx(1 / 2)
+
+
+def test_users_are_counted_where_they_are_skipped_or_scored_zero():
+    run = pd.DataFrame({"user_id": [1, 1, 9], "item_id": [10, 11, 10], "score": [0.9, 0.8, 0.5]})
+    truth = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 10], "relevance": [1.0, 1.0]})
+    zero = fastrank.evaluate_run(run, truth, k=[5])
+    assert _values(zero, "ndcg", 5).to_dict() == {1: 1.0, 2: 0.0}
+    assert any("1 user without truth skipped (1 rows)" in note for note in zero.notes)
+    assert any("1 user of the truth without recommendations; they score 0" in note for note in zero.notes)
+    skip = fastrank.evaluate_run(run, truth, k=[5], empty_run="skip")
+    assert np.isnan(_values(skip, "ndcg", 5)[2]) and skip.summary["excluded"].iloc[0] == 1
+    assert skip.mean("run", k=5) == 1.0 and zero.mean("run", k=5) == 0.5
+
+
+def test_a_rank_column_ranks_like_scores():
+    run = pd.DataFrame({"user_id": [1, 1, 1], "item_id": [10, 11, 12], "rank": [3, 1, 2]})
+    truth = pd.DataFrame({"user_id": [1, 1], "item_id": [11, 10], "relevance": [1.0, 3.0]})
+    by_rank = fastrank.evaluate_run(run, truth, k=[1, 3], rank_col="rank")
+    by_score = fastrank.evaluate_run(run.assign(score=-run["rank"]), truth, k=[1, 3])
+    pd.testing.assert_frame_equal(by_rank.per_user, by_score.per_user)
+
+
+@pytest.mark.parametrize("where", ["run", "truth"])
+def test_duplicates_are_refused_or_the_first_kept(where):
+    run = pd.DataFrame({"user_id": "a", "item_id": ["x", "y", "z"], "score": [0.3, 0.2, 0.1]})
+    truth = pd.DataFrame({"user_id": "a", "item_id": ["y", "z", "w"], "relevance": [1.0, 0.0, 1.0]})
+    if where == "run":
+        run.loc[2, "item_id"] = "x"
+    else:
+        truth.loc[1, "item_id"] = "y"
+    with pytest.raises(fastrank.InputError, match=r"user 'a' .* item 'x' twice|user 'a' has item 'y' twice"):
+        fastrank.evaluate_run(run, truth)
+    kept = fastrank.evaluate_run(run, truth, k=[3], metrics=["precision"], duplicates="first")
+    first = run.drop_duplicates(["user_id", "item_id"]), truth.drop_duplicates(["user_id", "item_id"])
+    want = fastrank.evaluate_run(*first, k=[3], metrics=["precision"])
+    assert kept.mean("run", k=3, metric="precision") == want.mean("run", k=3, metric="precision")
+
+
+def test_several_runs_are_sources_of_one_evaluation():
+    truth = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 20], "relevance": [1.0, 1.0]})
+    good = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 20], "score": [1.0, 1.0]})
+    bad = pd.DataFrame({"user_id": [1, 2], "item_id": [11, 21], "score": [1.0, 1.0]})
+    result = fastrank.evaluate_run({"good": good, "bad": bad}, truth, k=[1])
+    assert list(result.summary.source) == ["good", "bad"]
+    assert (result.mean("good", k=1), result.mean("bad", k=1)) == (1.0, 0.0)
+    with pytest.raises(fastrank.InputError, match="two runs are named 'run'"):
+        fastrank.evaluate_run(["a/run.parquet", "b/run.parquet"], truth)
+
+
+def test_integer_and_text_ids_meet_as_text():
+    run = pd.DataFrame({"user_id": [1, 1], "item_id": [10, 11], "score": [0.9, 0.8]})
+    truth = pd.DataFrame({"user_id": ["1"], "item_id": ["11"], "relevance": [1.0]})
+    assert fastrank.evaluate_run(run, truth, k=[2], metrics=["mrr"]).mean("run", k=2, metric="mrr") == 0.5
+
+
+def test_trec_files_round_trip(tmp_path):
+    rng = np.random.default_rng(3)
+    users = np.repeat(["q1", "q2", "q3"], 4)
+    items = [f"d{i}" for i in range(12)]
+    run = pd.DataFrame({"user_id": users, "item_id": items, "score": rng.random(12) / 3})
+    truth = pd.DataFrame(
+        {"user_id": ["q1", "q2", "q3"], "item_id": ["d1", "d9", "d11"], "relevance": [2.0, 1, 1]}
+    )
+    columns = {"user_col": "user_id", "item_col": "item_id"}
+    trec.write_run(run, tmp_path / "r.run", **columns, score_col="score")
+    trec.write_qrels(truth, tmp_path / "t.qrels", **columns, label_col="relevance")
+    first = (tmp_path / "r.run").read_text().splitlines()[0].split()
+    assert first[:4] == ["q1", "Q0", f"d{int(np.argmax(run.score[:4]))}", "1"]  # the best of q1, rank 1
+    back = trec.read_run(tmp_path / "r.run", user_col="u", item_col="i", score_col="s", rank_col="r")
+    assert sorted(back.column("s").to_pylist()) == sorted(run.score)  # every bit of every score
+    assert (tmp_path / "t.qrels").read_text().splitlines()[0] == "q1 0 d1 2"
+    from_files = fastrank.evaluate_run(tmp_path / "r.run", tmp_path / "t.qrels", k=[1, 4], metrics=METRICS)
+    from_frames = fastrank.evaluate_run({"r": run}, truth, k=[1, 4], metrics=METRICS)
+    pd.testing.assert_frame_equal(from_files.per_user, from_frames.per_user)
+
+
+@pytest.mark.parametrize(
+    ("run_text", "truth_text", "message"),
+    [
+        ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 -1\n", "relevance -1.0 at row 0 (user 'q1', item 'd1')"),
+        ("q1 Q0 d1 1 high t\n", "q1 0 d1 1\n", "line 1: score high is not a finite number"),
+        ("q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n", "q1 0 d1 1\n", "user 'q1' lists item 'd1' twice"),
+        ("q1 Q0 d1 1 0.5\n", "q1 0 d1 1\n", "5 fields per line; a TREC file here has qid Q0 docno rank"),
+        ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 1\nq1 0 d1 2\n", "user 'q1' has item 'd1' twice (again at row 1)"),
+    ],
+)
+def test_bad_trec_input_exits_2_with_one_line(tmp_path, capsys, run_text, truth_text, message):
+    (tmp_path / "r.run").write_text(run_text)
+    (tmp_path / "t.qrels").write_text(truth_text)
+    code = main(["evaluate", "--run", str(tmp_path / "r.run"), "--truth", str(tmp_path / "t.qrels")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert message in err, err
+
+
+def test_a_run_without_a_score_or_rank_column_is_refused(tmp_path, capsys):
+    pd.DataFrame({"user_id": [1], "item_id": [2], "rank": [1]}).to_parquet(tmp_path / "r.parquet")
+    pd.DataFrame({"user_id": [1], "item_id": [2], "relevance": [1.0]}).to_parquet(tmp_path / "t.parquet")
+    code = main(["evaluate", "--run", str(tmp_path / "r.parquet"), "--truth", str(tmp_path / "t.parquet")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "no score column 'score' (there is a 'rank' column: pass --rank-col rank)" in err, err
+    assert main(["evaluate", "--run", str(tmp_path / "r.parquet"), "--truth", str(tmp_path / "t.parquet"),
+                 "--rank-col", "rank", "--json"]) == 0  # fmt: skip
+
+
+def test_cli_evaluates_and_compares_runs(tmp_path, capsys):
+    truth = pd.DataFrame({"user_id": range(40), "item_id": 0, "relevance": 1.0})
+    rng = np.random.default_rng(0)
+    for name, quality in (("good", 0.8), ("bad", 0.2)):
+        rows = [(u, 0 if rng.random() < quality else 99, 1.0) for u in range(40)]
+        pd.DataFrame(rows, columns=["user_id", "item_id", "score"]).to_parquet(tmp_path / f"{name}.parquet")
+    truth.to_parquet(tmp_path / "truth.parquet")
+    runs = ["--run", str(tmp_path / "good.parquet"), "--run", str(tmp_path / "bad.parquet")]
+    out = tmp_path / "per_user.csv"
+    truth_flag = ["--truth", str(tmp_path / "truth.parquet"), "-k", "1"]
+    assert main(["evaluate", *runs, *truth_flag, "--per-user", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "good" in printed and "bad" in printed
+    assert set(pd.read_csv(out).columns) >= {"user_id", "metric", "k", "source", "value"}
+    assert main(["compare", *runs, *truth_flag, "--resamples", "200", "--json"]) == 0
+    import json
+
+    records = json.loads(capsys.readouterr().out)
+    (row,) = records["comparisons"]
+    assert (row["source"], row["reference"]) == ("bad", "good") and row["mean_diff"] < 0
