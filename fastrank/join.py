@@ -13,15 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import trec
+from . import kernels, trec
 from .errors import InputError
 from .grouping import Groups, group_rows
 from .io import TableSource, numeric_column
 from .options import RunOptions
 from .pipeline import duplicates_per_user
+from .threads import even_bounds, frozen, run_chunks, thread_count
 
 
 def _is_trec(source: Any) -> bool:
@@ -108,14 +110,17 @@ class Truth:
     users: np.ndarray
     user_ids: pa.Array
     item_ids: pa.Array
-    keys: np.ndarray  # user code * n_items + item code, sorted
-    user_codes: np.ndarray  # in key order
-    labels: np.ndarray  # in key order
+    offsets: np.ndarray  # rows of truth user u: offsets[u]:offsets[u + 1]
+    user_codes: np.ndarray  # per row, in that order
+    item_codes: np.ndarray  # per row: 0 <= code < len(item_ids)
+    labels: np.ndarray  # per row
     sizes: np.ndarray  # truth rows per user
     name: str
 
 
 def prepare_truth(truth: Any, o: RunOptions) -> Truth:
+    """The truth read and checked (relevance finite and >= 0; a repeated (user, item) refused or
+    its first row kept, by ``o.duplicates``), its pairs sorted once for every run's lookups."""
     if _is_trec(truth):
         table = trec.read_qrels(truth, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col)
         where = str(truth)
@@ -151,14 +156,16 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
         keep[repeated] = False
         order, keys = order[keep], keys[keep]
     sorted_users = user_codes[order]
+    sizes = np.bincount(sorted_users, minlength=len(user_ids))
     return Truth(
         users=user_ids.to_numpy(zero_copy_only=False),
         user_ids=user_ids,
         item_ids=item_ids,
-        keys=keys,
+        offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
         user_codes=sorted_users,
+        item_codes=item_codes[order],
         labels=labels[order],
-        sizes=np.bincount(sorted_users, minlength=len(user_ids)),
+        sizes=sizes,
         name=where,
     )
 
@@ -169,10 +176,22 @@ def _encode(ids: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return np.asarray(encoded.indices, dtype=np.int64), encoded.dictionary
 
 
-def _lookup(ids: pa.Array, values: pa.Array) -> np.ndarray:
-    """Index of each of ``ids`` in ``values`` (-1 when absent); text and integers compare as text."""
+def _lookup(ids: Any, values: pa.Array) -> np.ndarray:
+    """Index of each of ``ids`` in ``values`` (-1 when absent); text and integers compare as text.
+    Integers in a range of up to 2**26 values take a direct table instead of a hash lookup."""
     if ids.type != values.type:
         ids, values = ids.cast(pa.string()), values.cast(pa.string())
+    if pa.types.is_integer(ids.type) and len(values):
+        keys = np.asarray(values.to_numpy(zero_copy_only=False), np.int64)
+        wanted = np.asarray(ids.to_numpy(), np.int64)
+        low, high = int(keys.min()), int(keys.max())
+        if high - low < 1 << 26:
+            table = np.full(high - low + 1, -1, np.int64)
+            table[keys - low] = np.arange(len(keys))
+            inside = (wanted >= low) & (wanted <= high)
+            out = np.full(len(wanted), -1, np.int64)
+            out[inside] = table[wanted[inside] - low]
+            return out
     found = pc.index_in(ids, value_set=values)
     return np.asarray(found.fill_null(-1), dtype=np.int64)
 
@@ -190,80 +209,126 @@ def join(
     where: str, notes: list[str],
 ) -> Joined:  # fmt: skip
     """The run's rows grouped per truth user (run rows first, then the truth items it missed)."""
-    local_users, run_user_ids = _encode(users)
-    local_items, run_item_ids = _encode(items)
-    groups = _group(local_users)
-    if len(local_users) and duplicates_per_user(groups, groups.take(local_items), parallel=True).sum():
-        keys = local_users * len(run_item_ids) + local_items
-        _, first = np.unique(keys, return_index=True)
-        keep = np.zeros(len(keys), bool)
-        keep[first] = True
-        if o.duplicates == "refuse":
-            row = int(np.argmin(keep))
-            raise InputError(
-                f"{where}: user {users[row].as_py()!r} lists item {items[row].as_py()!r} twice (again at row "
-                f"{row}); pass duplicates='first' to keep the first"
-            )
-        notes.append(
-            f"{where}: {_users(int((~keep).sum()), 'repeated (user, item) row')}; the first of each kept"
-        )
-        local_users, local_items, scores = local_users[keep], local_items[keep], scores[keep]
-        groups = _group(local_users)
+    groups, run_user_ids = _group_users(users)
+    if len(users) and _repeats(groups, items):
+        pairs = {"u": users.to_numpy(zero_copy_only=False), "i": items.to_numpy(zero_copy_only=False)}
+        keep = ~pd.DataFrame(pairs).duplicated().to_numpy()
+        if not keep.all():  # not only equal hashes of different ids
+            if o.duplicates == "refuse":
+                row = int(np.argmin(keep))
+                raise InputError(
+                    f"{where}: user {users[row].as_py()!r} lists item {items[row].as_py()!r} twice (again at "
+                    f"row {row}); pass duplicates='first' to keep the first"
+                )
+            repeated = _users(int((~keep).sum()), "repeated (user, item) row")
+            notes.append(f"{where}: {repeated}; the first of each kept")
+            rows = np.flatnonzero(keep)
+            users, items, scores = users.take(rows), items.take(rows), scores[rows]
+            groups, run_user_ids = _group_users(users)
     truth_user = _lookup(run_user_ids, truth.user_ids)[groups.keys]  # per run group; -1: no truth
-    truth_item = _lookup(run_item_ids, truth.item_ids)[groups.take(local_items)]
     sizes = groups.sizes
-    row_user = np.repeat(truth_user, sizes)
     skipped = truth_user < 0
     if skipped.any():
-        rows = int(sizes[skipped].sum())
-        notes.append(f"{where}: {_users(int(skipped.sum()), 'user')} without truth skipped ({rows:,} rows)")
+        rows_skipped = int(sizes[skipped].sum())
+        notes.append(
+            f"{where}: {_users(int(skipped.sum()), 'user')} without truth skipped ({rows_skipped:,} rows)"
+        )
     n_users = len(truth.users)
-    n_truth_items = len(truth.item_ids)
+    parallel = thread_count(True)
 
-    # Labels of run rows: the truth relevance of (user, item), else 0.
-    known = np.flatnonzero((row_user >= 0) & (truth_item >= 0))
-    keys = row_user[known] * n_truth_items + truth_item[known]
-    at = np.minimum(np.searchsorted(truth.keys, keys), len(truth.keys) - 1)
-    hit = truth.keys[at] == keys
-    run_labels = np.zeros(len(row_user), np.float64)
-    run_labels[known[hit]] = truth.labels[at[hit]]
-    retrieved = np.zeros(len(truth.keys), bool)
-    retrieved[at[hit]] = True
+    # Labels of run rows: the truth relevance of (user, item), else 0; and which truth rows matched.
+    run_items = frozen(groups.take(_lookup(items, truth.item_ids)))
+    run_labels = np.empty(len(run_items), np.float64)
+    found = np.zeros(len(truth.labels), np.bool_)
+    offsets, run_user = frozen(groups.offsets), frozen(truth_user)
+    truth_offsets, truth_items, truth_labels = (
+        frozen(truth.offsets),
+        frozen(truth.item_codes),
+        frozen(truth.labels),
+    )
+    bounds = even_bounds(groups.n_groups, 2 * parallel)
+    run_chunks(
+        lambda first, stop: kernels.match_truth(
+            first, stop, offsets, run_user, run_items, truth_offsets, truth_items, truth_labels,
+            len(truth.item_ids), run_labels, found,
+        ),
+        bounds, True,
+    )  # fmt: skip
 
     run_scores = groups.take(scores)
     if o.ties == "trec":
+        local_items, run_item_ids = _encode(items)
+        row_user = np.repeat(truth_user, sizes)
         run_scores = _trec_order(row_user, run_scores, groups.take(local_items), run_item_ids)
-
     ranked = np.zeros(n_users, np.int64)
     ranked[truth_user[~skipped]] = sizes[~skipped]
-    missing = np.flatnonzero(~retrieved)
-    missing_users = truth.user_codes[missing]
-    counts = ranked + np.bincount(missing_users, minlength=n_users)
-    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    labels = np.empty(offsets[-1], np.float64)
-    out_scores = np.full(offsets[-1], -np.inf)
-    # Run rows keep their order inside each user; the truth items the run missed follow them.
-    group_start = np.repeat(groups.offsets[:-1], sizes)
-    kept = np.flatnonzero(row_user >= 0)
-    dest = offsets[row_user[kept]] + kept - group_start[kept]
-    labels[dest] = run_labels[kept]
-    out_scores[dest] = run_scores[kept]
-    first_missing = np.searchsorted(missing_users, missing_users, side="left")
-    dest = offsets[missing_users] + ranked[missing_users] + np.arange(len(missing)) - first_missing
-    labels[dest] = truth.labels[missing]
+    missed = truth.sizes - np.bincount(truth.user_codes[found], minlength=n_users)
+    out_offsets = frozen(np.concatenate(([0], np.cumsum(ranked + missed))).astype(np.int64))
+    labels = np.empty(out_offsets[-1], np.float64)
+    out_scores = np.full(out_offsets[-1], -np.inf)  # missed truth items are never ranked
+    run_labels, run_scores, found = (
+        frozen(run_labels),
+        frozen(np.ascontiguousarray(run_scores)),
+        frozen(found),
+    )
+    run_chunks(
+        lambda first, stop: kernels.place_run_rows(
+            first, stop, offsets, run_user, run_labels, run_scores, out_offsets, labels, out_scores
+        ),
+        bounds, True,
+    )  # fmt: skip
+    ranked_view = frozen(ranked)
+    run_chunks(
+        lambda first, stop: kernels.place_missed(
+            first, stop, truth_offsets, truth_labels, found, out_offsets, ranked_view, labels
+        ),
+        even_bounds(n_users, 2 * parallel), True,
+    )  # fmt: skip
     empty = int((ranked == 0).sum())
     if empty:
-        fate = (
-            "left out (empty_run='skip')"
-            if o.empty_run == "skip"
-            else ("they score 0 for every metric (empty_run='skip' leaves them out)")
-        )
+        fate = "they score 0 for every metric (empty_run='skip' leaves them out)"
+        if o.empty_run == "skip":
+            fate = "left out (empty_run='skip')"
         notes.append(f"{where}: {_users(empty, 'user')} of the truth without recommendations; {fate}")
-    return Joined(offsets, ranked, labels, out_scores)
+    return Joined(out_offsets, ranked, labels, out_scores)
+
+
+def _repeats(groups: Groups, items: pa.ChunkedArray) -> bool:
+    """Whether some user lists an item twice, or two items whose ids hash alike (O(rows): integer
+    ids as they are, text by FNV-1a 64 where it lies; the caller confirms a hit exactly)."""
+    array = items.combine_chunks()
+    if pa.types.is_integer(array.type):
+        ids = groups.take(np.asarray(array.to_numpy(zero_copy_only=False), np.int64))
+        return bool(duplicates_per_user(groups, ids, True).any())
+    array = array.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int64)[array.offset : array.offset + len(array) + 1]
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    hashes = np.empty(len(array), np.uint64)
+    kernels.fnv1a64(offsets, data, hashes)
+    keys, group_offsets = frozen(groups.take(hashes.view(np.int64))), frozen(groups.offsets)
+    counts = np.empty(groups.n_groups, np.int64)
+    largest = int(groups.sizes.max())
+    run_chunks(
+        lambda first, stop: kernels.repeated_in_groups(first, stop, group_offsets, keys, largest, counts),
+        even_bounds(groups.n_groups, 2 * thread_count(True)),
+        True,
+    )
+    return bool(counts.any())
 
 
 def _users(n: int, what: str) -> str:
     return f"{n:,} {what}" if n == 1 else f"{n:,} {what}s"
+
+
+def _group_users(users: pa.ChunkedArray) -> tuple[Groups, pa.Array]:
+    """The run's rows grouped by user, group g being user ``ids[g]``: integer ids are grouped as
+    they are (no encoding pass), text ids through pyarrow's dictionary encoding."""
+    if pa.types.is_integer(users.type):
+        grouped = _group(np.asarray(users.to_numpy(), np.int64))
+        return Groups(np.arange(grouped.n_groups), grouped.offsets, grouped.order), pa.array(grouped.keys)
+    codes, ids = _encode(users)
+    return _group(codes), ids
 
 
 def _group(codes: np.ndarray) -> Groups:

@@ -215,3 +215,30 @@ def test_small_cutoffs_on_long_lists(data, ties, ks):
                 assert frame.loc[user, f"map@{k}"] == pytest.approx(want_ap, abs=TOL), (user, k)
         tied = result.tied_at_cutoff[list(result.users).index(user)]
         assert list(tied) == [naive.tied_at_cutoff(s, k) for k in ks]
+
+
+@given(grouped_data(tied=False), st.sampled_from(["linear", "exponential"]), st.floats(0.0, 0.95))
+def test_lists_in_rank_order_and_sparse_labels_equal_sklearn(data, gain, zero_share):
+    """Rows already in score order skip the top-k selection, and few positive labels skip the
+    ideal's selection: both shortcuts give sklearn's numbers, the same as shuffled rows."""
+    users, labels, scores = data
+    rng = np.random.default_rng(len(users))
+    labels = np.where(rng.random(len(labels)) < zero_share, 0.0, labels)
+    order = np.lexsort((-scores, users))  # each user's rows in rank order
+    users, labels, scores = users[order], labels[order], scores[order]
+    ks = _ks(users)
+    names = [f"ndcg@{k}" if k else "ndcg" for k in ks] + ["map@3", "recall@10", "mrr"]
+    result = fastrank.ranking_metrics(users, labels, scores, names, gain=gain, min_items=1)
+    shuffled = rng.permutation(len(users))
+    again = fastrank.ranking_metrics(
+        users[shuffled], labels[shuffled], scores[shuffled], names, gain=gain, min_items=1
+    )
+    frame, other = result.to_frame(), again.to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        gains = y if gain == "linear" else 2.0**y - 1
+        np.testing.assert_allclose(frame.loc[user].to_numpy(), other.loc[user].to_numpy(), rtol=0, atol=TOL)
+        if len(y) == 1:
+            continue
+        for k in ks:
+            got = frame.loc[user, f"ndcg@{k}" if k else "ndcg"]
+            assert abs(got - ndcg_score([gains], [s], k=k)) <= TOL, (user, k)

@@ -8,6 +8,7 @@ callers split the work into chunks and run them on threads (:mod:`fastrank.threa
 from .checks import count_outside
 from .grouped import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, RECALL, grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
+from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
 from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
@@ -26,11 +27,16 @@ __all__ = [
     "RECALL",
     "bootstrap_means",
     "count_outside",
+    "fnv1a64",
     "fnv1a64_buckets",
     "grouped_metrics",
     "key_changes",
+    "match_truth",
     "order_asc_by_pair",
     "order_desc_flipped",
+    "place_missed",
+    "place_run_rows",
+    "repeated_in_groups",
     "repeats_per_group",
     "sign_flip_counts",
     "splitmix64_buckets",

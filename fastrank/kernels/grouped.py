@@ -17,10 +17,13 @@ from .ranking import (
     expected_hits,
     hit,
     ideal_dcg,
+    positive_rows,
     reciprocal_rank,
     row_runs,
     score_runs,
+    sort_rows_by_label,
     straddling_tie,
+    strictly_descending,
 )
 from .topk import AVERAGE, BLOCK, select_top
 
@@ -49,7 +52,11 @@ def _evaluate_group(
     n_runs = 0
     run_len, run_gain, run_rel = tie_len, tie_gain, tie_rel
     if m > 0:
-        select_top(scores, labels, lo, hr, m, tie, top, block_max)
+        if strictly_descending(scores, lo, hr):  # a top-N list in rank order: already ranked
+            for r in range(m):
+                top[r] = lo + r
+        else:
+            select_top(scores, labels, lo, hr, m, tie, top, block_max)
         n_ties = score_runs(
             top, m, lo, hr, scores, labels, exponential, threshold, tie_len, tie_gain, tie_rel
         )
@@ -57,8 +64,16 @@ def _evaluate_group(
         if tie != AVERAGE:
             n_runs = row_runs(top, m, labels, exponential, threshold, row_len, row_gain, row_rel)
             run_len, run_gain, run_rel = row_len, row_gain, row_rel
+    n_ideal = 0
     if need_ideal:
-        select_top(labels, labels, lo, hi, m_ideal, AVERAGE, top_labels, block_max)
+        # Rows with a zero label add nothing to the ideal DCG: when few rows have a positive one (a
+        # run's truth, sparse labels), sort just those instead of selecting among all rows.
+        n_ideal = positive_rows(labels, lo, hi, m_ideal, top_labels)
+        if n_ideal < 0:
+            select_top(labels, labels, lo, hi, m_ideal, AVERAGE, top_labels, block_max)
+            n_ideal = m_ideal
+        else:
+            sort_rows_by_label(labels, top_labels, n_ideal)
     n_relevant = count_relevant(labels, lo, hi, threshold) if need_relevant else 0
 
     for j in range(metric_ids.shape[0]):
@@ -69,7 +84,7 @@ def _evaluate_group(
         if metric == DCG:
             value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum)
         elif metric == NDCG:
-            ideal = ideal_dcg(labels, top_labels, ideal_cut, exponential, discount)
+            ideal = ideal_dcg(labels, top_labels, min(ideal_cut, n_ideal), exponential, discount)
             if ideal == 0.0:
                 value = np.nan if skip_no_relevant else 0.0
             else:

@@ -9,6 +9,8 @@ all orders inside each run, which is the exact metric when runs are single rows.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._jit import jit, jit_inline
 from .topk import OPTIMISTIC, PESSIMISTIC
 
@@ -92,6 +94,42 @@ def ideal_dcg(labels, top, k, exponential, discount):
     for r in range(k):
         total += gain(labels[top[r]], exponential) * discount[r]
     return total
+
+
+@jit
+def positive_rows(labels, lo, hi, limit, out):
+    """Write the rows of ``lo:hi`` with a label > 0 into ``out``; return their count, or -1 as soon
+    as there are more than ``limit``."""
+    count = 0
+    for i in range(lo, hi):
+        if labels[i] > 0:
+            if count == limit:
+                return -1
+            out[count] = i
+            count += 1
+    return count
+
+
+@jit
+def sort_rows_by_label(labels, rows, n):
+    """Order ``rows[:n]`` by label, descending (insertion sort for short lists, else a merge sort)."""
+    if n <= 32:
+        for j in range(1, n):
+            row = rows[j]
+            label = labels[row]
+            i = j - 1
+            while i >= 0 and labels[rows[i]] < label:
+                rows[i + 1] = rows[i]
+                i -= 1
+            rows[i + 1] = row
+        return
+    keys = np.empty(n, np.float64)
+    for j in range(n):
+        keys[j] = -labels[rows[j]]
+    order = np.argsort(keys, kind="mergesort")
+    ranked = rows[:n][order]
+    for j in range(n):
+        rows[j] = ranked[j]
 
 
 @jit
@@ -209,6 +247,16 @@ def count_relevant(labels, lo, hi, threshold):
     for i in range(lo, hi):
         count += labels[i] >= threshold
     return count
+
+
+@jit
+def strictly_descending(scores, lo, hi):
+    """Whether ``scores[lo:hi]`` strictly decrease: rows already in rank order, with no tie (so
+    every tie rule gives that order). Stops at the first row out of order."""
+    for i in range(lo + 1, hi):
+        if not scores[i] < scores[i - 1]:
+            return False
+    return True
 
 
 @jit
