@@ -116,6 +116,7 @@ class Truth:
     labels: np.ndarray  # per row
     sizes: np.ndarray  # truth rows per user
     name: str
+    dropped: int = 0  # repeated (user, item) rows left out (duplicates="first")
 
 
 def prepare_truth(truth: Any, o: RunOptions) -> Truth:
@@ -144,6 +145,7 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     keys = user_codes * len(item_ids) + item_codes
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
+    dropped = 0
     repeated = np.flatnonzero(keys[1:] == keys[:-1]) + 1
     if repeated.size:
         if o.duplicates == "refuse":
@@ -155,6 +157,7 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
         keep = np.ones(len(keys), bool)
         keep[repeated] = False
         order, keys = order[keep], keys[keep]
+        dropped = int(repeated.size)
     sorted_users = user_codes[order]
     sizes = np.bincount(sorted_users, minlength=len(user_ids))
     return Truth(
@@ -167,6 +170,7 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
         labels=labels[order],
         sizes=sizes,
         name=where,
+        dropped=dropped,
     )
 
 

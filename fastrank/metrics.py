@@ -332,16 +332,19 @@ def evaluate_grouped(
 
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
-    ranked = np.empty(0, np.int64) if ranked is None else np.ascontiguousarray(ranked, np.int64)
-    inputs = [frozen(a) for a in (offsets, ranked, labels, scores, metric_ids, metric_ks, straddle_ks)]
-    options = (
+    inputs = [frozen(a) for a in (offsets, labels, scores, metric_ids, metric_ks, straddle_ks)]
+    options = [
         full, kmax, gain == "exponential", TIE_CODES[ties], threshold, min_items, no_relevant == "skip",
-        map_denominator == "relevant", need_ideal, need_relevant, frozen(discount), frozen(discount_cumsum),
-        deepest, max_n,
-    )  # fmt: skip
+        need_ideal, need_relevant, frozen(discount), frozen(discount_cumsum), deepest, max_n,
+    ]  # fmt: skip
+    kernel = kernels.grouped_metrics
+    if ranked is not None:  # a run: its own kernel, so tables never compile the run's paths
+        kernel = kernels.grouped_ranked_metrics
+        inputs.insert(1, frozen(np.ascontiguousarray(ranked, np.int64)))
+        options.insert(7, map_denominator == "relevant")
 
     def chunk(first: int, stop: int) -> None:
-        kernels.grouped_metrics(first, stop, *inputs, *options, out, straddle)
+        kernel(first, stop, *inputs, *options, out, straddle)
 
     run_chunks(chunk, _chunks(offsets, min(groups.n_groups, 4 * thread_count(parallel))), parallel)
     return RankingResult(

@@ -99,6 +99,10 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
     prepared = prepare_truth(truth, options)
     timings = {"load": time.perf_counter() - clock}
     notes: list[str] = []
+    if prepared.dropped:
+        notes.append(
+            f"{prepared.name}: {prepared.dropped:,} repeated (user, item) rows; the first of each kept"
+        )
     values: dict[tuple[str, str, int, str], np.ndarray] = {}
     n_rows = 0
     for name, source in sources:

@@ -80,3 +80,12 @@ def test_compare_passes_its_evaluation_options_through(table):
     }  # fmt: skip
     with pytest.raises(TypeError, match="frobnicate"):
         fastrank.compare(table, baselines=["s"], frobnicate=True)
+
+
+def test_evaluate_run_takes_exactly_the_run_options_with_their_defaults():
+    from fastrank.options import RunOptions
+
+    parameters = dict(inspect.signature(fastrank.evaluate_run).parameters)
+    assert list(parameters)[:2] == ["run", "truth"]
+    fields = {field.name: field.default for field in dataclasses.fields(RunOptions)}
+    assert {name: p.default for name, p in list(parameters.items())[2:]} == fields

@@ -82,9 +82,11 @@ TREC_NAMES = {"ndcg": "ndcg_cut", "precision": "P", "recall": "recall", "map": "
               "hit_rate": "success"}  # fmt: skip
 
 
-@given(case=run_and_truth())
-def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case):
+@given(case=run_and_truth(), in_rank_order=st.booleans())
+def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_rank_order):
     run, truth = case
+    if in_rank_order:  # lists as runs are written: the kernel skips its selection for them
+        run = run.sort_values(["user_id", "score", "item_id"], ascending=[True, False, False])
     result = fastrank.evaluate_run(
         run, truth, k=[*KS, 1000], metrics=METRICS, ties="trec", map_denominator="relevant"
     )
@@ -212,6 +214,9 @@ def test_duplicates_are_refused_or_the_first_kept(where):
     with pytest.raises(fastrank.InputError, match=r"user 'a' .* item 'x' twice|user 'a' has item 'y' twice"):
         fastrank.evaluate_run(run, truth)
     kept = fastrank.evaluate_run(run, truth, k=[3], metrics=["precision"], duplicates="first")
+    assert any(
+        "1 repeated (user, item) row" in note and "the first of each kept" in note for note in kept.notes
+    )
     first = run.drop_duplicates(["user_id", "item_id"]), truth.drop_duplicates(["user_id", "item_id"])
     want = fastrank.evaluate_run(*first, k=[3], metrics=["precision"])
     assert kept.mean("run", k=3, metric="precision") == want.mean("run", k=3, metric="precision")
@@ -305,3 +310,25 @@ def test_cli_evaluates_and_compares_runs(tmp_path, capsys):
     records = json.loads(capsys.readouterr().out)
     (row,) = records["comparisons"]
     assert (row["source"], row["reference"]) == ("bad", "good") and row["mean_diff"] < 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--run", "{r}"], "--run and --truth go together"),
+        (["--run", "{r}", "--truth", "{t}", "--model", "m.keras"], "--model is for evaluating a table"),
+        (["--run", "{r}", "--truth", "{t}", "--engine", "dask"], "--engine is for evaluating a table"),
+        (["{t}", "--baseline", "relevance", "--ties", "trec"], "--ties is for evaluating runs"),
+        (["--run", "{r}", "--truth", "{t}", "--ties", "random"], "invalid choice: 'random'"),
+    ],
+)
+def test_cli_refuses_flags_of_the_other_shape(tmp_path, capsys, args, message):
+    pd.DataFrame({"user_id": [1], "item_id": [2], "score": [1.0]}).to_parquet(tmp_path / "r.parquet")
+    pd.DataFrame({"user_id": [1], "item_id": [2], "relevance": [1.0]}).to_parquet(tmp_path / "t.parquet")
+    paths = {"r": str(tmp_path / "r.parquet"), "t": str(tmp_path / "t.parquet")}
+    try:
+        code = main(["evaluate", *[a.format(**paths) for a in args]])
+    except SystemExit as exit_:  # argparse's own refusals exit from the parser
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err

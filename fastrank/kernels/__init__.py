@@ -9,6 +9,7 @@ from .checks import count_outside
 from .grouped import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, RECALL, grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
+from .ranked import grouped_ranked_metrics
 from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
@@ -30,6 +31,7 @@ __all__ = [
     "fnv1a64",
     "fnv1a64_buckets",
     "grouped_metrics",
+    "grouped_ranked_metrics",
     "key_changes",
     "match_truth",
     "order_asc_by_pair",
