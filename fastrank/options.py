@@ -218,7 +218,8 @@ broken by item id as text, descending, as trec_eval and pytrec_eval do; ``pessim
 
 @dataclass(frozen=True)
 class RunOptions:
-    """The options of :func:`evaluate_run`, with its defaults, as given: checked by :func:`check`."""
+    """The options of :func:`fastrank.evaluate_run`, with its defaults, as given: checked by
+    :func:`check_run`."""
 
     k: int | Sequence[int] = 10
     metrics: str | Sequence[str] = "ndcg"

@@ -72,7 +72,7 @@ def evaluate_run(
     threshold : float
         Relevant when relevance >= threshold (precision, recall, hit rate, MRR, MAP).
     ties : {"average", "trec", "pessimistic", "optimistic"}
-        Tied scores: see :data:`RUN_TIES`. ``trec`` reproduces trec_eval's numbers exactly.
+        Tied scores: see :data:`fastrank.options.RUN_TIES`. ``trec`` reproduces trec_eval's numbers exactly.
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
         user's relevant items (trec_eval's ``map_cut``, ranx).
