@@ -87,8 +87,10 @@ def _numbers(text: Any, kind: pa.DataType, path: Path, what: str, layout: str) -
         pass
     strings = np.asarray(text.to_pylist() if hasattr(text, "to_pylist") else text, dtype=object)
     parsed = pd.to_numeric(pd.Series(strings), errors="coerce").to_numpy(np.float64)
-    whole = kind != pa.int64() or np.isnan(parsed) | (parsed == np.round(parsed))
-    bad = np.flatnonzero(~np.isfinite(parsed) | ~whole)
+    bad = ~np.isfinite(parsed)
+    if kind == pa.int64():
+        bad |= parsed != np.round(parsed)
+    bad = np.flatnonzero(bad)
     line = int(bad[0]) if bad.size else 0
     need = "an integer" if kind == pa.int64() else "a finite number"
     raise InputError(f"{path}: line {line + 1}: {what} {strings[line]!s} is not {need} (fields: {layout})")

@@ -265,6 +265,8 @@ def test_trec_files_round_trip(tmp_path):
     [
         ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 -1\n", "relevance -1.0 at row 0 (user 'q1', item 'd1')"),
         ("q1 Q0 d1 1 high t\n", "q1 0 d1 1\n", "line 1: score high is not a finite number"),
+        ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 nan t\n", "q1 0 d1 1\n", "line 2: score nan is not a finite number"),
+        ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2.5 0.4 t\n", "q1 0 d1 1\n", "line 2: rank 2.5 is not an integer"),
         ("q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n", "q1 0 d1 1\n", "user 'q1' lists item 'd1' twice"),
         ("q1 Q0 d1 1 0.5\n", "q1 0 d1 1\n", "5 fields per line; a TREC file here has qid Q0 docno rank"),
         ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 1\nq1 0 d1 2\n", "user 'q1' has item 'd1' twice (again at row 1)"),
