@@ -10,7 +10,7 @@ all orders inside each run, which is the exact metric when runs are single rows.
 from __future__ import annotations
 
 from .._jit import jit, jit_inline
-from .topk import OPTIMISTIC, PESSIMISTIC
+from .topk import OPTIMISTIC, PESSIMISTIC, sift_down_min
 
 
 @jit_inline
@@ -110,29 +110,13 @@ def positive_rows(labels, lo, hi, limit, out):
 
 @jit
 def sort_rows_by_label(labels, rows, n):
-    """Order ``rows[:n]`` by label, descending: a heapsort in place (O(n log n), no allocation,
-    and cheap to compile, which a first run pays for)."""
+    """Order ``rows[:n]`` by label, descending: a heapsort in place with the top-k selection's
+    min-heap (O(n log n), no allocation, little for a first run to compile)."""
     for start in range(n // 2 - 1, -1, -1):
-        _sift_down(labels, rows, start, n)
+        sift_down_min(labels, rows, start, n)
     for end in range(n - 1, 0, -1):
         rows[0], rows[end] = rows[end], rows[0]  # the smallest label goes last
-        _sift_down(labels, rows, 0, end)
-
-
-@jit_inline
-def _sift_down(labels, rows, i, n):
-    """Restore the min-heap (by label) below position ``i`` of ``rows[:n]``."""
-    while True:
-        child = 2 * i + 1
-        if child >= n:
-            return
-        if child + 1 < n and labels[rows[child + 1]] < labels[rows[child]]:
-            child += 1
-        if labels[rows[child]] < labels[rows[i]]:
-            rows[i], rows[child] = rows[child], rows[i]
-            i = child
-        else:
-            return
+        sift_down_min(labels, rows, 0, end)
 
 
 @jit

@@ -118,7 +118,7 @@ def _heap_select(scores, labels, lo, hi, m, tie, out, sort):
 
 
 @jit
-def _sift_down_min(values, heap, pos, size):
+def sift_down_min(values, heap, pos, size):
     # Min-heap of indices into values: the root holds the smallest.
     item = heap[pos]
     while True:
@@ -146,11 +146,11 @@ def _mth_largest(values, n, m, heap):
     for r in range(m):
         heap[r] = r
     for pos in range(m // 2 - 1, -1, -1):
-        _sift_down_min(values, heap, pos, m)
+        sift_down_min(values, heap, pos, m)
     for i in range(m, n):
         if values[i] > values[heap[0]]:
             heap[0] = i
-            _sift_down_min(values, heap, 0, m)
+            sift_down_min(values, heap, 0, m)
     return values[heap[0]]
 
 
