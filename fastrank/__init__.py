@@ -4,15 +4,19 @@ Public API
 ----------
 ndcg(users, labels, scores, k=10, ...)
     Per-user NDCG@k (one or several k) with scikit-learn's semantics, and the mean.
-ranking_metrics(users, labels, scores, metrics=("ndcg@10",), ...)
-    Several metrics and cutoffs in one pass: dcg, ndcg, precision, recall, hit_rate, mrr, map.
+ranking_metrics(users, labels, scores, metrics=("ndcg@10",), items=None, ...)
+    Several metrics and cutoffs in one pass: dcg, ndcg, precision, recall, hit_rate, mrr, map, f1,
+    r_precision; auc and gauc (users' AUC weighted by rows, gauc_weight=); with items, the
+    beyond-accuracy metrics of the top-k lists: coverage, arp, novelty, gini, entropy, long_tail.
 group_rows(users) -> Groups
     Group rows by user once, to evaluate many score columns without regrouping.
 RankingResult
-    Per-user values, means, users evaluated and skipped, ties split by each cutoff.
+    Per-user values, means (weighted for gauc; catalog-wide for coverage, gini, entropy), users
+    evaluated and skipped, ties split by each cutoff.
 evaluate(data, model, baselines=..., k=10, protocol="standard", engine="auto", ...) -> Evaluation
-    The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG of every source;
-    in memory, streamed in chunks of whole users, or on a Dask cluster (same numbers).
+    The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG (or metrics=)
+    of every source; in memory, streamed in chunks of whole users, or on a Dask cluster (same
+    numbers; the beyond-accuracy metrics in memory only).
 compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Comparison
     evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference.
 evaluate_run(run, truth, k=10, metrics="ndcg", ties="average", ...) -> Evaluation
@@ -22,7 +26,7 @@ evaluate_run(run, truth, k=10, metrics="ndcg", ties="average", ...) -> Evaluatio
 compare_runs(run, truth, reference=None, ...) -> Comparison
     evaluate_run(), then the intervals and paired tests of compare().
 fastrank.keras.RankingMetrics(data, metrics=("ndcg@10",), ...)
-    Keras callback logging val_ndcg@10 and other metrics every epoch (imports Keras when used).
+    Keras callback logging val_ndcg@10, val_gauc and other metrics every epoch (imports Keras).
 InputError
     The ValueError raised for bad input; its message names the argument, user and row at fault.
 MissingExtra
@@ -39,7 +43,8 @@ from .compare import Comparison, compare, compare_runs
 from .errors import EngineError, InputError
 from .extras import MissingExtra
 from .grouping import Groups, group_rows, groups_from_offsets
-from .metrics import RankingResult, ndcg, ranking_metrics
+from .metrics import ndcg, ranking_metrics
+from .ranking_result import RankingResult
 from .results import Evaluation
 from .runs import evaluate_run
 from .specs import METRICS, MetricSpec, parse_metric

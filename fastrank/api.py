@@ -35,6 +35,8 @@ def evaluate(
     k: int | Sequence[int] = 10,
     metrics: str | Sequence[str] = "ndcg",
     threshold: float = 1.0,
+    gauc_weight: str = "rows",
+    popularity_col: str | None = None,
     protocol: str | Sequence[str] = "standard",
     min_items: int = 2,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -73,9 +75,19 @@ def evaluate(
         Cutoffs of the standard protocol.
     metrics : str or sequence of str
         Metrics of the standard protocol, each at every k: ``ndcg`` (default), ``dcg``,
-        ``precision``, ``recall``, ``hit_rate``, ``mrr``, ``map`` (see :func:`fastrank.ranking_metrics`).
+        ``precision``, ``recall``, ``hit_rate``, ``mrr``, ``map``, ``f1``; once, over the whole
+        list: ``r_precision``, ``auc``, ``gauc``; beyond accuracy, over the top-k lists (in-memory
+        engine, item column needed): ``coverage``, ``arp``, ``novelty``, ``gini``, ``entropy``,
+        ``long_tail`` (see :func:`fastrank.ranking_metrics` and the README's metric table).
     threshold : float
-        Relevance threshold of the binary metrics: a row is relevant when ``label >= threshold``.
+        Relevance threshold of the binary metrics and AUC: a row is relevant when
+        ``label >= threshold``.
+    gauc_weight : str
+        GAUC's weight of a user: ``"rows"`` (its rows, as RecBole), ``"users"`` (1: the plain mean
+        of the users' AUC) or a column name (its values summed over the user's rows).
+    popularity_col : str, optional
+        Item popularity for ARP, novelty and the long tail: the column summed over each item's
+        rows. Default: each row counts 1 (an item's share of the table's rows).
     protocol : {"standard", "notebook"} or a sequence of them
         ``standard``: per-user ``metrics`` at each k, relevance = label. ``notebook``: the KuaiRec
         notebook's item-id-as-gain NDCG (k = 10, users with >= 5 rows), for migrating users only.
@@ -178,7 +190,7 @@ def evaluate_options(data: Any, options: Options) -> Evaluation:
     if "notebook" in plan.protocols:
         notes.append(protocols.NOTEBOOK_NOTE)
     clock = time.perf_counter()
-    summary, per_user = tables(scored)
+    summary, per_user = tables(scored, plan.metrics)
     timings["tables"] = time.perf_counter() - clock
     duplicates = None if scored.duplicates is None else int(scored.duplicates.sum())
     return Evaluation(summary, per_user, scored.n_rows, len(scored.users), duplicates, timings, notes)

@@ -143,14 +143,24 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("-k", type=int, nargs="+", default=[10], help="cutoffs (default: 10)")
     sub.add_argument(
         "--metrics", nargs="+", default=["ndcg"], metavar="NAME",
-        help="metrics at each k: ndcg (default), dcg, precision, recall, hit_rate, mrr, map",
+        help="metrics at each k: ndcg (default), dcg, precision, recall, hit_rate, mrr, map, f1; over the "
+        "whole list: r_precision, auc, gauc; beyond accuracy (top-k lists, tables only): coverage, arp, "
+        "novelty, gini, entropy, long_tail",
     )  # fmt: skip
     sub.add_argument(
         "--threshold",
         type=float,
         default=1.0,
-        help="binary metrics: relevant when label >= this (default: 1.0)",
+        help="binary metrics and AUC: relevant when label >= this (default: 1.0)",
     )
+    sub.add_argument(
+        "--gauc-weight", metavar="rows|users|COLUMN",
+        help="GAUC's weight of a user: its rows (default), 1 each (users), or a column summed per user",
+    )  # fmt: skip
+    sub.add_argument(
+        "--popularity-col", metavar="COLUMN",
+        help="item popularity for arp, novelty, long_tail: this column summed per item (default: rows)",
+    )  # fmt: skip
     sub.add_argument("--min-items", type=int, help="exclude users with fewer rows (default: 2)")
     sub.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
     sub.add_argument(

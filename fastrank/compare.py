@@ -20,6 +20,7 @@ from .checks import check_int
 from .errors import InputError
 from .options import Options, RunOptions, as_list
 from .results import Evaluation
+from .specs import NO_CUTOFF, SUMMARY_ONLY
 from .stats import bootstrap_intervals, check_options, holm, paired
 
 ALL_USERS = "all users"
@@ -219,11 +220,20 @@ def _with_confidence(
             f"add {another} for paired comparisons"
         )
 
+    pairs = list(dict.fromkeys((m, None if m in NO_CUTOFF else k_one) for m in metrics for k_one in ks))
+    without = [f"{m}@{k_one}" if k_one else m for m, k_one in pairs if m in SUMMARY_ONLY]
+    if without:
+        evaluation.notes.append(
+            f"compare: no interval or paired test for {', '.join(without)}: "
+            + "not means of per-user values (GAUC weights the users' AUC; coverage, Gini and entropy "
+            + "describe all lists at once); their values are in the evaluation's summary"
+        )
+    pairs = [(m, k_one) for m, k_one in pairs if m not in SUMMARY_ONLY]
     users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
-    slices = _slices(users, slice_by, data, user_col)
+    slices = _slices(users, slice_by, data, user_col) if pairs else []
     options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "method": ci_method}
     interval_rows, comparison_rows = [], []
-    for metric, k_one in ((metric, k_one) for metric in metrics for k_one in ks):
+    for metric, k_one in pairs:
         matrix = _matrix(per_user, metric, k_one, sources, users["user"])
         for slice_name, mask in slices:
             block = matrix[mask]
@@ -247,11 +257,16 @@ def _with_confidence(
                     for row, value in zip(family, adjusted, strict=True):
                         row[key] = float(value)
             comparison_rows.extend(family)
-    intervals = pd.DataFrame(interval_rows)
+    intervals = pd.DataFrame(
+        interval_rows, columns=["slice", "metric", "k", "source", "mean", "low", "high", "users"]
+    )
     columns = ["slice", "metric", "k", "source", "reference", "mean_diff", "low", "high", "p_randomization",
                "p_randomization_at_floor", "p_ttest", "effect_size", "wins", "ties", "losses",
                "users"]  # fmt: skip
     comparisons = pd.DataFrame(comparison_rows, columns=columns)
+    for frame, rows in ((intervals, interval_rows), (comparisons, comparison_rows)):
+        if any(row["k"] is None for row in rows):  # ints and None, not floats and NaN
+            frame["k"] = pd.Series([row["k"] for row in rows], dtype=object)
     plots: list[Path] = []
     if plot_dir is not None:
         from .plots import save_all
@@ -262,15 +277,16 @@ def _with_confidence(
         mean, low, high = bootstrap_intervals(curve_matrix, **options)
         curve = pd.DataFrame({"k": np.repeat(CURVE_KS, len(sources)), "source": sources * len(CURVE_KS)})
         curve["mean"], curve["low"], curve["high"] = mean, low, high
-        shown = per_user[per_user.k.isin(ks) & per_user.metric.isin(metrics)]
-        pairs = [(metric, k_one) for metric in metrics for k_one in ks]
+        shown = per_user[(per_user.k.isin(ks) | per_user.k.isna()) & per_user.metric.isin(metrics)]
         plots = save_all(shown, curve, plot_dir, reference=reference, metrics=pairs)
     return Comparison(intervals, comparisons, reference, evaluation, confidence, plots)
 
 
-def _matrix(per_user: pd.DataFrame, metric: str, k: int, sources: list[str], users: pd.Series) -> np.ndarray:
+def _matrix(
+    per_user: pd.DataFrame, metric: str, k: int | None, sources: list[str], users: pd.Series
+) -> np.ndarray:
     """Users x sources values of metric@k, rows in ``users`` order (NaN where a user was excluded)."""
-    rows = per_user[(per_user.metric == metric) & (per_user.k == k)]
+    rows = per_user[(per_user.metric == metric) & (per_user.k.isna() if k is None else per_user.k == k)]
     table = rows.pivot(index="user", columns="source", values="value")
     return table.reindex(index=users.to_numpy(), columns=sources).to_numpy(np.float64)
 

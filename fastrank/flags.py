@@ -50,7 +50,7 @@ def dashed(name: str) -> str:
 
 _TABLE_ONLY = ("data", "model", "scores", "baseline", "features", "min_items", "batch_size", "protocol",
                "chunk_rows", "scheduler", "workers", "stream", "no_safe_mode",
-               "allow_shared_columns")  # fmt: skip
+               "allow_shared_columns", "gauc_weight", "popularity_col")  # fmt: skip
 _RUN_ONLY = ("score_col", "rank_col", "ties", "map_denominator", "empty_run", "duplicates")
 
 
@@ -99,6 +99,8 @@ def table_options(args: argparse.Namespace) -> Any:
         k=args.k,
         metrics=args.metrics,
         threshold=args.threshold,
+        gauc_weight=args.gauc_weight or "rows",
+        popularity_col=args.popularity_col,
         protocol=getattr(args, "protocol", None) or "standard",
         min_items=2 if args.min_items is None else args.min_items,
         batch_size=DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size,

@@ -127,3 +127,12 @@ def groups_from_offsets(offsets: Any, keys: Any = None) -> Groups:
     if key_array.shape[0] != n_groups:
         raise InputError(f"keys: {key_array.shape[0]} keys for {n_groups} groups")
     return Groups(keys=key_array, offsets=off, order=None)
+
+
+def group_chunks(offsets: np.ndarray, n_chunks: int) -> np.ndarray:
+    """Bounds of up to ``n_chunks`` runs of whole groups, with about the same number of rows in
+    each, for kernels that take a ``first, stop`` range of groups."""
+    targets = np.linspace(0, offsets[-1], n_chunks + 1)
+    bounds = np.searchsorted(offsets, targets, side="left")
+    bounds[0], bounds[-1] = 0, offsets.shape[0] - 1
+    return np.unique(bounds).astype(np.int64)

@@ -10,13 +10,16 @@ from typing import Any
 
 import numpy as np
 
+from .beyond import catalog
+from .columns import check_values
 from .errors import InputError
 from .grouping import group_rows
 from .io import TableSource, feature_matrix, numeric_column, user_column
-from .metrics import RankingResult, check_values, evaluate_grouped, ranking_metrics
+from .metrics import evaluate_grouped, ranking_metrics
 from .options import Options, check_scalars
+from .ranking_result import RankingResult
 from .scoring import DEFAULT_BATCH_SIZE, import_keras, input_width, predict
-from .specs import MetricSpec, parse_metric
+from .specs import EXPOSURE_METRICS, MetricSpec, parse_metric
 
 keras = import_keras("fastrank.keras.RankingMetrics (a Keras callback)")
 
@@ -40,10 +43,14 @@ class RankingMetrics(keras.callbacks.Callback):
         ``users``, ``labels`` and ``features`` arrays instead.
     users, labels : array-like, shape (n_rows,), optional
         User id and relevance label (>= 0) of each validation row.
+    items : array-like, shape (n_rows,), optional
+        Item id of each row, for the beyond-accuracy metrics with arrays (``data`` gives them
+        from ``item_col``).
     features : array-like, shape (n_rows, n_features), optional
         Model inputs of each row.
     metrics : sequence of str
-        As :func:`fastrank.ranking_metrics`: ``"ndcg@10"``, ``"map@10"``, ``"mrr"``, ...
+        As :func:`fastrank.ranking_metrics`: ``"ndcg@10"``, ``"map@10"``, ``"mrr"``, ``"gauc"``
+        (logged as ``val_gauc``, users weighted by their rows), ``"coverage@10"``, ...
     feature_cols : sequence of str, optional
         Model input columns of ``data``; default every column but user, item and label.
     user_col, item_col, label_col : str
@@ -74,6 +81,7 @@ class RankingMetrics(keras.callbacks.Callback):
         users: Any = None,
         labels: Any = None,
         features: Any = None,
+        items: Any = None,
         metrics: Sequence[str] = ("ndcg@10",),
         feature_cols: Sequence[str] | None = None,
         user_col: str = "user_id",
@@ -100,8 +108,9 @@ class RankingMetrics(keras.callbacks.Callback):
         )  # fmt: skip
         threshold, min_items, batch_size = check_scalars(shared)
         self.feature_names: list[str] | None = None
+        need_items = any(spec.name in EXPOSURE_METRICS for spec in self.specs)
         if data is not None:
-            users, labels, features, self.feature_names = _read(data, shared)
+            users, labels, features, items, self.feature_names = _read(data, shared, need_items)
         elif users is None or labels is None or features is None:
             raise InputError("give validation data: a table (data=...) or users, labels and features arrays")
         self.groups = group_rows(users)
@@ -119,8 +128,9 @@ class RankingMetrics(keras.callbacks.Callback):
         self.prefix = prefix
         self.batch_size = batch_size
         options = {"gain": gain, "ties": ties, "threshold": threshold, "min_items": min_items}
-        # One call of the public function checks every option, and labels, as it would.
-        ranking_metrics(self.groups, labels, labels, self.specs, **options)
+        # One call of the public function checks every option, labels and items, as it would.
+        ranking_metrics(self.groups, labels, labels, self.specs, items=items, **options)
+        self.catalog = catalog(items, None, self.groups) if need_items else None
         self.options = {**options, "no_relevant": "zero", "parallel": True}
         self.history: dict[str, list[float]] = {}
         self.last_result: RankingResult | None = None
@@ -153,7 +163,9 @@ class RankingMetrics(keras.callbacks.Callback):
             )
         # float64, as every source of fastrank.evaluate: the kernel compiled for it serves both.
         scores = scores.astype(np.float64)
-        return evaluate_grouped(self.groups, self.labels, scores, self.specs, **self.options)
+        return evaluate_grouped(
+            self.groups, self.labels, scores, self.specs, items=self.catalog, **self.options
+        )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if (epoch + 1) % self.every:
@@ -168,14 +180,16 @@ class RankingMetrics(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(value)
 
 
-def _read(data: Any, options: Options) -> tuple:
+def _read(data: Any, options: Options, need_items: bool) -> tuple:
     source = TableSource(data)
-    user_col, label_col = options.user_col, options.label_col
+    user_col, label_col, item_col = options.user_col, options.label_col, options.item_col
     feature_cols = options.features
     if feature_cols is None:
-        feature_cols = [c for c in source.column_names if c not in {user_col, options.item_col, label_col}]
-    table = source.read([user_col, label_col, *feature_cols])
+        feature_cols = [c for c in source.column_names if c not in {user_col, item_col, label_col}]
+    keys = [user_col, label_col] + ([item_col] if need_items else [])
+    table = source.read(list(dict.fromkeys([*keys, *feature_cols])))
     users = user_column(table, user_col, source.name)
     labels = numeric_column(table, label_col, source.name, users)
+    items = table.column(item_col).to_numpy(zero_copy_only=False) if need_items else None
     matrix = feature_matrix(table, list(feature_cols), source.name, users)
-    return users, labels, matrix, list(feature_cols)
+    return users, labels, matrix, items, list(feature_cols)

@@ -1,20 +1,32 @@
-"""Validated entry points over the grouped kernels: per-user ranking metrics and their means."""
+"""Validated entry points over the kernels: per-user ranking metrics, AUC and GAUC, and the
+beyond-accuracy metrics of :mod:`fastrank.beyond`, all returned as one :class:`RankingResult`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import kernels
-from ._arrays import to_numpy
+from .beyond import Catalog, catalog, exposure_metrics
 from .checks import check_int, check_number
+from .columns import check_values
 from .errors import InputError
-from .grouping import Groups, group_rows
-from .specs import METRIC_CODES, TIE_CODES, Gain, MetricSpec, NoRelevant, Ties, parse_metric
-from .threads import even_bounds, frozen, run_chunks, thread_count
+from .grouping import Groups, group_chunks, group_rows
+from .ranking_result import RankingResult
+from .specs import (
+    AUC_METRICS,
+    EXPOSURE_METRICS,
+    METRIC_CODES,
+    TIE_CODES,
+    Gain,
+    MetricSpec,
+    NoRelevant,
+    Ties,
+    parse_metric,
+)
+from .threads import frozen, run_chunks, thread_count
 
 # 2**1024 overflows float64.
 _MAX_EXPONENTIAL_LABEL = 1023.0
@@ -33,141 +45,6 @@ def _check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class RankingResult:
-    """Per-user ranking metrics and their accounting.
-
-    Attributes
-    ----------
-    users : ndarray
-        User key of each row of ``values``.
-    metrics : tuple of str
-        Column names of ``values``, e.g. ``("ndcg@10", "mrr")``.
-    values : ndarray of float64, shape (n_users, n_metrics)
-        Metric of each user; NaN where the user was skipped for that metric.
-    n_items : ndarray of int64
-        Rows (ranked items) per user.
-    cutoffs : tuple of int or None
-        The distinct cutoffs of ``metrics`` (None: whole list).
-    tied_at_cutoff : ndarray of int64, shape (n_users, n_cutoffs)
-        Size of the score tie that the cutoff splits (items on both sides of rank k), else 0.
-    min_items : int
-        Users with fewer rows were skipped for every metric.
-    """
-
-    users: np.ndarray
-    metrics: tuple[str, ...]
-    values: np.ndarray
-    n_items: np.ndarray
-    cutoffs: tuple[int | None, ...]
-    tied_at_cutoff: np.ndarray
-    min_items: int
-
-    def __getitem__(self, metric: str) -> np.ndarray:
-        """Per-user values of one metric (NaN where skipped)."""
-        return self.values[:, self.metrics.index(str(parse_metric(metric)))]
-
-    @property
-    def mean(self) -> dict[str, float]:
-        """Mean of each metric over the users evaluated for it (NaN when none was)."""
-        return {name: _nanmean(self.values[:, j]) for j, name in enumerate(self.metrics)}
-
-    @property
-    def evaluated(self) -> dict[str, int]:
-        """Users evaluated for each metric."""
-        return {
-            name: int(np.count_nonzero(~np.isnan(self.values[:, j]))) for j, name in enumerate(self.metrics)
-        }
-
-    @property
-    def skipped_min_items(self) -> int:
-        """Users skipped for every metric because they have fewer than ``min_items`` rows."""
-        return int(np.count_nonzero(self.n_items < self.min_items))
-
-    @property
-    def skipped_no_relevant(self) -> dict[str, int]:
-        """Users skipped for each metric for having no relevant item (``no_relevant="skip"``)."""
-        kept = len(self.users) - self.skipped_min_items
-        return {name: kept - count for name, count in self.evaluated.items()}
-
-    def summary(self) -> Any:
-        """One row per metric: mean, users evaluated and skipped by reason (a pandas DataFrame)."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            {
-                "mean": self.mean,
-                "users": self.evaluated,
-                "skipped_min_items": dict.fromkeys(self.metrics, self.skipped_min_items),
-                "skipped_no_relevant": self.skipped_no_relevant,
-            }
-        ).rename_axis("metric")
-
-    def to_frame(self) -> Any:
-        """Per-user values, ``n_items`` and ``tied@k`` columns, indexed by user (a pandas DataFrame)."""
-        import pandas as pd
-
-        frame = pd.DataFrame(self.values, columns=list(self.metrics), index=pd.Index(self.users, name="user"))
-        frame["n_items"] = self.n_items
-        for q, k in enumerate(self.cutoffs):
-            frame["tied@" + ("all" if k is None else str(k))] = self.tied_at_cutoff[:, q]
-        return frame
-
-
-def _nanmean(column: np.ndarray) -> float:
-    kept = column[~np.isnan(column)]
-    return float(kept.mean()) if kept.size else float("nan")
-
-
-def _user_of_row(groups: Groups, row: int) -> Any:
-    position = row if groups.order is None else int(np.flatnonzero(groups.order == row)[0])
-    key = groups.keys[int(np.searchsorted(groups.offsets, position, side="right")) - 1]
-    return key.item() if isinstance(key, np.generic) else key
-
-
-def check_values(
-    values: Any,
-    name: str,
-    groups: Groups,
-    *,
-    float32_ok: bool,
-    max_value: float | None = None,
-    parallel: bool = True,
-) -> np.ndarray:
-    """Numeric, finite column of the right length as float64 (or float32 if ``float32_ok``).
-
-    With ``max_value`` the column holds labels, which must also lie in ``[0, max_value]``.
-    """
-    array = to_numpy(values, name)
-    if array.shape[0] != groups.n_rows:
-        raise InputError(f"{name}: {array.shape[0]} rows, but users has {groups.n_rows}; lengths must match")
-    if array.dtype.kind not in "fiub":
-        raise InputError(f"{name}: expected numbers, got dtype {array.dtype}")
-    dtype = np.float32 if float32_ok and array.dtype in (np.float16, np.float32) else np.float64
-    array = np.ascontiguousarray(array, dtype=dtype)
-    biggest = float(np.finfo(dtype).max)
-    lo, hi = (-biggest, biggest) if max_value is None else (0.0, min(max_value, biggest))
-    view = frozen(array)
-    outside = run_chunks(
-        lambda first, stop: kernels.count_outside(view[first:stop], lo, hi),
-        even_bounds(len(view), thread_count(parallel)),
-        parallel,
-    )
-    if sum(outside) == 0:
-        return array
-    # Slow path, only on bad input: find the first offending row for the message.
-    row = int(np.argmax(~((array >= lo) & (array <= hi))))
-    value = array[row]
-    if not np.isfinite(value):
-        what, problem = ("NaN" if np.isnan(value) else str(value)), "values must be finite"
-    elif value < 0:
-        what, problem = f"negative value {value}", "labels must be >= 0, as in sklearn.metrics.ndcg_score"
-    else:
-        what = str(value)
-        problem = f"it overflows the exponential gain 2**label - 1; labels must be <= {max_value:g}"
-    raise InputError(f"{name}: {what} at row {row} (user {_user_of_row(groups, row)!r}); {problem}")
-
-
 def ranking_metrics(
     users: Any,
     labels: Any,
@@ -179,6 +56,9 @@ def ranking_metrics(
     threshold: float = 1.0,
     min_items: int = 2,
     no_relevant: NoRelevant = "zero",
+    items: Any = None,
+    popularity: Any = None,
+    gauc_weight: Any = "rows",
     parallel: bool = True,
 ) -> RankingResult:
     """Per-user ranking metrics of ``scores`` against ``labels``, all users in one compiled pass.
@@ -195,7 +75,10 @@ def ranking_metrics(
         Predicted score of each row; higher ranks first. float32 is used as is.
     metrics : str or sequence of str
         Names with an optional cutoff: ``ndcg@10``, ``dcg@5``, ``precision@k``, ``recall@k``,
-        ``hit_rate@k``, ``mrr`` / ``mrr@k``, ``map@k``; no cutoff means the whole list.
+        ``hit_rate@k``, ``mrr`` / ``mrr@k``, ``map@k``, ``f1@k``; no cutoff means the whole list.
+        Without a cutoff: ``r_precision``, ``auc``, ``gauc``. Beyond accuracy, at a cutoff and
+        with ``items``: ``coverage@k``, ``arp@k``, ``novelty@k``, ``gini@k``, ``entropy@k``,
+        ``long_tail@k`` (see the README's metric table for each definition).
     gain : {"linear", "exponential"}
         DCG gain of a label: the label (as scikit-learn) or ``2**label - 1``.
     ties : {"average", "pessimistic", "optimistic"}
@@ -203,21 +86,31 @@ def ranking_metrics(
         ``ignore_ties=False`` for DCG/NDCG; exact closed forms for the binary metrics), or the tie
         is ordered worst-first (labels ascending) or best-first (labels descending).
     threshold : float
-        A row is relevant for the binary metrics (precision, recall, hit rate, MRR, MAP) when
-        ``label >= threshold``.
+        A row is relevant for the binary metrics (precision, recall, hit rate, MRR, MAP, F1,
+        R-precision, AUC) when ``label >= threshold``.
     min_items : int
         Users with fewer rows are skipped (NaN) for every metric. Default 2: one item has no ranking.
     no_relevant : {"zero", "skip"}
         Users with nothing to find, i.e. an ideal DCG of 0 (NDCG) or no relevant row (binary
-        metrics), score 0 (as scikit-learn) or are skipped (NaN). DCG is never skipped.
+        metrics), score 0 (as scikit-learn) or are skipped (NaN). DCG is never skipped. AUC
+        skips users with a single class either way (counted in ``skipped_no_relevant``).
+    items : array-like, shape (n_rows,), optional
+        Item id of each row; needed by the beyond-accuracy metrics. The catalog is its distinct
+        values.
+    popularity : array-like, shape (n_rows,), optional
+        Finite values >= 0 summed per item into its popularity; default each row counts 1, so an
+        item's popularity is its share of the rows.
+    gauc_weight : {"rows", "users"} or array-like, shape (n_rows,)
+        GAUC's weight of a user: its rows (default, as RecBole), 1 (``"users"``: the plain mean of
+        the users' AUC), or the sum of a weight per row (finite, >= 0) over its rows.
     parallel : bool
         Run groups on numba's thread pool; pass False inside a caller's own thread pool.
 
     Returns
     -------
     RankingResult
-        Per-user values, means, counts of users evaluated and skipped, and for each cutoff the
-        size of the score tie it splits.
+        Per-user values, means, counts of users evaluated and skipped, and for each cutoff of the
+        ranking metrics the size of the score tie it splits.
 
     Notes
     -----
@@ -226,7 +119,10 @@ def ranking_metrics(
     user has fewer than k rows, as trec_eval); recall@k divides it by the user's relevant count;
     hit_rate@k is the probability of a relevant row in the top k; mrr is the expected reciprocal
     rank of the first relevant row (0 past the cutoff); map@k is average precision divided by
-    ``min(k, relevant count)``. Cost per user: O(n + k log k) for rows in no particular order.
+    ``min(k, relevant count)``; f1@k is ``2 hits / (k + relevant count)``, the harmonic mean of
+    precision@k and recall@k; r_precision is precision at rank R = the relevant count; auc counts
+    a tie as half a pair, as ``sklearn.metrics.roc_auc_score``. Cost per user: O(n + k log k) for
+    rows in no particular order; O(n log n) for the metrics of the whole list and for AUC.
 
     Examples
     --------
@@ -257,12 +153,23 @@ def ranking_metrics(
     min_items = check_int(min_items, "min_items")
     threshold = check_number(threshold, "threshold")
 
+    exposure = [spec for spec in specs if spec.name in EXPOSURE_METRICS]
+    for spec in exposure:
+        if spec.k is None:
+            raise InputError(f"metrics: {spec.name} needs a cutoff, e.g. '{spec.name}@10'")
+    if exposure and items is None:
+        raise InputError(f"metrics: {exposure[0]} needs item ids; pass items= (one per row)")
+
     groups = users if isinstance(users, Groups) else group_rows(users, parallel=parallel)
     max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
     label_array = check_values(
         labels, "labels", groups, float32_ok=False, max_value=max_label, parallel=parallel
     )
     score_array = check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
+    items_catalog = catalog(items, popularity, groups, parallel=parallel) if exposure else None
+    user_weights = None
+    if any(spec.name == "gauc" for spec in specs):
+        user_weights = gauc_weights(gauc_weight, groups, parallel)
     return evaluate_grouped(
         groups,
         groups.take(label_array),
@@ -274,19 +181,31 @@ def ranking_metrics(
         min_items=int(min_items),
         no_relevant=no_relevant,
         parallel=parallel,
+        items=items_catalog,
+        user_weights=user_weights,
     )
+
+
+def gauc_weights(weight: Any, groups: Groups, parallel: bool = True, name: str = "gauc_weight") -> np.ndarray:
+    """Each user's GAUC weight: ``"rows"`` its rows, ``"users"`` 1, or an array of one weight per
+    row (input order, finite and >= 0) summed over its rows."""
+    if isinstance(weight, str):
+        if weight == "rows":
+            return groups.sizes.astype(np.float64)
+        if weight == "users":
+            return np.ones(groups.n_groups)
+        raise InputError(
+            "The 'gauc_weight' parameter must be 'rows', 'users' or one weight per row. "
+            f"Got {weight!r} instead."
+        )
+    checked = check_values(weight, name, groups, float32_ok=False, max_value=np.inf, parallel=parallel,
+                           why_not_negative="weights must be >= 0")  # fmt: skip
+    sums = np.add.reduceat(groups.take(checked), groups.offsets[:-1]) if groups.n_groups else np.zeros(0)
+    return sums.astype(np.float64)
 
 
 def _dedupe(specs: list[MetricSpec]) -> list[MetricSpec]:
     return list(dict.fromkeys(specs))
-
-
-def _chunks(offsets: np.ndarray, n_chunks: int) -> np.ndarray:
-    # Whole groups per chunk, with about the same number of rows in each.
-    targets = np.linspace(0, offsets[-1], n_chunks + 1)
-    bounds = np.searchsorted(offsets, targets, side="left")
-    bounds[0], bounds[-1] = 0, offsets.shape[0] - 1
-    return np.unique(bounds).astype(np.int64)
 
 
 def evaluate_grouped(
@@ -303,14 +222,97 @@ def evaluate_grouped(
     parallel: bool,
     ranked: np.ndarray | None = None,
     map_denominator: str = "min",
+    items: Catalog | None = None,
+    user_weights: np.ndarray | None = None,
 ) -> RankingResult:
-    """Run the kernel on validated arrays already in group order.
+    """Run the kernels on validated arrays already in group order.
 
     ``ranked`` (int64, one per group): only the first ``ranked[g]`` rows of group g are ranked;
     its other rows are relevant items a top-N run missed, counted in the ideal DCG and the
     relevant count only. ``map_denominator``: ``"min"`` divides AP@k by ``min(k, relevant)``,
-    ``"relevant"`` by the relevant count (trec_eval, ranx).
+    ``"relevant"`` by the relevant count (trec_eval, ranx). ``items``: the catalog of the
+    beyond-accuracy metrics; ``user_weights``: GAUC's weight of each user (default its rows).
     """
+    column = {spec: j for j, spec in enumerate(specs)}
+    out = np.full((groups.n_groups, len(specs)), np.nan)
+    cutoffs: tuple[int | None, ...] = ()
+    straddle = np.zeros((groups.n_groups, 0), np.int64)
+    ranking = [spec for spec in specs if spec.name in METRIC_CODES]
+    if ranking:
+        values, straddle, cutoffs = _ranking_columns(
+            groups, labels, scores, ranking, gain=gain, ties=ties, threshold=threshold, min_items=min_items,
+            no_relevant=no_relevant, parallel=parallel, ranked=ranked, map_denominator=map_denominator,
+        )  # fmt: skip
+        for j, spec in enumerate(ranking):
+            out[:, column[spec]] = values[:, j]
+
+    weights = {}
+    auc = [spec for spec in specs if spec.name in AUC_METRICS]
+    if auc:
+        values = auc_values(groups, labels, scores, threshold, min_items, parallel)
+        for spec in auc:
+            out[:, column[spec]] = values
+        if MetricSpec("gauc", None) in column:
+            weights["gauc"] = groups.sizes.astype(np.float64) if user_weights is None else user_weights
+
+    overall = {}
+    exposure = [spec for spec in specs if spec.name in EXPOSURE_METRICS]
+    if exposure and items is None:
+        raise InputError(f"metrics: {exposure[0]} needs item ids")
+    for k in dict.fromkeys(spec.k for spec in exposure):
+        names = [spec.name for spec in exposure if spec.k == k]
+        columns, values_at_k = exposure_metrics(
+            groups, labels, scores, items, names, int(k), tie=TIE_CODES[ties], min_items=min_items,
+            parallel=parallel,
+        )  # fmt: skip
+        for name, values in columns.items():
+            out[:, column[MetricSpec(name, k)]] = values
+        overall.update({f"{name}@{k}": value for name, value in values_at_k.items()})
+    return RankingResult(
+        users=groups.keys,
+        metrics=tuple(str(spec) for spec in specs),
+        values=out,
+        n_items=groups.sizes,
+        cutoffs=cutoffs,
+        tied_at_cutoff=straddle,
+        min_items=min_items,
+        weights=weights,
+        overall=overall,
+    )
+
+
+def auc_values(
+    groups: Groups, labels: np.ndarray, scores: np.ndarray, threshold: float, min_items: int, parallel: bool
+) -> np.ndarray:
+    """Each user's AUC (NaN: fewer than ``min_items`` rows, or a single class); inputs validated
+    and in group order."""
+    out = np.empty(groups.n_groups, np.float64)
+    offsets = frozen(groups.offsets)
+    inputs = (frozen(labels), frozen(scores), threshold, min_items, int(groups.sizes.max()))
+    run_chunks(
+        lambda first, stop: kernels.grouped_auc(first, stop, offsets, *inputs, out),
+        group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
+        parallel,
+    )
+    return out
+
+
+def _ranking_columns(
+    groups: Groups,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    specs: list[MetricSpec],
+    *,
+    gain: str,
+    ties: str,
+    threshold: float,
+    min_items: int,
+    no_relevant: str,
+    parallel: bool,
+    ranked: np.ndarray | None,
+    map_denominator: str,
+) -> tuple[np.ndarray, np.ndarray, tuple[int | None, ...]]:
+    """The ranking metrics' columns, the tie each cutoff splits, and the cutoffs."""
     offsets = groups.offsets
     cutoffs = tuple(dict.fromkeys(spec.k for spec in specs))
     metric_ids = np.array([METRIC_CODES[spec.name] for spec in specs], np.int64)
@@ -346,16 +348,8 @@ def evaluate_grouped(
     def chunk(first: int, stop: int) -> None:
         kernel(first, stop, *inputs, *options, out, straddle)
 
-    run_chunks(chunk, _chunks(offsets, min(groups.n_groups, 4 * thread_count(parallel))), parallel)
-    return RankingResult(
-        users=groups.keys,
-        metrics=tuple(str(spec) for spec in specs),
-        values=out,
-        n_items=groups.sizes,
-        cutoffs=cutoffs,
-        tied_at_cutoff=straddle,
-        min_items=min_items,
-    )
+    run_chunks(chunk, group_chunks(offsets, min(groups.n_groups, 4 * thread_count(parallel))), parallel)
+    return out, straddle, cutoffs
 
 
 def ndcg(

@@ -23,7 +23,7 @@ from .errors import InputError
 from .io import TableSource
 from .pipeline import MODEL_SOURCE, Plan
 from .scoring import DEFAULT_BATCH_SIZE, PREDICTORS
-from .specs import MetricSpec, parse_metric
+from .specs import AUC_METRICS, EXPOSURE_METRICS, NO_CUTOFF, MetricSpec, parse_metric
 
 ENGINES = ("auto", "memory", "stream", "dask")
 """``auto``: in memory, or streamed when the input looks too large for memory."""
@@ -44,6 +44,8 @@ class Options:
     k: int | Sequence[int] = 10
     metrics: str | Sequence[str] = "ndcg"
     threshold: float = 1.0
+    gauc_weight: str = "rows"
+    popularity_col: str | None = None
     protocol: str | Sequence[str] = "standard"
     min_items: int = 2
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -144,14 +146,44 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     _check_roles(o.user_col, o.item_col, o.label_col, score_cols, features, o.allow_shared_columns)
     if "notebook" in wanted and not o.item_col:
         raise InputError("the notebook protocol needs an item column (item_col)")
+    _check_metric_columns(o, metric_names, engine, source)
     plan = Plan(
         name=source.name, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col,
         score_col=score_col, has_scores=o.scores is not None, baselines=tuple(baselines),
         features=tuple(features), model=o.model, ks=tuple(ks), metrics=tuple(metric_names),
         threshold=threshold, protocols=tuple(wanted), min_items=min_items, batch_size=batch_size,
-        safe_mode=o.safe_mode, predictor=o.predictor,
+        safe_mode=o.safe_mode, predictor=o.predictor, gauc_weight=o.gauc_weight,
+        popularity_col=o.popularity_col,
     )  # fmt: skip
     return Resolved(plan, engine, chunk_rows, o.scheduler, workers)
+
+
+def _check_metric_columns(o: Options, metrics: list[str], engine: str, source: TableSource) -> None:
+    """GAUC's weight and the beyond-accuracy metrics' item and popularity columns."""
+    exposure = [name for name in metrics if name in EXPOSURE_METRICS]
+    if not isinstance(o.gauc_weight, str) or not o.gauc_weight:
+        raise InputError(
+            "The 'gauc_weight' parameter must be 'rows', 'users' or a column name. "
+            f"Got {o.gauc_weight!r} instead."
+        )
+    if o.gauc_weight != "rows" and "gauc" not in metrics:
+        raise InputError("gauc_weight= weights GAUC; add 'gauc' to the metrics or leave it out")
+    if o.gauc_weight not in ("rows", "users"):
+        source.require([o.gauc_weight], what="weight column")
+    if o.popularity_col is not None:
+        if not exposure:
+            raise InputError(
+                "popularity_col= is for the beyond-accuracy metrics (arp, novelty, long_tail, ...); add one "
+                "to the metrics or leave it out"
+            )
+        source.require([o.popularity_col], what="popularity column")
+    if exposure and not o.item_col:
+        raise InputError(f"metrics: {exposure[0]} needs an item column (item_col)")
+    if exposure and engine in ("stream", "dask"):
+        raise InputError(
+            f"metrics: {exposure[0]} looks at every user's list at once, which engine='{engine}' does "
+            "not hold; use engine='memory'"
+        )
 
 
 def _check_engine(o: Options) -> tuple[str, int | None, int | None]:
@@ -249,6 +281,11 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
         spec = parse_metric(str(one))
         if spec.k is not None:
             raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
+        if spec.name in AUC_METRICS or spec.name in EXPOSURE_METRICS:
+            raise InputError(
+                f"metrics: {spec.name} is for tables of scored rows (fastrank.evaluate); a top-N run "
+                "has no scores for the items it left out"
+            )
         names.append(spec.name)
     if not names:
         raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
@@ -269,5 +306,7 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
             raise InputError(f"column names must be non-empty strings. Got {column!r} instead.")
     if len({o.user_col, o.item_col, o.label_col}) < 3 or len({o.user_col, o.item_col, o.score_col}) < 3:
         raise InputError("user_col=, item_col= and label_col= (or score_col=) must be different columns")
-    specs = list(dict.fromkeys(MetricSpec(name, k) for name in names for k in ks))
+    specs = list(
+        dict.fromkeys(MetricSpec(name, None if name in NO_CUTOFF else k) for name in names for k in ks)
+    )
     return specs, check_number(o.threshold, "threshold")

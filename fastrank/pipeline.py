@@ -9,17 +9,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import kernels, protocols
+from .beyond import catalog
+from .columns import check_values
 from .grouping import group_rows
 from .io import feature_matrix, numeric_column, user_column
-from .metrics import check_values
+from .metrics import gauc_weights
 from .scoring import check_features, load_scorer, predict
+from .specs import EXPOSURE_METRICS, NO_CUTOFF, SUMMARY_ONLY
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
 MODEL_SOURCE = "model"
@@ -50,13 +53,29 @@ class Plan:
     batch_size: int
     safe_mode: bool
     predictor: str
+    gauc_weight: str = "rows"
+    popularity_col: str | None = None
 
     @property
     def columns(self) -> list[str]:
         """Columns to read, each once."""
         keys = [self.user_col, self.label_col] + ([self.item_col] if self.item_col else [])
         extra = list(self.features) + list(self.baselines) + ([self.score_col] if self.score_col else [])
+        extra += [c for c in (self.weight_col, self.popularity_col) if c]
         return list(dict.fromkeys(keys + extra))
+
+    @property
+    def weight_col(self) -> str | None:
+        """GAUC's weight column, if it has one."""
+        return None if self.gauc_weight in ("rows", "users") else self.gauc_weight
+
+    @property
+    def standard_pairs(self) -> list[tuple[str, int | None]]:
+        """(metric, k) of the standard protocol: each metric at every k, once without a cutoff for
+        the metrics of the whole list (AUC, GAUC, R-precision)."""
+        return list(
+            dict.fromkeys((m, None) if m in NO_CUTOFF else (m, k) for m in self.metrics for k in self.ks)
+        )
 
     @property
     def sources(self) -> list[str]:
@@ -71,7 +90,8 @@ class Plan:
         keys = []
         for source_name in self.sources:
             if "standard" in self.protocols:
-                keys += [("standard", m, k, source_name) for m in self.metrics for k in self.ks]
+                pairs = [(m, k) for m, k in self.standard_pairs if m not in SUMMARY_ONLY or m == "gauc"]
+                keys += [("standard", m, k, source_name) for m, k in pairs]
             if "notebook" in self.protocols:
                 for metric in ("ndcg_notebook", "ndcg_notebook_rounded"):
                     keys.append(("notebook", metric, protocols.NOTEBOOK_K, source_name))
@@ -100,26 +120,36 @@ def model_name(model: Any) -> str:
 class Scored:
     """Per-user values of a table, or of parts of one holding whole users (see :func:`concat`).
 
-    ``values`` maps (protocol, metric, k, source) to one float64 per user (NaN: not evaluated);
-    ``duplicates`` counts each user's rows repeating an item (None without an item column).
+    ``values`` maps (protocol, metric, k, source) to one float64 per user (NaN: not evaluated;
+    ``k`` None for the metrics of the whole list; for ``gauc``, the user's AUC);
+    ``duplicates`` counts each user's rows repeating an item (None without an item column);
+    ``gauc_weights`` is GAUC's weight of each user (None without GAUC); ``overall`` maps the keys
+    of the metrics of all lists at once (coverage, Gini, entropy) to (value, users counted).
     """
 
     users: np.ndarray
     n_items: np.ndarray
     duplicates: np.ndarray | None
-    values: dict[tuple[str, str, int, str], np.ndarray]
+    values: dict[tuple[str, str, int | None, str], np.ndarray]
     n_rows: int
+    gauc_weights: np.ndarray | None = None
+    overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = field(default_factory=dict)
 
 
 def concat(parts: Sequence[Scored]) -> Scored:
-    """The parts' users one after the other; the parts must hold different users."""
+    """The parts' users one after the other; the parts must hold different users and no
+    ``overall`` value (those need every user at once: :func:`~fastrank.options.resolve` keeps
+    their metrics in memory)."""
     first = parts[0]
+    if any(p.overall for p in parts):
+        raise ValueError("concat: values over all users' lists cannot be combined from parts")
     return Scored(
         users=np.concatenate([p.users for p in parts]),
         n_items=np.concatenate([p.n_items for p in parts]),
         duplicates=None if first.duplicates is None else np.concatenate([p.duplicates for p in parts]),
         values={key: np.concatenate([p.values[key] for p in parts]) for key in first.values},
         n_rows=sum(p.n_rows for p in parts),
+        gauc_weights=None if first.gauc_weights is None else np.concatenate([p.gauc_weights for p in parts]),
     )
 
 
@@ -164,6 +194,18 @@ def score_table(
             protocols.check_item_ids(raw_items, name, plan.item_col)
         items = groups.take(raw_items if raw_items.dtype.kind in "iu" else pd.factorize(raw_items)[0])
         duplicates = duplicates_per_user(groups, items, parallel)
+    exposure = None
+    if any(m in EXPOSURE_METRICS for m in plan.metrics) and "standard" in plan.protocols:
+        column = plan.popularity_col
+        popularity = None if column is None else numeric_column(table, column, name, users)
+        names = (f"{name}: column {plan.item_col!r}", f"{name}: column {column!r}")
+        exposure = catalog(raw_items, popularity, groups, parallel=parallel, names=names)
+    weights = None
+    if "gauc" in plan.metrics:
+        weight = plan.gauc_weight
+        if plan.weight_col:
+            weight = numeric_column(table, plan.weight_col, name, users)
+        weights = gauc_weights(weight, groups, parallel, name=f"{name}: column {plan.weight_col!r}")
     clock = add_time(timings, "group", clock)
 
     sources: dict[str, np.ndarray] = {}
@@ -182,7 +224,8 @@ def score_table(
         sources[column] = numeric_column(table, column, name, users)
 
     label_order = groups.take(labels)
-    values: dict[tuple[str, str, int, str], np.ndarray] = {}
+    values: dict[tuple[str, str, int | None, str], np.ndarray] = {}
+    overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = {}
     for source_name, column_values in sources.items():
         in_table = source_name in table.column_names
         where = f"{name}: column {source_name!r}" if in_table else f"{name}: {source_name}"
@@ -191,12 +234,17 @@ def score_table(
         checked = groups.take(checked)
         if "standard" in plan.protocols:
             result = protocols.standard(
-                groups, label_order, checked, list(plan.ks), plan.min_items, plan.metrics, plan.threshold,
-                parallel=parallel,
+                groups, label_order, checked, plan.standard_pairs, plan.min_items, plan.threshold,
+                items=exposure, user_weights=weights, parallel=parallel,
             )  # fmt: skip
+            evaluated = result.evaluated
             for j, column in enumerate(result.metrics):
                 metric, _, cut = column.partition("@")
-                values["standard", metric, int(cut), source_name] = result.values[:, j]
+                key = ("standard", metric, int(cut) if cut else None, source_name)
+                if column in result.overall:
+                    overall[key] = (result.overall[column], evaluated[column])
+                else:
+                    values[key] = result.values[:, j]
         if "notebook" in plan.protocols:
             assert items is not None
             for metric, rounded in (("ndcg_notebook", False), ("ndcg_notebook_rounded", True)):
@@ -205,7 +253,7 @@ def score_table(
                 )
                 values["notebook", metric, protocols.NOTEBOOK_K, source_name] = result.values[:, 0]
     add_time(timings, "metrics", clock)
-    return Scored(groups.keys, groups.sizes, duplicates, values, table.num_rows)
+    return Scored(groups.keys, groups.sizes, duplicates, values, table.num_rows, weights, overall)
 
 
 def duplicates_per_user(groups: Any, items: np.ndarray, parallel: bool) -> np.ndarray:

@@ -42,6 +42,12 @@ _METRIC_NAMES = {
     "hit_rate": "Hit rate",
     "mrr": "MRR",
     "map": "MAP",
+    "f1": "F1",
+    "r_precision": "R-precision",
+    "auc": "AUC",
+    "arp": "ARP",
+    "novelty": "Novelty",
+    "long_tail": "Long-tail share",
 }
 
 
@@ -238,7 +244,8 @@ def save_all(
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for metric, k in metrics:
-        paths += [folder / f"distribution_{metric}@{k}.png", folder / f"scatter_{metric}@{k}.png"]
+        tag = metric if k is None else f"{metric}@{k}"
+        paths += [folder / f"distribution_{tag}.png", folder / f"scatter_{tag}.png"]
         plot_distributions(per_user, paths[-2], metric=metric, k=k)
         plot_scatter(per_user, paths[-1], reference=reference, metric=metric, k=k)
     paths.append(folder / "curve.png")
@@ -288,12 +295,11 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
             )
 
 
-def _select(per_user: pd.DataFrame, metric: str, k: int, protocol: str) -> pd.DataFrame:
+def _select(per_user: pd.DataFrame, metric: str, k: int | None, protocol: str) -> pd.DataFrame:
     """The rows of one (protocol, metric, k); InputError naming what is available if none."""
     _require(per_user, PER_USER_COLUMNS, "per_user")
-    rows = per_user[
-        (per_user["protocol"] == protocol) & (per_user["metric"] == metric) & (per_user["k"] == k)
-    ]
+    at_k = per_user["k"].isna() if k is None else per_user["k"] == k
+    rows = per_user[(per_user["protocol"] == protocol) & (per_user["metric"] == metric) & at_k]
     if rows.empty:
         available = per_user[["protocol", "metric", "k"]].drop_duplicates().head(12)
         listed = ", ".join(f"{p}/{m}@{kk}" for p, m, kk in available.itertuples(index=False))
@@ -366,8 +372,9 @@ def _colour(index: int) -> str:
     return f"C{index % 10}"
 
 
-def _metric_label(metric: str, k: int) -> str:
-    return f"{_METRIC_NAMES.get(metric, metric)}@{k}"
+def _metric_label(metric: str, k: int | None) -> str:
+    name = _METRIC_NAMES.get(metric, metric)
+    return name if k is None else f"{name}@{k}"
 
 
 def _in_order_of(curve: pd.DataFrame, per_user: pd.DataFrame) -> pd.DataFrame:

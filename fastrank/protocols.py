@@ -14,9 +14,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import kernels
+from .beyond import Catalog
 from .errors import InputError
 from .grouping import Groups
-from .metrics import RankingResult, evaluate_grouped
+from .metrics import evaluate_grouped
+from .ranking_result import RankingResult
 from .specs import MetricSpec
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
@@ -34,19 +36,22 @@ def standard(
     groups: Groups,
     labels: np.ndarray,
     scores: np.ndarray,
-    ks: list[int],
+    pairs: Sequence[tuple[str, int | None]],
     min_items: int,
-    metrics: Sequence[str] = ("ndcg",),
     threshold: float = 1.0,
     *,
+    items: Catalog | None = None,
+    user_weights: np.ndarray | None = None,
     parallel: bool = True,
 ) -> RankingResult:
-    """Per-user ``metrics`` at each k (NDCG by default), relevance = label (binary metrics:
-    label >= ``threshold``); inputs validated and in group order. ``parallel=False``: kernels stay
-    on the calling thread."""
-    specs = [MetricSpec(metric, k) for metric in metrics for k in ks]
+    """Per-user metrics at their cutoffs (``pairs`` of name and k), relevance = label (binary
+    metrics: label >= ``threshold``); inputs validated and in group order. ``items`` is the
+    catalog of the beyond-accuracy metrics, ``user_weights`` GAUC's weights. ``parallel=False``:
+    kernels stay on the calling thread."""
+    specs = [MetricSpec(metric, k) for metric, k in pairs]
     return evaluate_grouped(groups, labels, scores, specs, gain="linear", ties="average", threshold=threshold,
-                     min_items=min_items, no_relevant="zero", parallel=parallel)  # fmt: skip
+                            min_items=min_items, no_relevant="zero", parallel=parallel, items=items,
+                            user_weights=user_weights)  # fmt: skip
 
 
 def notebook(

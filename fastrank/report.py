@@ -32,8 +32,17 @@ def _align(columns: Sequence[str], rows: list[list[str]], right: set[str]) -> li
     return [line(columns), line(["-" * w for w in widths]), *map(line, rows)]
 
 
+def _k(k: Any) -> str:
+    """A cutoff; ``-`` for the metrics of the whole list."""
+    return "-" if k is None or k != k else str(k)
+
+
 def _number(value: float, digits: int = 4) -> str:
-    return "nan" if value != value else f"{value:.{digits}f}"
+    if value != value:
+        return "nan"
+    if 0 < abs(value) < 10 ** (1 - digits):  # e.g. ARP, a popularity share: significant digits
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}f}"
 
 
 def format_table(result: Any) -> str:
@@ -43,7 +52,7 @@ def format_table(result: Any) -> str:
         head += f", {result.duplicates:,} duplicate (user, item) rows"
     columns = ["protocol", "metric", "k", "source", "mean", "users", "excluded"]
     rows = [
-        [str(r["protocol"]), str(r["metric"]), str(r["k"]), str(r["source"]), _number(r["mean"]),
+        [str(r["protocol"]), str(r["metric"]), _k(r["k"]), str(r["source"]), _number(r["mean"]),
          f"{r['users']:,}", f"{r['excluded']:,}"]
         for r in result.records()
     ]  # fmt: skip
@@ -68,7 +77,7 @@ def format_comparison(result: Any) -> str:
     head = f"{ev.n_rows:,} rows, {ev.n_users:,} users; user-level bootstrap, {level} intervals"
     columns = ["slice", "metric", "k", "source", "mean", f"{level} CI", "users"]
     rows = [
-        [r["slice"], r["metric"], str(r["k"]), r["source"], _number(r["mean"]),
+        [r["slice"], r["metric"], _k(r["k"]), r["source"], _number(r["mean"]),
          f"[{_number(r['low'])}, {_number(r['high'])}]", f"{r['users']:,}"]
         for r in result.records()["intervals"]
     ]  # fmt: skip
@@ -89,7 +98,7 @@ def format_comparison(result: Any) -> str:
             "wins/ties/losses",
         ]
         rows = [
-            [r["slice"], r["metric"], str(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
+            [r["slice"], r["metric"], _k(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
              f"[{r['low']:+.4f}, {r['high']:+.4f}]", _p(r["p_randomization"], r["p_randomization_at_floor"]),
              _p(r["p_ttest"]),
              _number(r["effect_size"], 2), f"{r['wins']}/{r['ties']}/{r['losses']}"]

@@ -122,12 +122,12 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
         if options.empty_run == "skip":
             result.values[joined.ranked == 0] = np.nan
         for j, spec in enumerate(specs):
-            values["standard", spec.name, int(spec.k or 0), name] = result.values[:, j]
+            values["standard", spec.name, spec.k, name] = result.values[:, j]
         timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - clock
         n_rows += len(users)
     scored = Scored(prepared.users, prepared.sizes, None, values, n_rows)
     clock = time.perf_counter()
-    summary, per_user = tables(scored)
+    summary, per_user = tables(scored, [spec.name for spec in specs])
     timings["tables"] = time.perf_counter() - clock
     return Evaluation(summary, per_user, n_rows, len(prepared.users), None, timings, notes)
 

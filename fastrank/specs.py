@@ -1,4 +1,9 @@
-"""Metric names, aliases and tie rules, and :func:`parse_metric` for ``"ndcg@10"``-style specs."""
+"""Metric names, aliases and tie rules, and :func:`parse_metric` for ``"ndcg@10"``-style specs.
+
+Three families: the ranking metrics of the grouped kernels (:data:`METRIC_CODES`), the AUC family
+(:data:`AUC_METRICS`, one sort per user) and the beyond-accuracy metrics of the top-k lists
+(:data:`EXPOSURE_METRICS`, which need item ids).
+"""
 
 from __future__ import annotations
 
@@ -22,14 +27,26 @@ METRIC_CODES = {  # name: the kernels' metric code
     "hit_rate": kernels.HIT_RATE,
     "mrr": kernels.MRR,
     "map": kernels.MAP,
+    "f1": kernels.F1,
+    "r_precision": kernels.R_PRECISION,
 }
-ALIASES = {"hit": "hit_rate", "hr": "hit_rate", "ap": "map", "p": "precision", "r": "recall"}
+AUC_METRICS = ("auc", "gauc")
+"""Per-user AUC, and GAUC: the users' AUC averaged with weights."""
+EXPOSURE_METRICS = ("coverage", "arp", "novelty", "gini", "entropy", "long_tail")
+"""Beyond-accuracy metrics of the top-k lists; they need item ids and a cutoff."""
+SUMMARY_ONLY = ("gauc", "coverage", "gini", "entropy")
+"""Metrics whose value is not the plain mean of per-user values: GAUC is a weighted mean, the
+others describe all top-k lists at once and have no per-user value."""
+NO_CUTOFF = ("auc", "gauc", "r_precision")
+"""Metrics over the whole list: a cutoff is refused."""
+ALIASES = {"hit": "hit_rate", "hr": "hit_rate", "ap": "map", "p": "precision", "r": "recall",
+           "rprec": "r_precision"}  # fmt: skip
 TIE_CODES = {
     "average": kernels.AVERAGE,
     "pessimistic": kernels.PESSIMISTIC,
     "optimistic": kernels.OPTIMISTIC,
 }
-_SPEC = re.compile(r"^\s*([a-z_]+)\s*(?:@\s*(-?\d+))?\s*$")
+_SPEC = re.compile(r"^\s*([a-z_0-9]+)\s*(?:@\s*(-?\d+))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,7 @@ class MetricSpec:
         return self.name if self.k is None else f"{self.name}@{self.k}"
 
 
-METRICS: tuple[str, ...] = tuple(METRIC_CODES)
+METRICS: tuple[str, ...] = (*METRIC_CODES, *AUC_METRICS, *EXPOSURE_METRICS)
 """Metric names understood by :func:`ranking_metrics`."""
 
 
@@ -57,11 +74,13 @@ def parse_metric(spec: str | MetricSpec) -> MetricSpec:
             f"metrics: cannot read {spec!r}; write a name and an optional cutoff, e.g. 'ndcg@10'"
         )
     name = ALIASES.get(match.group(1), match.group(1))
-    if name not in METRIC_CODES:
+    if name not in METRICS:
         raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
     k = None if match.group(2) is None else int(match.group(2))
     if k is not None and k < 1:
         raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
     if k is not None and k > INT64_MAX:
         raise InputError(f"metrics: {spec!r}: the cutoff k must be an int <= {INT64_MAX:,}. Got {k} instead.")
+    if k is not None and name in NO_CUTOFF:
+        raise InputError(f"metrics: {spec!r}: {name} ranks the whole list, so it takes no cutoff")
     return MetricSpec(name, k)

@@ -50,6 +50,25 @@ def average_precision(rel, k):
     return sum(hits[i] / (i + 1) for i in range(min(k, len(rel))) if rel[i]) / min(k, rel.sum())
 
 
+def f1(rel, k):
+    """Harmonic mean of precision@k and recall@k (0 when both are 0)."""
+    p, r = precision(rel, k), recall(rel, k)
+    return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def r_precision(rel, k=None):
+    """Precision at rank R, R = the relevant count (``k`` is ignored: there is no cutoff)."""
+    n_relevant = int(rel.sum())
+    return rel[:n_relevant].sum() / n_relevant
+
+
+def auc(rel, scores):
+    """Share of (relevant, non-relevant) pairs with the relevant row scored higher, ties 1/2."""
+    pos, neg = scores[rel], scores[~rel]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return wins / (len(pos) * len(neg))
+
+
 def dcg(gains, k):
     k = min(k, len(gains))
     return float(np.sum(gains[:k] / np.log2(np.arange(k) + 2)))
@@ -64,11 +83,14 @@ BINARY = {
 }
 
 
+MORE_BINARY = {"f1": f1, "r_precision": r_precision}
+
+
 def binary_metric(name, labels, scores, k, ties, threshold):
     """One user's binary metric; ``k`` None is the whole list; ties averaged by enumeration."""
     rel = labels >= threshold
     k = len(labels) if k is None else k
-    fn = BINARY[name]
+    fn = BINARY.get(name) or MORE_BINARY[name]
     if ties == "average":
         return float(np.mean([fn(rel[order], k) for order in tie_orders(scores)]))
     return float(fn(rel[rank_order(labels, scores, ties)], k))
@@ -110,6 +132,10 @@ def run_metric(name, gains, scores, truth_gains, k, threshold, map_denominator):
             return float(rel[:k].any())
         if name == "mrr":
             return mrr(rel, k)
+        if name == "f1":
+            return 2 * rel[:k].sum() / (k + n_relevant)
+        if name == "r_precision":
+            return rel[:n_relevant].sum() / n_relevant
         hits = np.cumsum(rel[:k])
         total = sum(hits[i] / (i + 1) for i in range(min(k, len(rel))) if rel[i])
         return total / (n_relevant if map_denominator == "relevant" else min(k, n_relevant))

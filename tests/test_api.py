@@ -150,3 +150,66 @@ def test_standard_protocol_with_several_metrics_equals_ranking_metrics(frame):
             np.testing.assert_array_equal(got.loc[want.index].to_numpy(), want[f"{metric}@{k}"].to_numpy())
     with pytest.raises(fastrank.InputError, match="without '@10'"):
         api.evaluate(frame, baselines=["video_watch_ratio_mean"], metrics=["ndcg@10"])
+
+
+ALL_NEW = ["auc", "gauc", "f1", "r_precision", "coverage", "arp", "novelty", "gini", "entropy", "long_tail"]
+
+
+def test_new_metrics_equal_ranking_metrics_on_the_same_rows(frame):
+    """evaluate's summary and per-user rows carry ranking_metrics' values: the metrics of the whole
+    list once (k None), GAUC and the catalog-wide metrics in the summary only."""
+    frame = frame.assign(weight=np.arange(len(frame)) % 3 + 0.5, plays=np.arange(len(frame)) % 7 + 1.0)
+    result = api.evaluate(
+        frame, baselines=["video_watch_ratio_mean"], k=[3, 10], metrics=["ndcg", *ALL_NEW],
+        gauc_weight="weight", popularity_col="plays",
+    )  # fmt: skip
+    whole = ["auc", "gauc", "r_precision"]
+    specs = [f"{m}@{k}" for m in ["ndcg", *ALL_NEW] for k in (3, 10) if m not in whole]
+    want = fastrank.ranking_metrics(
+        frame.user_id, frame.watch_ratio, frame.video_watch_ratio_mean, [*specs, *whole],
+        items=frame.video_id, popularity=frame.plays, gauc_weight=frame.weight,
+    )  # fmt: skip
+    summary = result.summary.set_index(["metric", "k"])
+    for name, mean in want.mean.items():
+        metric, _, k = name.partition("@")
+        key = (metric, int(k) if k else None)
+        assert summary.loc[[key], "mean"].iloc[0] == pytest.approx(mean, rel=1e-12, abs=1e-15), name
+        assert (
+            result.mean("video_watch_ratio_mean", k=key[1], metric=metric)
+            == summary.loc[[key], "mean"].iloc[0]
+        )
+    per_user = result.per_user
+    assert set(per_user.metric) == {"ndcg", "auc", "f1", "r_precision", "arp", "novelty", "long_tail"}
+    got = per_user[per_user.metric == "auc"].set_index("user")["value"]
+    np.testing.assert_allclose(got.loc[want.users], want["auc"], rtol=0, atol=0)
+    assert per_user[per_user.metric == "auc"].k.isna().all()
+    assert list(result.summary.metric.drop_duplicates()) == ["ndcg", *ALL_NEW]  # in the order asked
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"metrics": ["coverage"], "item_col": None}, r"coverage needs an item column \(item_col\)"),
+        (
+            {"metrics": ["coverage"], "engine": "stream"},
+            r"engine='stream' does not hold; use engine='memory'",
+        ),
+        ({"metrics": ["ndcg"], "popularity_col": "plays"}, r"popularity_col= is for the beyond-accuracy"),
+        ({"metrics": ["arp"], "popularity_col": "nope"}, r"popularity column 'nope'"),
+        ({"metrics": ["ndcg"], "gauc_weight": "users"}, r"gauc_weight= weights GAUC"),
+        ({"metrics": ["gauc"], "gauc_weight": "nope"}, r"weight column 'nope'"),
+        ({"metrics": ["auc@3"]}, r"auc ranks the whole list, so it takes no cutoff"),
+        (
+            {"metrics": ["gauc"], "gauc_weight": "neg"},
+            r"column 'neg': negative value -1.0 at row 0 .*weights must",
+        ),
+        (
+            {"metrics": ["arp"], "popularity_col": "neg"},
+            r"column 'neg': negative value .*popularity must be >= 0",
+        ),
+    ],
+)
+def test_new_metric_options_are_checked(frame, kwargs, match):
+    frame = frame.assign(plays=1.0, neg=-1.0)
+    with pytest.raises(fastrank.InputError, match=match):
+        api.evaluate(frame, baselines=["video_watch_ratio_mean"], **kwargs)

@@ -117,3 +117,24 @@ def test_every_metric_and_k_gets_intervals_and_comparisons(frame):
     summary = result.evaluation.summary.set_index(["metric", "k", "source"])["mean"]
     for row in result.intervals.itertuples():
         assert row.mean == pytest.approx(summary[(row.metric, row.k, row.source)], abs=1e-12)
+
+
+def test_new_metrics_get_intervals_where_they_are_means_of_per_user_values(frame):
+    result = compare(
+        frame, baselines=["video_watch_ratio_mean", "noisy"], k=[5],
+        metrics=["auc", "gauc", "r_precision", "arp", "novelty", "long_tail", "coverage", "gini"], **OPTIONS,
+    )  # fmt: skip
+    iv = result.intervals
+    assert set(zip(iv.metric, iv.k, strict=True)) == {
+        ("auc", None), ("r_precision", None), ("arp", 5), ("novelty", 5), ("long_tail", 5)
+    }  # fmt: skip
+    summary = result.evaluation.summary
+    for row in iv.itertuples():
+        at_k = summary.k.isna() if row.k is None else summary.k == row.k
+        mean = summary[(summary.metric == row.metric) & at_k & (summary.source == row.source)]["mean"]
+        assert row.mean == pytest.approx(mean.iloc[0], rel=1e-12)
+        assert row.low <= row.mean <= row.high
+    assert set(result.comparisons.metric) == {"auc", "r_precision", "arp", "novelty", "long_tail"}
+    note = [n for n in result.evaluation.notes if n.startswith("compare: no interval")]
+    assert note and "gauc, coverage@5, gini@5" in note[0]
+    assert {"gauc", "coverage", "gini"} <= set(summary.metric)  # still evaluated

@@ -27,8 +27,8 @@ from .records import assert_records_close
 
 BASELINE = "video_watch_ratio_mean"
 KWARGS = dict(
-    model=DEMO_MODEL_PATH, baselines=[BASELINE], k=[5, 10], metrics=["ndcg", "recall"],
-    protocol=["standard", "notebook"],
+    model=DEMO_MODEL_PATH, baselines=[BASELINE], k=[5, 10], metrics=["ndcg", "recall", "gauc", "r_precision"],
+    protocol=["standard", "notebook"], gauc_weight="watch_ratio",  # any column of weights >= 0
 )  # fmt: skip
 KEY = ["protocol", "metric", "k", "source", "user"]
 REPO = Path(__file__).resolve().parents[1]

@@ -132,7 +132,7 @@ def test_a_model_of_another_width_fails_before_training_with_the_feature_columns
     ("kwargs", "match"),
     [
         ({"every": 0}, "'every' parameter must be an int >= 1"),
-        ({"metrics": ["auc@3"]}, "unknown metric"),
+        ({"metrics": ["roc@3"]}, "unknown metric"),
         ({"ties": "random"}, "'ties' parameter must be one of"),
         ({"feature_cols": ["nope"]}, "no column 'nope'"),
     ],
@@ -151,3 +151,19 @@ def test_the_readme_training_example_runs_as_written(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "val_ndcg@10" in done.stdout
+
+
+def test_val_gauc_and_beyond_accuracy_are_logged_as_evaluate_computes_them(split):
+    train, valid = split
+    metrics = ["gauc", "auc", "f1@5", "coverage@5", "novelty@5"]
+    callback = RankingMetrics(valid, metrics=metrics)
+    model = _model()
+    _fit(model, train, [callback], epochs=1)
+    result = fastrank.evaluate(valid, model, metrics=["gauc", "auc", "f1", "coverage", "novelty"], k=5)
+    logs = {key: values[-1] for key, values in callback.history.items()}
+    assert set(logs) == {f"val_{m}" for m in metrics}
+    for metric in metrics:
+        name, _, k = metric.partition("@")
+        want = result.mean("model", k=int(k) if k else None, metric=name)
+        assert logs[f"val_{metric}"] == pytest.approx(want, rel=1e-6), metric
+    assert logs["val_gauc"] != logs["val_auc"]  # weighted by rows, and users differ in size

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sklearn.metrics import dcg_score, ndcg_score
+from sklearn.metrics import dcg_score, ndcg_score, roc_auc_score
 
 import fastrank
 from tests import naive
@@ -242,3 +242,112 @@ def test_lists_in_rank_order_and_sparse_labels_equal_sklearn(data, gain, zero_sh
         for k in ks:
             got = frame.loc[user, f"ndcg@{k}" if k else "ndcg"]
             assert abs(got - ndcg_score([gains], [s], k=k)) <= TOL, (user, k)
+
+
+@given(
+    st.lists(small_tied_user(), min_size=1, max_size=6),
+    st.sampled_from(["average", "pessimistic", "optimistic"]),
+    st.sampled_from([0.5, 1.0, 2.0]),
+)
+def test_f1_and_r_precision_equal_reference(users_data, ties, threshold):
+    """F1@k and R-precision against tests/naive.py, ties averaged by enumerating their orders."""
+    users = np.repeat(np.arange(len(users_data)), [len(y) for y, _ in users_data])
+    labels = np.concatenate([y for y, _ in users_data])
+    scores = np.concatenate([s for _, s in users_data])
+    names = ["f1@1", "f1@3", "f1@8", "f1", "r_precision"]
+    result = fastrank.ranking_metrics(
+        users, labels, scores, names, ties=ties, threshold=threshold, min_items=1, no_relevant="skip"
+    )
+    for g, (y, s) in enumerate(users_data):
+        for j, name in enumerate(names):
+            metric, _, k = name.partition("@")
+            got = result.values[g, j]
+            if not np.any(y >= threshold):
+                assert np.isnan(got), name
+                continue
+            want = naive.binary_metric(metric, y, s, int(k) if k else None, ties, threshold)
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-12), (g, name, y, s)
+
+
+@given(grouped_data(max_size=300, max_groups=8), st.sampled_from([0.5, 1.0]))
+def test_r_precision_on_longer_users_equals_precision_at_r(data, threshold):
+    """R-precision ranks the whole list: precision@R of the same result, R per user."""
+    users, labels, scores = data
+    frame = fastrank.ranking_metrics(users, labels, scores, ["r_precision"], threshold=threshold, min_items=1)
+    frame = frame.to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        n_relevant = int(np.sum(y >= threshold))
+        if n_relevant == 0:
+            assert frame.loc[user, "r_precision"] == 0.0
+            continue
+        want = fastrank.ranking_metrics(
+            np.zeros(len(y)), y, s, [f"precision@{n_relevant}"], threshold=threshold, min_items=1
+        ).values[0, 0]
+        assert frame.loc[user, "r_precision"] == pytest.approx(want, rel=1e-12, abs=1e-12), user
+
+
+@given(
+    grouped_data(max_size=2000, max_groups=8),
+    st.sampled_from([0.5, 1.0, 2.0]),
+    st.sampled_from(["rows", "users", "column"]),
+)
+def test_auc_equals_sklearn_per_user_and_gauc_its_weighted_mean(data, threshold, weighting):
+    """Per-user AUC = roc_auc_score within 1e-12 (heavy ties, real labels, one-class users NaN);
+    GAUC = the plain weighted mean of those values."""
+    users, labels, scores = data
+    rng = np.random.default_rng(len(users))
+    row_weights = rng.random(len(users)) * 3
+    weight = row_weights if weighting == "column" else weighting
+    result = fastrank.ranking_metrics(
+        users, labels, scores, ["auc", "gauc"], threshold=threshold, gauc_weight=weight
+    )
+    frame = result.to_frame()
+    values, weights = [], []
+    for user, (y, s, w) in per_user(users, labels, scores, row_weights):
+        got = frame.loc[user, "auc"]
+        rel = y >= threshold
+        if len(y) < 2 or rel.all() or not rel.any():  # sklearn refuses a single class
+            assert np.isnan(got), user
+            continue
+        want = roc_auc_score(rel, s)
+        assert abs(got - want) <= TOL, (user, got, want)
+        assert got == pytest.approx(naive.auc(rel, s), abs=TOL)
+        values.append(want)
+        weights.append({"rows": len(y), "users": 1.0, "column": w.sum()}[weighting])
+    want_gauc = np.average(values, weights=weights) if values and sum(weights) > 0 else np.nan
+    np.testing.assert_allclose(result.mean["gauc"], want_gauc, rtol=1e-12, atol=1e-12)
+    assert result.skipped_no_relevant["auc"] == result.skipped_no_relevant["gauc"]
+    assert result.evaluated["auc"] == len(values)
+
+
+def test_auc_in_float32_and_on_long_tied_groups():
+    rng = np.random.default_rng(5)
+    users = np.repeat(np.arange(20), 2000)
+    labels = rng.lognormal(size=users.size)
+    scores = rng.integers(0, 7, users.size).astype(np.float32)
+    result = fastrank.ranking_metrics(users, labels, scores, ["auc"])
+    for g in range(20):
+        rows = users == g
+        want = roc_auc_score(labels[rows] >= 1.0, scores[rows])
+        assert abs(result.values[g, 0] - want) <= TOL
+    serial = fastrank.ranking_metrics(users, labels, scores, ["auc"], parallel=False)
+    np.testing.assert_array_equal(result.values, serial.values)
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), max_size=300))
+def test_auc_radix_sort_orders_floats_as_numpy(values):
+    """The AUC kernel's sort: float bits mapped to ordered keys, then radix-sorted."""
+    from fastrank.kernels.auc import _keys, radix_sort
+
+    x = np.array(values, np.float64) + 0.0  # the kernel adds 0.0 too: -0.0 becomes 0.0
+    keys = np.empty(len(x), np.uint64)
+    _keys(x, len(x), keys)
+    radix_sort(keys, np.empty_like(keys), len(x), np.empty((8, 257), np.int64))
+    want = np.empty(len(x), np.uint64)
+    _keys(np.sort(x), len(x), want)
+    np.testing.assert_array_equal(keys, want)
+
+
+def test_auc_counts_minus_zero_and_zero_as_a_tie():
+    result = fastrank.ranking_metrics([1, 1, 1], [1.0, 0.0, 0.0], [-0.0, 0.0, -1.0], ["auc"])
+    assert result.values[0, 0] == roc_auc_score([1, 0, 0], [-0.0, 0.0, -1.0]) == 0.75

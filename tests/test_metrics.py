@@ -87,7 +87,7 @@ def test_result_frame_has_values_counts_and_ties():
         ({"users": ["a", None, "b"]}, r"users: null at row 1"),
         ({"users": [], "labels": [], "scores": []}, r"users: empty input"),
         ({"metrics": ["ndcg@0"]}, r"the cutoff k must be an int >= 1. Got 0"),
-        ({"metrics": ["auc"]}, r"unknown metric 'auc'"),
+        ({"metrics": ["roc"]}, r"unknown metric 'roc'"),
         ({"metrics": []}, r"name at least one metric"),
         ({"ties": "random"}, r"'ties' parameter must be one of"),
         ({"gain": "log"}, r"'gain' parameter must be one of"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
+import re
 
 import pandas as pd
 import pytest
@@ -89,3 +91,48 @@ def test_evaluate_run_takes_exactly_the_run_options_with_their_defaults():
     assert list(parameters)[:2] == ["run", "truth"]
     fields = {field.name: field.default for field in dataclasses.fields(RunOptions)}
     assert {name: p.default for name, p in list(parameters.items())[2:]} == fields
+
+
+def test_the_cli_takes_the_new_metrics_and_their_flags(table, tmp_path, capsys):
+    frame = pd.read_parquet(table).assign(w=[1.0, 3.0, 2.0, 2.0], plays=[5.0, 1.0, 5.0, 1.0])
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    metrics = [
+        "auc",
+        "gauc",
+        "f1",
+        "r_precision",
+        "coverage",
+        "arp",
+        "novelty",
+        "gini",
+        "entropy",
+        "long_tail",
+    ]
+    args = ["evaluate", str(path), "--baseline", "s", "-k", "1", "--metrics", *metrics, "--json"]
+    assert main([*args, "--gauc-weight", "w", "--popularity-col", "plays"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["metric"] for r in records] == metrics
+    assert {r["metric"]: r["k"] for r in records}["auc"] is None
+    api = fastrank.evaluate(
+        path, baselines=["s"], k=1, metrics=metrics, gauc_weight="w", popularity_col="plays"
+    )
+    assert [r["mean"] for r in records] == [None if m != m else m for m in api.summary["mean"]]
+    assert main(["evaluate", str(path), "--baseline", "s", "--metrics", "auc", "ndcg"]) == 0
+    assert re.search(r"\nstandard +auc +- +s ", capsys.readouterr().out)  # no cutoff: "-"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--metrics", "ndcg", "--popularity-col", "plays"], "--popularity-col is for the beyond-accuracy"),
+        (["--metrics", "ndcg", "--gauc-weight", "users"], "--gauc-weight weights GAUC"),
+        (["--metrics", "coverage", "--engine", "stream"], "does not hold; use --engine memory"),
+        (["--metrics", "gauc", "--gauc-weight", "nope"], "weight column 'nope'"),
+        (["--metrics", "auc@3"], "auc ranks the whole list"),
+    ],
+)
+def test_the_cli_refuses_bad_new_metric_flags_in_one_line(table, capsys, flags, message):
+    assert main(["evaluate", str(table), "--baseline", "s", *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err

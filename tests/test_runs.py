@@ -58,7 +58,8 @@ def _item(i, integer_ids):
 
 
 def _values(result, metric, k, source="run"):
-    rows = result.per_user[(result.per_user.metric == metric) & (result.per_user.k == k)]
+    at_k = result.per_user.k.isna() if k is None else result.per_user.k == k
+    rows = result.per_user[(result.per_user.metric == metric) & at_k]
     return rows[rows.source == source].set_index("user")["value"]
 
 
@@ -72,7 +73,8 @@ def _pytrec(run, truth, ks):
         runs.setdefault(str(user), {})[str(item)] = float(score)
     cut = ",".join(map(str, ks))
     measures = {f"{name}.{cut}" for name in ("ndcg_cut", "P", "recall", "map_cut", "success")} | {
-        "recip_rank"
+        "recip_rank",
+        "Rprec",
     }
     return pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(runs)
 
@@ -88,10 +90,13 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
     if in_rank_order:  # lists as runs are written: the kernel skips its selection for them
         run = run.sort_values(["user_id", "score", "item_id"], ascending=[True, False, False])
     result = fastrank.evaluate_run(
-        run, truth, k=[*KS, 1000], metrics=METRICS, ties="trec", map_denominator="relevant"
+        run, truth, k=[*KS, 1000], metrics=[*METRICS, "r_precision"], ties="trec", map_denominator="relevant"
     )
     want = _pytrec(run, truth, KS)
     checked = 0
+    r_precision = _values(result, "r_precision", None)
+    for user, measures in want.items():  # trec_eval's Rprec: precision at R, R = relevant items
+        assert r_precision[_user(user, truth)] == pytest.approx(measures["Rprec"], abs=1e-9), user
     for metric in METRICS:
         for k in KS:
             got = _values(result, metric, k)
@@ -119,17 +124,20 @@ def _user(key, truth):
 def test_ties_averaged_equal_the_mean_over_every_order(case):
     run, truth = case
     for denominator in ("min", "relevant"):
-        result = fastrank.evaluate_run(run, truth, k=[1, 3, 30], metrics=METRICS, map_denominator=denominator)
+        result = fastrank.evaluate_run(
+            run, truth, k=[1, 3, 30], metrics=[*METRICS, "f1", "r_precision"], map_denominator=denominator
+        )
         for user, judged in truth.groupby("user_id"):
             gains_of = dict(zip(judged.item_id, judged.relevance, strict=True))
             rows = run[run.user_id == user]
             gains = np.array([gains_of.get(i, 0.0) for i in rows.item_id])
-            for metric in METRICS:
+            for metric in [*METRICS, "f1", "r_precision"]:
                 for k in (1, 3, 30):
                     want = naive.run_metric(
                         metric, gains, rows.score.to_numpy(), judged.relevance.to_numpy(), k, 1.0, denominator
                     )
-                    assert _values(result, metric, k)[user] == pytest.approx(want, abs=1e-12), (metric, k)
+                    at = None if metric == "r_precision" else k
+                    assert _values(result, metric, at)[user] == pytest.approx(want, abs=1e-12), (metric, k)
 
 
 @settings(max_examples=20)  # ranx costs ~0.4 s a call; pytrec_eval above is the main oracle

@@ -64,8 +64,9 @@ def test_streaming_equals_in_memory_on_random_groups(data, chunk_rows):
     users, labels, scores = data
     frame = pd.DataFrame({"user_id": users, "watch_ratio": labels, "score": scores})
     kwargs = dict(
-        baselines=["score"], item_col=None, k=[1, 3, 10], metrics=["ndcg", "map", "mrr"], min_items=1
-    )
+        baselines=["score"], item_col=None, k=[1, 3, 10], metrics=["ndcg", "map", "mrr", "auc", "gauc", "f1"],
+        min_items=1, gauc_weight="score",
+    )  # fmt: skip
     want = fastrank.evaluate(frame, engine="memory", **kwargs)
     got = fastrank.evaluate(frame, engine="stream", chunk_rows=chunk_rows, **kwargs)
     pd.testing.assert_frame_equal(got.per_user, want.per_user, check_exact=True)

@@ -166,6 +166,7 @@ def _meta(plan: Plan, user_type: pa.DataType) -> pd.DataFrame:
         "partition": pd.Series([], dtype=np.int64),
         "n_items": pd.Series([], dtype=np.int64),
         "duplicates": pd.Series([], dtype=np.int64),
+        "gauc_weight": pd.Series([], dtype=np.float64),
     }
     for key in plan.value_keys:
         columns[_column_name(key)] = pd.Series([], dtype=np.float64)
@@ -185,6 +186,7 @@ def _wide(scored: Scored, plan: Plan, partition: int, meta: pd.DataFrame) -> pd.
         "duplicates": (
             np.zeros(len(scored.users), np.int64) if scored.duplicates is None else scored.duplicates
         ),
+        "gauc_weight": (np.zeros(len(scored.users)) if scored.gauc_weights is None else scored.gauc_weights),
     }
     for key in plan.value_keys:
         columns[_column_name(key)] = scored.values[key]
@@ -285,4 +287,5 @@ def _scored(result: pd.DataFrame, plan: Plan, source: TableSource, manifest: Any
         duplicates=result["duplicates"].to_numpy() if plan.item_col else None,
         values={key: result[_column_name(key)].to_numpy() for key in plan.value_keys},
         n_rows=n_rows,
+        gauc_weights=result["gauc_weight"].to_numpy() if "gauc" in plan.metrics else None,
     )

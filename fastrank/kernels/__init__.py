@@ -5,8 +5,10 @@ Every kernel is serial; a kernel over groups or resamples takes a ``first, stop`
 callers split the work into chunks and run them on threads (:mod:`fastrank.threads`).
 """
 
+from .auc import grouped_auc
 from .checks import count_outside
-from .grouped import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, RECALL, grouped_metrics
+from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, value_range
+from .grouped import DCG, F1, HIT_RATE, MAP, MRR, NDCG, PRECISION, R_PRECISION, RECALL, grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
 from .ranked import grouped_ranked_metrics
@@ -16,20 +18,28 @@ from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 
 __all__ = [
+    "ARP",
     "AVERAGE",
     "DCG",
+    "F1",
     "HIT_RATE",
+    "LONG_TAIL",
     "MAP",
     "MRR",
     "NDCG",
+    "NOVELTY",
     "OPTIMISTIC",
     "PESSIMISTIC",
     "PRECISION",
     "RECALL",
+    "R_PRECISION",
     "bootstrap_means",
+    "count_items",
     "count_outside",
     "fnv1a64",
     "fnv1a64_buckets",
+    "grouped_auc",
+    "grouped_exposure",
     "grouped_metrics",
     "grouped_ranked_metrics",
     "key_changes",
@@ -42,4 +52,5 @@ __all__ = [
     "repeats_per_group",
     "sign_flip_counts",
     "splitmix64_buckets",
+    "value_range",
 ]

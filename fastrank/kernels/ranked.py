@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit, jit_inline
-from .grouped import DCG, HIT_RATE, MRR, NDCG, PRECISION, RECALL
+from .grouped import DCG, F1, HIT_RATE, MAP, MRR, NDCG, PRECISION, RECALL
 from .ranking import (
     average_precision,
     count_relevant,
@@ -95,9 +95,14 @@ def _evaluate_group(
             value = hit(run_len, run_rel, n_runs, cut)
         elif metric == MRR:
             value = reciprocal_rank(scores, labels, lo, hr, threshold, tie, cut)
-        else:
+        elif metric == MAP:
             denominator = n_relevant if map_by_relevant else min(ideal_cut, n_relevant)
             value = average_precision(run_len, run_rel, n_runs, cut, denominator)
+        elif metric == F1:
+            size = n_ranked if k == 0 else k
+            value = 2.0 * expected_hits(run_len, run_rel, n_runs, cut) / (size + n_relevant)
+        else:  # R_PRECISION: precision at rank R = relevant count, missed items included (trec_eval)
+            value = expected_hits(run_len, run_rel, n_runs, min(n_relevant, n_ranked)) / n_relevant
         out[j] = value
     for q in range(straddle_ks.shape[0]):
         k = straddle_ks[q]

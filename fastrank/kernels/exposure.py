@@ -1,0 +1,105 @@
+"""Item exposure of every group's top-k list: the same selection as the ranking metrics, then one
+pass that credits each listed item with its probability of being listed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._jit import jit
+from .topk import AVERAGE, BLOCK, select_top
+
+ARP = 0
+NOVELTY = 1
+LONG_TAIL = 2
+
+
+@jit
+def value_range(values, first, stop):
+    """The smallest and largest of ``values[first:stop]`` (not empty)."""
+    low = values[first]
+    high = values[first]
+    for i in range(first + 1, stop):
+        v = values[i]
+        low = min(low, v)
+        high = max(high, v)
+    return low, high
+
+
+@jit
+def count_items(codes, first, stop, offset, weights, counts, totals):
+    """Over rows ``first:stop``, per slot ``codes[i] - offset``: ``counts`` += 1 and ``totals`` +=
+    ``weights[i]`` (1 when ``weights`` is empty)."""
+    weighted = weights.shape[0] > 0
+    for i in range(first, stop):
+        slot = codes[i] - offset
+        counts[slot] += 1
+        totals[slot] += weights[i] if weighted else 1.0
+
+
+@jit
+def grouped_exposure(
+    first, stop, offsets, labels, scores, items, offset, k, tie, min_items, share, self_information,
+    tail, max_items, per_user, exposure, log_miss, certain,
+):  # fmt: skip
+    """Top-``k`` exposure of groups ``first:stop``.
+
+    A row ranked inside the top k is listed with probability 1. With ``tie == AVERAGE``, the ``s``
+    rows of a score tie that the cutoff splits, ``t`` of whose places lie inside the top k, are
+    each listed with probability ``t / s`` (the expectation over the tie's orders); other tie
+    rules order the tie, so every probability is 0 or 1.
+
+    ``items[i] - offset`` is row i's item slot. ``per_user[g]``: the mean over the group's
+    ``min(k, n)`` listed places of the item's
+    popularity ``share`` (ARP), ``self_information`` (novelty) and ``tail`` flag (long-tail
+    share); NaN for groups with fewer than ``min_items`` rows, which list nothing. Per item code
+    (this chunk's accumulators): ``exposure`` += the probability, ``certain`` = 1 when some list
+    surely holds the item, else ``log_miss`` += log(1 - probability), for expected coverage.
+    """
+    top = np.empty(k + 1, np.int64)
+    block_max = np.empty((max_items + BLOCK - 1) // BLOCK, np.float64)
+    for g in range(first, stop):
+        lo = offsets[g]
+        hi = offsets[g + 1]
+        n = hi - lo
+        if n < min_items or n == 0:
+            per_user[g, :] = np.nan
+            continue
+        m = min(k, n)
+        # One place past the cutoff tells whether the cutoff splits a tie.
+        depth = m + 1 if m < n else m
+        select_top(scores, labels, lo, hi, depth, tie, top, block_max)
+        boundary = scores[top[m - 1]]
+        sure = m
+        if tie == AVERAGE and m < n and scores[top[m]] == boundary:
+            sure = m - 1
+            while sure > 0 and scores[top[sure - 1]] == boundary:
+                sure -= 1
+        popular = 0.0
+        novel = 0.0
+        in_tail = 0.0
+        for r in range(sure):
+            item = items[top[r]] - offset
+            exposure[item] += 1.0
+            certain[item] = 1
+            popular += share[item]
+            novel += self_information[item]
+            in_tail += tail[item]
+        if sure < m:
+            size = 0
+            for i in range(lo, hi):
+                size += scores[i] == boundary
+            p = (m - sure) / size
+            miss = math.log1p(-p)
+            for i in range(lo, hi):
+                if scores[i] == boundary:
+                    item = items[i] - offset
+                    exposure[item] += p
+                    log_miss[item] += miss
+                    popular += p * share[item]
+                    novel += p * self_information[item]
+                    in_tail += p * tail[item]
+        per_user[g, ARP] = popular / m
+        per_user[g, NOVELTY] = novel / m
+        per_user[g, LONG_TAIL] = in_tail / m
