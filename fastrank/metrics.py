@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import kernels
+from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
 from .checks import check_int, check_number
 from .columns import check_values
@@ -186,24 +187,6 @@ def ranking_metrics(
     )
 
 
-def gauc_weights(weight: Any, groups: Groups, parallel: bool = True, name: str = "gauc_weight") -> np.ndarray:
-    """Each user's GAUC weight: ``"rows"`` its rows, ``"users"`` 1, or an array of one weight per
-    row (input order, finite and >= 0) summed over its rows."""
-    if isinstance(weight, str):
-        if weight == "rows":
-            return groups.sizes.astype(np.float64)
-        if weight == "users":
-            return np.ones(groups.n_groups)
-        raise InputError(
-            "The 'gauc_weight' parameter must be 'rows', 'users' or one weight per row. "
-            f"Got {weight!r} instead."
-        )
-    checked = check_values(weight, name, groups, float32_ok=False, max_value=np.inf, parallel=parallel,
-                           why_not_negative="weights must be >= 0")  # fmt: skip
-    sums = np.add.reduceat(groups.take(checked), groups.offsets[:-1]) if groups.n_groups else np.zeros(0)
-    return sums.astype(np.float64)
-
-
 def _dedupe(specs: list[MetricSpec]) -> list[MetricSpec]:
     return list(dict.fromkeys(specs))
 
@@ -237,21 +220,32 @@ def evaluate_grouped(
     out = np.full((groups.n_groups, len(specs)), np.nan)
     cutoffs: tuple[int | None, ...] = ()
     straddle = np.zeros((groups.n_groups, 0), np.int64)
-    ranking = [spec for spec in specs if spec.name in METRIC_CODES]
+    # Tables take R-precision, with AUC, from the users' sorted scores; runs from their kernel.
+    by_class = [s for s in specs if s.name in AUC_METRICS or (s.name == "r_precision" and ranked is None)]
+    f1 = [spec for spec in specs if spec.name == "f1"]
+    ranking = [spec for spec in specs if spec.name in METRIC_CODES and spec not in by_class]
+    # F1@k = 2PR / (P + R) from precision@k and recall@k: the kernels need no code of their own.
+    ranking = list(dict.fromkeys(ranking + [MetricSpec(m, s.k) for s in f1 for m in ("precision", "recall")]))
     if ranking:
         values, straddle, cutoffs = _ranking_columns(
             groups, labels, scores, ranking, gain=gain, ties=ties, threshold=threshold, min_items=min_items,
             no_relevant=no_relevant, parallel=parallel, ranked=ranked, map_denominator=map_denominator,
         )  # fmt: skip
         for j, spec in enumerate(ranking):
-            out[:, column[spec]] = values[:, j]
+            if spec in column:
+                out[:, column[spec]] = values[:, j]
+        for spec in f1:
+            p = values[:, ranking.index(MetricSpec("precision", spec.k))]
+            r = values[:, ranking.index(MetricSpec("recall", spec.k))]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[:, column[spec]] = np.where(p + r > 0, 2 * p * r / (p + r), p + r)  # 0 or NaN
 
     weights = {}
-    auc = [spec for spec in specs if spec.name in AUC_METRICS]
-    if auc:
-        values = auc_values(groups, labels, scores, threshold, min_items, parallel)
-        for spec in auc:
-            out[:, column[spec]] = values
+    if by_class:
+        options = {"ties": TIE_CODES[ties], "skip_no_relevant": no_relevant == "skip", "parallel": parallel}
+        auc, r_precision = class_metrics(groups, labels, scores, threshold, min_items, **options)
+        for spec in by_class:
+            out[:, column[spec]] = r_precision if spec.name == "r_precision" else auc
         if MetricSpec("gauc", None) in column:
             weights["gauc"] = groups.sizes.astype(np.float64) if user_weights is None else user_weights
 
@@ -279,22 +273,6 @@ def evaluate_grouped(
         weights=weights,
         overall=overall,
     )
-
-
-def auc_values(
-    groups: Groups, labels: np.ndarray, scores: np.ndarray, threshold: float, min_items: int, parallel: bool
-) -> np.ndarray:
-    """Each user's AUC (NaN: fewer than ``min_items`` rows, or a single class); inputs validated
-    and in group order."""
-    out = np.empty(groups.n_groups, np.float64)
-    offsets = frozen(groups.offsets)
-    inputs = (frozen(labels), frozen(scores), threshold, min_items, int(groups.sizes.max()))
-    run_chunks(
-        lambda first, stop: kernels.grouped_auc(first, stop, offsets, *inputs, out),
-        group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
-        parallel,
-    )
-    return out
 
 
 def _ranking_columns(

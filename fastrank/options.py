@@ -178,7 +178,7 @@ def _check_metric_columns(o: Options, metrics: list[str], engine: str, source: T
             )
         source.require([o.popularity_col], what="popularity column")
     if exposure and not o.item_col:
-        raise InputError(f"metrics: {exposure[0]} needs an item column (item_col)")
+        raise InputError(f"metrics: {exposure[0]} needs an item column (item_col=)")
     if exposure and engine in ("stream", "dask"):
         raise InputError(
             f"metrics: {exposure[0]} looks at every user's list at once, which engine='{engine}' does "

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from . import kernels, protocols
+from .auc import gauc_weights
 from .beyond import catalog
 from .columns import check_values
 from .grouping import group_rows
 from .io import feature_matrix, numeric_column, user_column
-from .metrics import gauc_weights
 from .scoring import check_features, load_scorer, predict
 from .specs import EXPOSURE_METRICS, NO_CUTOFF, SUMMARY_ONLY
 from .threads import even_bounds, frozen, run_chunks, thread_count

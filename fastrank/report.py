@@ -21,7 +21,7 @@ def json_records(result: Any) -> list[dict[str, Any]]:
 
 
 def _align(columns: Sequence[str], rows: list[list[str]], right: set[str]) -> list[str]:
-    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(

@@ -1,8 +1,8 @@
 """Metric names, aliases and tie rules, and :func:`parse_metric` for ``"ndcg@10"``-style specs.
 
-Three families: the ranking metrics of the grouped kernels (:data:`METRIC_CODES`), the AUC family
-(:data:`AUC_METRICS`, one sort per user) and the beyond-accuracy metrics of the top-k lists
-(:data:`EXPOSURE_METRICS`, which need item ids).
+Three families: the ranking metrics of the grouped kernels (:data:`METRIC_CODES`, and F1 from
+two of them), the AUC family (:data:`AUC_METRICS`, one sort per user) and the beyond-accuracy
+metrics of the top-k lists (:data:`EXPOSURE_METRICS`, which need item ids).
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ METRIC_CODES = {  # name: the kernels' metric code
     "hit_rate": kernels.HIT_RATE,
     "mrr": kernels.MRR,
     "map": kernels.MAP,
-    "f1": kernels.F1,
     "r_precision": kernels.R_PRECISION,
 }
+DERIVED = ("f1",)
+"""Metrics computed from others: F1@k from precision@k and recall@k."""
 AUC_METRICS = ("auc", "gauc")
 """Per-user AUC, and GAUC: the users' AUC averaged with weights."""
 EXPOSURE_METRICS = ("coverage", "arp", "novelty", "gini", "entropy", "long_tail")
@@ -60,7 +61,7 @@ class MetricSpec:
         return self.name if self.k is None else f"{self.name}@{self.k}"
 
 
-METRICS: tuple[str, ...] = (*METRIC_CODES, *AUC_METRICS, *EXPOSURE_METRICS)
+METRICS: tuple[str, ...] = (*METRIC_CODES, *DERIVED, *AUC_METRICS, *EXPOSURE_METRICS)
 """Metric names understood by :func:`ranking_metrics`."""
 
 

@@ -189,7 +189,7 @@ def test_new_metrics_equal_ranking_metrics_on_the_same_rows(frame):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"metrics": ["coverage"], "item_col": None}, r"coverage needs an item column \(item_col\)"),
+        ({"metrics": ["coverage"], "item_col": None}, r"coverage needs an item column \(item_col=\)"),
         (
             {"metrics": ["coverage"], "engine": "stream"},
             r"engine='stream' does not hold; use engine='memory'",

@@ -138,3 +138,14 @@ def test_new_metrics_get_intervals_where_they_are_means_of_per_user_values(frame
     note = [n for n in result.evaluation.notes if n.startswith("compare: no interval")]
     assert note and "gauc, coverage@5, gini@5" in note[0]
     assert {"gauc", "coverage", "gini"} <= set(summary.metric)  # still evaluated
+
+
+def test_compare_of_summary_only_metrics_reports_them_without_intervals(frame):
+    from fastrank.report import format_comparison
+
+    result = compare(
+        frame, baselines=["video_watch_ratio_mean", "noisy"], metrics=["gauc", "coverage"], **OPTIONS
+    )
+    assert result.intervals.empty and result.comparisons.empty
+    assert any("no interval or paired test for gauc, coverage@10" in note for note in result.evaluation.notes)
+    assert format_comparison(result).startswith(f"{len(frame):,} rows")

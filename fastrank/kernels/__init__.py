@@ -5,10 +5,10 @@ Every kernel is serial; a kernel over groups or resamples takes a ``first, stop`
 callers split the work into chunks and run them on threads (:mod:`fastrank.threads`).
 """
 
-from .auc import grouped_auc
 from .checks import count_outside
+from .classes import grouped_class_metrics
 from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, value_range
-from .grouped import DCG, F1, HIT_RATE, MAP, MRR, NDCG, PRECISION, R_PRECISION, RECALL, grouped_metrics
+from .grouped import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, R_PRECISION, RECALL, grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
 from .ranked import grouped_ranked_metrics
@@ -21,7 +21,6 @@ __all__ = [
     "ARP",
     "AVERAGE",
     "DCG",
-    "F1",
     "HIT_RATE",
     "LONG_TAIL",
     "MAP",
@@ -38,7 +37,7 @@ __all__ = [
     "count_outside",
     "fnv1a64",
     "fnv1a64_buckets",
-    "grouped_auc",
+    "grouped_class_metrics",
     "grouped_exposure",
     "grouped_metrics",
     "grouped_ranked_metrics",

@@ -34,8 +34,8 @@ RECALL = 3
 HIT_RATE = 4
 MRR = 5
 MAP = 6
-F1 = 7
-R_PRECISION = 8
+R_PRECISION = 7
+"""Computed by the runs' driver; tables take it from :mod:`fastrank.kernels.classes`."""
 
 
 @jit_inline
@@ -80,13 +80,8 @@ def _evaluate_group(
             value = hit(run_len, run_rel, n_runs, cut)
         elif metric == MRR:
             value = reciprocal_rank(scores, labels, lo, hi, threshold, tie, cut)
-        elif metric == MAP:
+        else:
             value = average_precision(run_len, run_rel, n_runs, cut, min(cut, n_relevant))
-        elif metric == F1:
-            # 2PR / (P + R) = 2 hits / (k + relevant): linear in the hits, so exact over ties.
-            value = 2.0 * expected_hits(run_len, run_rel, n_runs, cut) / ((n if k == 0 else k) + n_relevant)
-        else:  # R_PRECISION: the whole group is ranked (no cutoff)
-            value = expected_hits(run_len, run_rel, n_runs, n_relevant) / n_relevant
         out[j] = value
     for q in range(straddle_ks.shape[0]):
         k = straddle_ks[q]

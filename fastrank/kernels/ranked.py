@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit, jit_inline
-from .grouped import DCG, F1, HIT_RATE, MAP, MRR, NDCG, PRECISION, RECALL
+from .grouped import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, RECALL
 from .ranking import (
     average_precision,
     count_relevant,
@@ -98,9 +98,6 @@ def _evaluate_group(
         elif metric == MAP:
             denominator = n_relevant if map_by_relevant else min(ideal_cut, n_relevant)
             value = average_precision(run_len, run_rel, n_runs, cut, denominator)
-        elif metric == F1:
-            size = n_ranked if k == 0 else k
-            value = 2.0 * expected_hits(run_len, run_rel, n_runs, cut) / (size + n_relevant)
         else:  # R_PRECISION: precision at rank R = relevant count, missed items included (trec_eval)
             value = expected_hits(run_len, run_rel, n_runs, min(n_relevant, n_ranked)) / n_relevant
         out[j] = value
