@@ -108,7 +108,7 @@ def catalog(
 def _codes(items: np.ndarray, bounds: np.ndarray, parallel: bool) -> tuple[np.ndarray, int, int, Any]:
     """Each row's item code, the offset of slot 0, the number of slots and, for factorized ids,
     the id of each slot (``bounds``: the rows' chunks)."""
-    if items.dtype.kind in "iu" and len(items) and items.dtype.itemsize <= 8:
+    if items.dtype.kind in "iu" and len(items):
         view = frozen(items.astype(np.int64, copy=False))
         ranges = run_chunks(lambda first, stop: kernels.value_range(view, first, stop), bounds, parallel)
         low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
@@ -160,7 +160,7 @@ def exposure_metrics(
             max_items, per_user, exposure[c], log_miss[c], certain[c],
         )  # fmt: skip
 
-    run_chunks(lambda first, stop: [chunk(c) for c in range(first, stop)], np.arange(n_chunks + 1), parallel)
+    run_chunks(lambda c, _: chunk(c), np.arange(n_chunks + 1), parallel)  # chunk c holds bounds[c:c + 2]
     counts = exposure.sum(axis=0)[items.present]
     surely = certain.any(axis=0)
     n = items.n_items
