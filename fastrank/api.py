@@ -18,6 +18,7 @@ from .options import Options, resolve
 from .pipeline import add_time, load_plan_scorer, score_table
 from .results import Evaluation, tables
 from .scoring import DEFAULT_BATCH_SIZE
+from .specs import EXPOSURE_METRICS
 
 DEMO_BASELINE = "video_watch_ratio_mean"
 
@@ -155,6 +156,12 @@ def evaluate_options(data: Any, options: Options) -> Evaluation:
 
         reason = too_large_for_memory(source, plan.columns)
         engine = "memory" if reason is None else "stream"
+        exposure = [name for name in plan.metrics if name in EXPOSURE_METRICS]
+        if reason and exposure:
+            raise InputError(
+                f"metrics: {exposure[0]} looks at every user's list at once, in memory, but {reason}; "
+                "pass engine='memory' to try anyway, or leave the beyond-accuracy metrics out"
+            )
         if reason:
             notes.append(f"engine: streaming, because {reason}")
     if engine != "memory" and score_array is not None:

@@ -129,6 +129,9 @@ def test_auto_streams_when_memory_is_short(frame, tmp_path, monkeypatch):
     got = fastrank.evaluate(path, baselines=[BASELINE])
     assert any(note.startswith("engine: streaming, because") for note in got.notes)
     pd.testing.assert_frame_equal(got.per_user, want.per_user, check_exact=True)
+    # The beyond-accuracy metrics need the whole table: auto says so instead of streaming.
+    with pytest.raises(fastrank.InputError, match=r"coverage looks at every user's list at once, in memory"):
+        fastrank.evaluate(path, baselines=[BASELINE], metrics=["ndcg", "coverage"])
 
 
 @pytest.mark.parametrize("chunk_rows", [0, -1, 2.5, True])
