@@ -176,3 +176,14 @@ def test_a_user_without_per_user_values_is_refused_by_name():
     result = fastrank.ranking_metrics([1, 1], [1, 0], [0.2, 0.1], ["coverage@1"], items=[1, 2])
     with pytest.raises(KeyError, match="no per-user value"):
         result["coverage@1"]
+
+
+def test_a_cutoff_beyond_every_list_lists_everything():
+    users, items = [1, 1, 2, 2, 2], [1, 2, 1, 3, 4]
+    names = ["coverage@1000000000000", "gini@1000000000000", "arp@1000000000000"]
+    result = fastrank.ranking_metrics(users, [1, 0, 1, 0, 0], [0.2, 0.1, 0.3, 0.3, 0.1], names, items=items)
+    assert result.mean["coverage@1000000000000"] == 1.0  # scratch sized by the largest list, not by k
+    exposure = np.array([2, 1, 1, 1])  # item 1 twice
+    pairs = np.abs(exposure[:, None] - exposure[None, :]).sum()
+    assert result.mean["gini@1000000000000"] == pytest.approx(pairs / (2 * 4 * exposure.sum()))
+    assert result.mean["arp@1000000000000"] == pytest.approx(np.mean([(2 + 1) / 5 / 2, (2 + 1 + 1) / 5 / 3]))

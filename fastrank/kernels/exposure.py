@@ -51,13 +51,13 @@ def grouped_exposure(
     rules order the tie, so every probability is 0 or 1.
 
     ``items[i] - offset`` is row i's item slot. ``per_user[g]``: the mean over the group's
-    ``min(k, n)`` listed places of the item's
-    popularity ``share`` (ARP), ``self_information`` (novelty) and ``tail`` flag (long-tail
-    share); NaN for groups with fewer than ``min_items`` rows, which list nothing. Per item code
-    (this chunk's accumulators): ``exposure`` += the probability, ``certain`` = 1 when some list
-    surely holds the item, else ``log_miss`` += log(1 - probability), for expected coverage.
+    ``min(k, n)`` listed places of the item's popularity ``share`` (ARP), ``self_information``
+    (novelty) and ``tail`` flag (long-tail share); NaN for groups with fewer than ``min_items``
+    rows, which list nothing. Per item slot (this chunk's accumulators): ``exposure`` += the
+    probability, ``certain`` = 1 when some list surely holds the item, else ``log_miss`` +=
+    log(1 - probability), for expected coverage. ``max_items`` is the largest group.
     """
-    top = np.empty(k + 1, np.int64)
+    top = np.empty(min(k, max_items) + 1, np.int64)
     block_max = np.empty((max_items + BLOCK - 1) // BLOCK, np.float64)
     for g in range(first, stop):
         lo = offsets[g]
