@@ -113,9 +113,10 @@ def tied_at_cutoff(scores, k):
 def run_metric(name, gains, scores, truth_gains, k, threshold, map_denominator):
     """One user's metric@k for a top-N run: ``gains`` (truth relevance, 0 if unjudged) and
     ``scores`` of the retrieved items; ``truth_gains`` every relevance of the user's truth, found
-    or not. Averaged over the orders of tied scores, like every fastrank metric."""
+    or not (``k`` None for R-precision). Averaged over the orders of tied scores, like every
+    fastrank metric."""
     n_relevant = int(np.sum(np.asarray(truth_gains) >= threshold))
-    ideal = dcg(np.sort(np.asarray(truth_gains, float))[::-1], k)
+    ideal = dcg(np.sort(np.asarray(truth_gains, float))[::-1], k) if name == "ndcg" else 0.0
 
     def one(order):
         g = gains[order]
