@@ -188,18 +188,23 @@ def score_table(
     )  # fmt: skip
     items = None
     duplicates = None
+    exposure = None
     if plan.item_col:
         raw_items = table.column(plan.item_col).to_numpy(zero_copy_only=False)
         if "notebook" in plan.protocols:
             protocols.check_item_ids(raw_items, name, plan.item_col)
-        items = groups.take(raw_items if raw_items.dtype.kind in "iu" else pd.factorize(raw_items)[0])
-        duplicates = duplicates_per_user(groups, items, parallel)
-    exposure = None
-    if any(m in EXPOSURE_METRICS for m in plan.metrics) and "standard" in plan.protocols:
-        column = plan.popularity_col
-        popularity = None if column is None else numeric_column(table, column, name, users)
-        names = (f"{name}: column {plan.item_col!r}", f"{name}: column {column!r}")
-        exposure = catalog(raw_items, popularity, groups, parallel=parallel, names=names)
+        if any(m in EXPOSURE_METRICS for m in plan.metrics) and "standard" in plan.protocols:
+            column = plan.popularity_col
+            popularity = None if column is None else numeric_column(table, column, name, users)
+            names = (f"{name}: column {plan.item_col!r}", f"{name}: column {column!r}")
+            exposure = catalog(raw_items, popularity, groups, parallel=parallel, names=names)
+        if raw_items.dtype.kind in "iu":
+            items = groups.take(raw_items)
+        # Item ids coded once: the catalog's codes serve the duplicate count too.
+        codes = items if exposure is None else exposure.codes
+        if codes is None:
+            codes = groups.take(pd.factorize(raw_items)[0])
+        duplicates = duplicates_per_user(groups, codes, parallel)
     weights = None
     if "gauc" in plan.metrics:
         weight = plan.gauc_weight

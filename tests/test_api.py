@@ -213,3 +213,14 @@ def test_new_metric_options_are_checked(frame, kwargs, match):
     frame = frame.assign(plays=1.0, neg=-1.0)
     with pytest.raises(fastrank.InputError, match=match):
         api.evaluate(frame, baselines=["video_watch_ratio_mean"], **kwargs)
+
+
+def test_text_item_ids_coded_once_give_the_same_counts_and_coverage(frame):
+    """The catalog's codes also count duplicates: text ids, as integer ids, give equal numbers."""
+    repeated = pd.concat([frame, frame.iloc[:7]], ignore_index=True)  # 7 duplicate (user, item) rows
+    as_text = repeated.assign(video_id="v" + repeated["video_id"].astype(str))
+    kwargs = dict(baselines=["video_watch_ratio_mean"], k=[3], metrics=["coverage", "gini", "ndcg"])
+    want = api.evaluate(repeated, **kwargs)
+    got = api.evaluate(as_text, **kwargs)
+    assert got.duplicates == want.duplicates == 7
+    pd.testing.assert_frame_equal(got.summary, want.summary, check_exact=True)
