@@ -106,6 +106,10 @@ def grouped_class_metrics(
     for g in range(first, stop):
         lo = offsets[g]
         hi = offsets[g + 1]
+        if hi - lo < min_items:
+            auc[g] = np.nan
+            r_precision[g] = np.nan
+            continue
         n_pos = 0
         n_neg = 0
         for i in range(lo, hi):  # positives first, negatives from the end
@@ -115,10 +119,6 @@ def grouped_class_metrics(
             else:
                 n_neg += 1
                 values[hi - lo - n_neg] = scores[i] + 0.0
-        if hi - lo < min_items:
-            auc[g] = np.nan
-            r_precision[g] = np.nan
-            continue
         if n_pos == 0:
             auc[g] = np.nan
             r_precision[g] = np.nan if skip_no_relevant else 0.0
