@@ -52,28 +52,72 @@ def jit_inline(fn: F) -> F:
     return njit(inline="always", **_FLAGS)(fn)
 
 
+KERNEL_FAMILIES = {
+    "grouped": "ranking-metric kernels for tables",
+    "ranked": "ranking-metric kernels for runs",
+    "classes": "AUC and R-precision kernels",
+    "exposure": "beyond-accuracy kernels",
+    "joining": "run-truth join kernels",
+    "hashing": "hashing kernels",
+    "resampling": "resampling kernels",
+    "sorting": "notebook-protocol kernels",
+}
+"""What the compile note calls the kernels of each module of :mod:`fastrank.kernels`; the
+others are ``helper kernels``."""
+
+
+def kernel_family(module: str) -> str:
+    """How the compile note names the kernels of ``module``."""
+    return KERNEL_FAMILIES.get(module.rpartition(".")[2], "helper kernels")
+
+
 @contextlib.contextmanager
-def on_first_compile(callback: Callable[[], None]) -> Iterator[None]:
-    """Call ``callback`` once, when a fastrank kernel starts compiling inside the block.
+def on_first_compile(callback: Callable[[str], None], delay: float = 1.0) -> Iterator[None]:
+    """Call ``callback(family)`` when a fastrank kernel has been compiling for ``delay`` seconds
+    inside the block, once per family of kernels (:func:`kernel_family`).
 
     After the first run on a machine, kernels load from numba's on-disk cache; only a cache miss
     compiles (numba's ``numba:compile`` event), so the callback tells a user why a first run is
-    slow and stays silent on later runs.
+    slow and stays silent on later runs. Compilations shorter than ``delay`` (small helpers,
+    often just before an input error) say nothing: a note is worth a line only for a wait.
     """
+    import threading
+
     from numba.core import event
 
-    fired = False
+    told: set[str] = set()
+    depth = 0
+    timer: threading.Timer | None = None
+
+    def tell(family: str) -> None:
+        if family not in told:
+            told.add(family)
+            callback(family)
 
     class _Listener(event.Listener):
         def on_start(self, ev: event.Event) -> None:
-            nonlocal fired
+            nonlocal depth, timer
+            depth += 1
             module = getattr(ev.data["dispatcher"].py_func, "__module__", "") or ""
-            if not fired and module.startswith("fastrank."):
-                fired = True
-                callback()
+            if depth == 1 and module.startswith("fastrank."):
+                family = kernel_family(module)
+                if family not in told and delay <= 0:
+                    tell(family)
+                elif family not in told:
+                    timer = threading.Timer(delay, tell, (family,))
+                    timer.daemon = True
+                    timer.start()
 
         def on_end(self, ev: event.Event) -> None:
-            pass
+            nonlocal depth, timer
+            depth -= 1
+            if depth == 0 and timer is not None:
+                timer.cancel()
+                timer = None
 
-    with event.install_listener("numba:compile", _Listener()):
-        yield
+    try:
+        with event.install_listener("numba:compile", _Listener()):
+            yield
+    finally:
+        if timer is not None:
+            timer.cancel()

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import protocols
+from .checks import check_delimiter
 from .errors import InputError
 from .io import TableSource
 from .options import Options, resolve
@@ -49,6 +50,7 @@ def evaluate(
     scheduler: Any = None,
     workers: int | None = None,
     allow_shared_columns: bool = False,
+    delimiter: str | None = None,
 ) -> Evaluation:
     """Evaluate a recommender's per-user ranking quality on a user x item table.
 
@@ -56,7 +58,8 @@ def evaluate(
     ----------
     data : path, pandas.DataFrame, pyarrow.Table or None
         A parquet file, a directory of parquet files (e.g. made by ``fastrank bucketize``) or a
-        CSV file, or a frame/table. None runs the built-in demo: a synthetic KuaiRec-shaped table,
+        CSV/TSV file (gzip too), told apart by content, not name; a pipe, or ``"-"`` for standard
+        input; or a frame/table. None runs the built-in demo: a synthetic KuaiRec-shaped table,
         the shipped demo model and the ``video_watch_ratio_mean`` baseline (unless a model, scores
         or baselines are given).
     model : path or keras.Model, optional
@@ -103,7 +106,8 @@ def evaluate(
         and falls back to Keras otherwise (saying why in :attr:`Evaluation.notes`); ``numpy`` or
         ``keras`` forces one (``numpy`` fails on an unsupported layer).
     progress : bool
-        Draw a predict progress bar on stderr.
+        Draw progress bars on stderr: the predict's, and the rows or partitions done by the stream
+        and Dask engines.
     engine : {"auto", "memory", "stream", "dask"}
         ``memory``: the whole table at once. ``stream``: chunks of whole users, for input grouped
         by user (sorted, or bucketed by ``fastrank bucketize``); memory is set by ``chunk_rows``.
@@ -121,6 +125,9 @@ def evaluate(
         Let the user, item or label column also be a score or a feature (refused by default: the
         label among the features feeds the model the answer). The user, item and label columns
         are always three different columns.
+    delimiter : str, optional
+        A CSV's delimiter, one character; default: sniffed from its first lines (``,``, ``;``,
+        tab or ``|``).
 
     Returns
     -------
@@ -146,7 +153,7 @@ def evaluate_options(data: Any, options: Options) -> Evaluation:
             notes.append(f"demo: model {DEMO_MODEL_PATH}")
         if not options.baselines:
             options = options.replace(baselines=[DEMO_BASELINE])
-    source = TableSource(data)
+    source = TableSource(data, delimiter=check_delimiter(options.delimiter))
     resolved = resolve(options, source)
     plan, engine = resolved.plan, resolved.engine
     scores = options.scores
@@ -172,16 +179,18 @@ def evaluate_options(data: Any, options: Options) -> Evaluation:
         from .engines.dask import evaluate_dask
 
         scored = evaluate_dask(
-            source, plan, scheduler=resolved.scheduler, workers=resolved.workers, timings=timings, notes=notes
-        )
+            source, plan, scheduler=resolved.scheduler, workers=resolved.workers, timings=timings,
+            notes=notes, progress=options.progress,
+        )  # fmt: skip
     else:
         scorer = load_plan_scorer(plan, notes, timings)
         if engine == "stream":
             from .engines.stream import evaluate_stream
 
             scored = evaluate_stream(
-                source, plan, scorer, chunk_rows=resolved.chunk_rows, timings=timings, notes=notes
-            )
+                source, plan, scorer, chunk_rows=resolved.chunk_rows, timings=timings, notes=notes,
+                progress=options.progress,
+            )  # fmt: skip
         else:
             clock = time.perf_counter()
             table = source.read(plan.columns)

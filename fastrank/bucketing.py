@@ -31,10 +31,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .checks import check_int
+from .checks import check_delimiter, check_int
 from .errors import InputError
-from .io import TableSource, arrow_reason, check_output_dir, temp_path
+from .io import TableSource, arrow_reason
 from .kernels import fnv1a64_buckets, splitmix64_buckets
+from .outputs import check_output_dir, temp_path
+from .progress import progress_bar
 
 # The leading underscore makes pyarrow.dataset skip the manifest (it ignores names starting with
 # "_" or "."), so the directory still reads as a plain parquet dataset.
@@ -224,6 +226,8 @@ def bucketize(
     *,
     user_col: str = "user_id",
     batch_rows: int = 1_048_576,
+    delimiter: str | None = None,
+    progress: bool = False,
 ) -> Manifest:
     """Hash-partition ``data`` by user into ``n_buckets`` parquet files under ``out``.
 
@@ -246,6 +250,10 @@ def bucketize(
         The user id column: integers, bools, whole-number floats or strings, no nulls.
     batch_rows : int
         Rows per streamed batch (the first pass holds about one batch in memory).
+    delimiter : str, optional
+        A CSV's delimiter; default: sniffed.
+    progress : bool
+        Draw progress bars on stderr: rows hashed, then buckets sorted.
 
     Returns
     -------
@@ -264,8 +272,8 @@ def bucketize(
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise InputError(f"{target}: already exists; choose a new output directory")
     check_output_dir(target.parent, str(target))
-    source = TableSource(data)
-    source.require([user_col])
+    source = TableSource(data, delimiter=check_delimiter(delimiter))
+    source.require_roles([(user_col, "user column", "user_col=")])
     label = f"{source.name}: column {user_col!r}"
     hash_name = _hash_name(source.schema.field(user_col).type, label)
     rows = source.count_rows()  # None for CSV: checked after the first pass instead
@@ -275,11 +283,16 @@ def bucketize(
     temp = temp_path(target)
     temp.mkdir()
     try:
-        schema, total = _pass1(source, temp, n_buckets, user_col, int(batch_rows), label)
+        with progress_bar(progress, total=rows, unit="row", desc="bucketize: hashing") as bar:
+            schema, total = _pass1(source, temp, n_buckets, user_col, int(batch_rows), label, bar)
         if total == 0:
             raise InputError(f"{source.name}: the table has no rows")
         _check_buckets_for_rows(n_buckets, total, source.name)
-        files = [_pass2(temp, bucket, schema, user_col) for bucket in range(n_buckets)]
+        files = []
+        with progress_bar(progress, total=n_buckets, unit="bucket", desc="bucketize: sorting") as bar:
+            for bucket in range(n_buckets):
+                files.append(_pass2(temp, bucket, schema, user_col))
+                bar.update(1)
         manifest = Manifest(
             user_col=user_col,
             hash=hash_name,
@@ -307,7 +320,7 @@ def _temp_name(bucket: int) -> str:
 
 
 def _pass1(
-    source: TableSource, temp: Path, n_buckets: int, user_col: str, batch_rows: int, label: str
+    source: TableSource, temp: Path, n_buckets: int, user_col: str, batch_rows: int, label: str, bar: Any
 ) -> tuple[pa.Schema, int]:
     """Append each batch's rows to their bucket's temporary file; returns the schema and row count."""
     import pyarrow.parquet as pq
@@ -320,6 +333,7 @@ def _pass1(
         for batch in source.batches(None, batch_rows):
             buckets = _buckets(batch.column(user_index), n_buckets, label, total)
             total += batch.num_rows
+            bar.update(batch.num_rows)
             # A stable sort by bucket keeps the input row order inside every bucket.
             order = np.argsort(buckets, kind="stable")
             bounds = np.concatenate([[0], np.cumsum(np.bincount(buckets, minlength=n_buckets))])

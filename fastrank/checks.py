@@ -37,3 +37,15 @@ def check_number(value: Any, name: str) -> float:
     if not math.isfinite(number):
         raise InputError(f"The '{name}' parameter must be a finite number. Got {value!r} instead.")
     return number
+
+
+def check_delimiter(value: Any) -> str | None:
+    """A CSV delimiter: None (sniffed) or one character other than a quote or a line break."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
+        raise InputError(
+            f"The 'delimiter' parameter must be one character other than a quote or a line break. "
+            f"Got {value!r} instead."
+        )
+    return value

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ._jit import on_first_compile
-from .errors import EngineError, InputError
-from .flags import for_command_line, run_options, runs_given, table_options
-from .report import format_comparison, format_table, json_records
+from .errors import EngineError, InputError, count
+from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
+from .report import epilog, format_comparison, format_table, json_records, overview
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
-COMPILING = "compiling kernels for this machine (first run only; later runs load them from a cache)"
+COMPILING = "compiling the {family} for this machine (once: later runs load them from numba's cache)"
+"""The note printed while kernels compile on a machine's first run (one line per family)."""
 
 
 def _say(message: str) -> None:
-    print(f"fastrank: {message}", file=sys.stderr, flush=True)
+    print(f"fastrank: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: a line break or other control character (in a path, say) is
+    written as its escape, so every message stays one line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], message)
 
 
 class _Once(argparse.Action):
@@ -39,7 +49,10 @@ class _Once(argparse.Action):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One line, like every other input error, instead of argparse's usage block.
-        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+        value = re.search(r"invalid (?:choice|int value|float value): '([^']*)'", message)
+        if value and os.path.exists(value[1]):
+            message += f"; {value[1]} is a file: put DATA before the options, or after --"
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,15 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fastrank", description="Exact, fast ranking-quality evaluation for recommender models."
     )
     parser.add_argument("--version", action="version", version=f"fastrank {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     ev = commands.add_parser(
         "evaluate",
         help="per-user ranking metrics of a Keras model and baselines on a user x item table",
         description=(
-            "Evaluate per-user ranking quality (NDCG, DCG, precision, recall, hit rate, MRR, MAP) on a "
-            "user x item table. Without DATA, runs the built-in demo: a synthetic KuaiRec-shaped table, "
-            "the shipped demo model and a popularity baseline."
+            "Evaluate per-user ranking quality (NDCG, DCG, precision, recall, hit rate, MRR, MAP, ...) on "
+            "a user x item table, or of runs against held-out truth. Without DATA (and without options "
+            "about data), runs the built-in demo: a synthetic KuaiRec-shaped table, the shipped demo "
+            "model and a popularity baseline."
         ),
+        epilog=epilog("evaluate"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_inputs(ev)
     ev.add_argument(
@@ -80,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
             "paired randomization and t-test p-values (Holm-adjusted), effect size, wins/ties/losses. "
             "Without DATA, runs the built-in demo."
         ),
+        epilog=epilog("compare"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_inputs(cmp)
     cmp.add_argument("--reference", help="source compared against (default: the first baseline)")
@@ -111,19 +129,24 @@ def build_parser() -> argparse.ArgumentParser:
             "in one file, each file is sorted by user (rows of a user keep their order), and a manifest "
             "lists the files. Works on tables larger than memory. The output directory must not exist."
         ),
+        epilog=epilog("bucketize"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     bucket.add_argument("data", help="parquet file, directory of parquet files, or CSV")
     bucket.add_argument("out", help="output directory (created; must not exist yet)")
     bucket.add_argument("--buckets", type=int, required=True, metavar="N", help="number of files")
     bucket.add_argument("--user-col", default="user_id", help="user id column (default: %(default)s)")
-    bucket.add_argument("--quiet", action="store_true", help="print nothing on success")
+    bucket.add_argument("--delimiter", metavar="CHAR", help="a CSV's delimiter (default: sniffed)")
+    bucket.add_argument("--quiet", action="store_true", help="no progress bar; print nothing on success")
     return parser
 
 
 def _add_inputs(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
-        "data", nargs="?", help="parquet file, directory of parquet files, or CSV (default: the demo)"
-    )
+        "data", nargs="?",
+        help="parquet file or directory, CSV/TSV (gzip too; delimiter sniffed), a pipe, or - for standard "
+        "input; told by content, not name (default: the demo)",
+    )  # fmt: skip
     sub.add_argument("--model", help="Keras model file (.keras) scored in one whole-matrix predict")
     sub.add_argument(
         "--scores", metavar="COLUMN", action=_Once,
@@ -140,12 +163,12 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--features", metavar="COLUMN", nargs="+", help="model input columns (default: all others)"
     )
-    sub.add_argument("-k", type=int, nargs="+", default=[10], help="cutoffs (default: 10)")
+    sub.add_argument("-k", type=int, nargs="+", help="cutoffs of the metrics named without one (default: 10)")
     sub.add_argument(
         "--metrics", nargs="+", default=["ndcg"], metavar="NAME",
-        help="metrics at each k: ndcg (default), dcg, precision, recall, hit_rate, mrr, map, f1; over the "
-        "whole list: r_precision, auc, gauc; beyond accuracy (top-k lists, tables only): coverage, arp, "
-        "novelty, gini, entropy, long_tail",
+        help="metrics at each k: ndcg (default), dcg, precision, recall, hit_rate, mrr, map, f1; or at "
+        "their own cutoff: ndcg@10; over the whole list: r_precision, auc, gauc; beyond accuracy (top-k "
+        "lists, tables only): coverage, arp, novelty, gini, entropy, long_tail",
     )  # fmt: skip
     sub.add_argument(
         "--threshold",
@@ -162,6 +185,7 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         help="item popularity for arp, novelty, long_tail: this column summed per item (default: rows)",
     )  # fmt: skip
     sub.add_argument("--min-items", type=int, help="exclude users with fewer rows (default: 2)")
+    sub.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed: , ; tab or |)")
     sub.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
     sub.add_argument(
         "--predictor", choices=["auto", "numpy", "keras"], default="auto",
@@ -179,8 +203,9 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "runs against held-out truth (instead of DATA: each user's top-N list from the whole catalog)"
     )
     runs.add_argument(
-        "--run", metavar="PATH", action="append", default=[],
-        help="a run: parquet, CSV or TREC run file (qid Q0 docno rank score tag); repeatable",
+        "--run", metavar="[NAME=]PATH", action="append", default=[],
+        help="a run: parquet, CSV or TREC run file (qid Q0 docno rank score tag), a pipe or -; named "
+        "NAME, else by its file name; repeatable",
     )  # fmt: skip
     runs.add_argument(
         "--truth", metavar="PATH", help="held-out truth: parquet, CSV or TREC qrels (qid iter docno rel)"
@@ -228,33 +253,44 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
 def _add_output(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sub.add_argument("--verbose", action="store_true", help="report time per stage on stderr")
-    sub.add_argument("--quiet", action="store_true", help="no progress bar or notes on stderr")
+    sub.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
 
 
 def _notes(args: argparse.Namespace, evaluation: Any) -> None:
     if not args.quiet:
         for note in evaluation.notes:
             if not note.startswith("notebook-compatible"):
-                print(f"fastrank: {for_command_line(note)}", file=sys.stderr)
+                _say(for_command_line(note))
     if args.verbose:
         stages = " | ".join(f"{stage} {seconds:.2f} s" for stage, seconds in evaluation.timings.items())
-        print(f"fastrank: time per stage: {stages}", file=sys.stderr)
+        _say(f"time per stage: {stages}")
+
+
+def _inputs(args: argparse.Namespace) -> list[Any]:
+    """The paths a command reads: what no output may be written over."""
+    from .outputs import input_paths
+
+    runs = [value.partition("=")[2] if "=" in value and not os.path.exists(value) else value
+            for value in args.run]  # fmt: skip
+    return input_paths(args.data, runs, args.truth, args.model)
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
     from .api import evaluate_options
-    from .io import check_writable, write_table_atomic
+    from .outputs import check_not_input, check_writable, write_table_atomic
 
+    check_data_given(args)
+    per_user = None
+    if args.per_user is not None:
+        per_user = check_writable(args.per_user, "--per-user")
+        check_not_input([per_user], _inputs(args), "--per-user")
     if runs_given(args):
         from .runs import evaluate_run_options
 
-        options = run_options(args)
-        per_user = None if args.per_user is None else check_writable(args.per_user, "--per-user")
-        result = evaluate_run_options(args.run, args.truth, options)
+        runs, options = run_options(args)
+        result = evaluate_run_options(runs, args.truth, options)
     else:
-        options = table_options(args)
-        per_user = None if args.per_user is None else check_writable(args.per_user, "--per-user")
-        result = evaluate_options(args.data, options)
+        result = evaluate_options(args.data, table_options(args))
     _notes(args, result)
     if per_user is not None:
         import pyarrow as pa
@@ -264,7 +300,7 @@ def _evaluate_command(args: argparse.Namespace) -> int:
             frame = frame.rename(columns={"user": args.user_col})
         write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), per_user)
         if not args.quiet:
-            _say(f"wrote {len(frame):,} per-user rows to {per_user}")
+            _say(f"wrote {count(len(frame), 'per-user row')} to {per_user}")
     if args.json:
         print(json.dumps(json_records(result), indent=2))
     else:
@@ -277,12 +313,13 @@ def _compare_command(args: argparse.Namespace) -> int:
 
     from .compare import compare_options, compare_runs
 
+    check_data_given(args)
     resampling = {"reference": args.reference, "n_resamples": args.resamples, "seed": args.seed,
                   "confidence": args.confidence, "ci_method": args.ci_method, "slice_by": args.slice_by,
                   "plot_dir": args.plot}  # fmt: skip
     if runs_given(args):
-        options = dataclasses.asdict(run_options(args))
-        result = compare_runs(args.run, args.truth, **resampling, **options)
+        runs, options = run_options(args)
+        result = compare_runs(runs, args.truth, **resampling, **dataclasses.asdict(options))
     else:
         result = compare_options(args.data, table_options(args), **resampling)
     _notes(args, result.evaluation)
@@ -291,20 +328,22 @@ def _compare_command(args: argparse.Namespace) -> int:
     else:
         print(format_comparison(result))
     for path in result.plots:
-        print(f"fastrank: wrote {path}", file=sys.stderr)
+        _say(f"wrote {path}")
     return EXIT_OK
 
 
 def _bucketize_command(args: argparse.Namespace) -> int:
     from .bucketing import MANIFEST_NAME, bucketize
 
-    manifest = bucketize(args.data, args.out, args.buckets, user_col=args.user_col)
+    manifest = bucketize(
+        args.data, args.out, args.buckets, user_col=args.user_col, delimiter=args.delimiter,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )  # fmt: skip
     if not args.quiet:
         users = sum(file.users for file in manifest.files)
-        print(
-            f"fastrank: wrote {len(manifest.files)} files ({manifest.rows:,} rows, {users:,} users) to "
-            f"{args.out}; manifest {MANIFEST_NAME}",
-            file=sys.stderr,
+        _say(
+            f"wrote {count(len(manifest.files), 'file')} ({count(manifest.rows, 'row')}, "
+            f"{count(users, 'user')}) to {args.out}; manifest {MANIFEST_NAME}"
         )
     return EXIT_OK
 
@@ -313,15 +352,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        print(overview())
+        return EXIT_OK
     commands = {"evaluate": _evaluate_command, "compare": _compare_command, "bucketize": _bucketize_command}
+    quiet = getattr(args, "quiet", False)
     try:
-        with on_first_compile(lambda: None if args.quiet else _say(COMPILING)):
-            return commands[args.command](args)
+        # A library's warning is not a second line of output; --verbose shows them as notes.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with on_first_compile(lambda family: None if quiet else _say(COMPILING.format(family=family))):
+                code = commands[args.command](args)
+        if getattr(args, "verbose", False):
+            for warning in caught:
+                _say(f"warning: {warning.category.__name__}: {warning.message}")
+        return code
     except InputError as error:
-        print(f"fastrank: error: {for_command_line(str(error))}", file=sys.stderr)
+        print(f"fastrank: error: {one_line(for_command_line(str(error)))}", file=sys.stderr)
         return EXIT_INPUT
     except EngineError as error:
-        print(f"fastrank: error: {error}", file=sys.stderr)
+        print(f"fastrank: error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_ENGINE
     except KeyboardInterrupt:
         print("fastrank: interrupted", file=sys.stderr)

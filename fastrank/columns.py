@@ -1,11 +1,15 @@
-"""Per-row numeric columns checked against their groups: :func:`check_values` names the first
-bad row and its user."""
+"""Per-row columns checked: a table's numeric, user and feature columns read from pyarrow
+(nulls, non-numbers and non-finite features named with their row and user), and
+:func:`check_values`, which checks a column against its groups and names the first bad row and
+its user."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from . import kernels
 from ._arrays import to_numpy
@@ -63,3 +67,53 @@ def check_values(
         what = str(value)
         problem = f"it overflows the exponential gain 2**label - 1; labels must be <= {max_value:g}"
     raise InputError(f"{name}: {what} at row {row} (user {_user_of_row(groups, row)!r}); {problem}")
+
+
+def numeric_column(table: pa.Table, column: str, source: str, users: np.ndarray | None = None) -> np.ndarray:
+    """A column as a numpy number array; nulls and non-numbers raise, naming column and row."""
+    chunked = table.column(column)
+    if not (
+        pa.types.is_integer(chunked.type)
+        or pa.types.is_floating(chunked.type)
+        or pa.types.is_boolean(chunked.type)
+    ):
+        raise InputError(f"{source}: column {column!r} holds {chunked.type}, not numbers")
+    if chunked.null_count:
+        row = int(np.argmax(chunked.is_null().to_numpy(zero_copy_only=False)))
+        raise InputError(f"{source}: column {column!r} is empty (null) at row {row}{_user_note(users, row)}")
+    return chunked.to_numpy()
+
+
+def user_column(table: pa.Table, column: str, source: str) -> np.ndarray:
+    """The user id column as numpy; a null raises, naming the column and row."""
+    chunked = table.column(column)
+    if chunked.null_count:
+        row = int(np.argmax(chunked.is_null().to_numpy(zero_copy_only=False)))
+        raise InputError(f"{source}: column {column!r} is empty (null) at row {row}; every row needs a user")
+    return chunked.to_numpy(zero_copy_only=False)
+
+
+def feature_matrix(table: pa.Table, columns: Sequence[str], source: str, users: np.ndarray) -> np.ndarray:
+    """The ``columns`` as one C-contiguous float32 matrix (rows x features), for one predict call.
+
+    NaN or infinite features raise, naming the column, row and user: a model fed them would
+    return scores that cannot be ranked.
+    """
+    matrix = np.empty((table.num_rows, len(columns)), np.float32)
+    for j, column in enumerate(columns):
+        matrix[:, j] = numeric_column(table, column, source, users)
+        finite = np.isfinite(matrix[:, j])
+        if not finite.all():
+            row = int(np.argmin(finite))
+            where = f"row {row}{_user_note(users, row)}"
+            raise InputError(
+                f"{source}: feature column {column!r} is {matrix[row, j]} at {where}; features must be finite"
+            )
+    return matrix
+
+
+def _user_note(users: np.ndarray | None, row: int) -> str:
+    if users is None:
+        return ""
+    user = users[row]
+    return f" (user {user.item() if isinstance(user, np.generic) else user!r})"

@@ -7,6 +7,7 @@ reference, optionally per slice of users.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +19,16 @@ import pandas as pd
 from .api import DEMO_BASELINE, evaluate_options
 from .checks import check_int
 from .errors import InputError
+from .formats import open_input
+from .join import TREC, input_kind
 from .options import Options, RunOptions, as_list
+from .outputs import check_not_input, input_paths
 from .results import Evaluation
-from .specs import NO_CUTOFF, SUMMARY_ONLY
+from .specs import SUMMARY_ONLY, expand
 from .stats import bootstrap_intervals, check_options, holm, paired
 
 ALL_USERS = "all users"
+OVERALL_COLUMNS = ["metric", "k", "source", "value", "users"]
 ACTIVITY = "activity"
 CURVE_KS = tuple(range(1, 51))
 
@@ -49,6 +54,9 @@ class Comparison:
         The underlying evaluation (per-user values, counts, timings).
     plots : list of Path
         PNG files written (``plot_dir``).
+    overall : pandas.DataFrame
+        ``metric``, ``k``, ``source``, ``value``, ``users``: the metrics that are not means of
+        per-user values (GAUC, coverage, Gini, entropy), so have no interval or paired test.
     """
 
     intervals: pd.DataFrame
@@ -57,10 +65,16 @@ class Comparison:
     evaluation: Evaluation
     confidence: float
     plots: list[Path] = field(default_factory=list)
+    overall: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OVERALL_COLUMNS))
 
     def records(self) -> dict[str, list[dict[str, Any]]]:
-        """Both tables as JSON-ready records (NaN as None)."""
-        return {"intervals": _records(self.intervals), "comparisons": _records(self.comparisons)}
+        """The tables as JSON-ready records (NaN as None): intervals, comparisons, and the values
+        of the metrics without an interval (``overall``)."""
+        return {
+            "intervals": _records(self.intervals),
+            "comparisons": _records(self.comparisons),
+            "overall": _records(self.overall),
+        }
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -134,6 +148,9 @@ def compare_options(
     (its ``protocol`` is ignored: comparisons use the standard protocol)."""
     resampling = _Resampling(n_resamples, seed, confidence, ci_method, plot_dir)
     ks, metrics, eval_ks, eval_metrics = resampling.cutoffs(options.k, options.metrics)
+    if isinstance(data, (str, os.PathLike)):
+        data = open_input(data)  # read once: the slices read it again
+    resampling.check_plots_apart(ks, metrics, data, options.model)
     options = options.replace(k=eval_ks, metrics=eval_metrics, protocol="standard")
     evaluation = evaluate_options(data, options)
     baselines = as_list(options.baselines)
@@ -161,12 +178,19 @@ def compare_runs(
     as :func:`compare` does: user-level intervals and paired tests of each run against
     ``reference`` (default: the first run). ``slice_by`` names a user-level column of the truth
     table, or ``"activity"`` (quartiles of the users' truth rows)."""
-    from .runs import evaluate_run_options
+    from .runs import evaluate_run_options, open_inputs, run_sources
 
     resampling = _Resampling(n_resamples, seed, confidence, ci_method, plot_dir)
     options = RunOptions(k=k, **run_kwargs)
     ks, metrics, eval_ks, eval_metrics = resampling.cutoffs(options.k, options.metrics)
-    evaluation = evaluate_run_options(run, truth, options.replace(k=eval_ks, metrics=eval_metrics))
+    sources, truth = open_inputs(run_sources(run), truth)  # read once: the slices read the truth again
+    if slice_by not in (None, ACTIVITY) and input_kind(truth)[0] == TREC:
+        raise InputError(
+            f"slice_by={slice_by!r}: {truth.name} is a TREC qrels file (fields qid iter docno rel), with no "
+            f"column {slice_by!r}; slice by 'activity', or give the truth as a table with that column"
+        )
+    resampling.check_plots_apart(ks, metrics, [source for _, source in sources], truth)
+    evaluation = evaluate_run_options(dict(sources), truth, options.replace(k=eval_ks, metrics=eval_metrics))
     slices = (slice_by, truth, options.user_col)
     return _with_confidence(evaluation, ks, metrics, reference, resampling, slices, "another run")
 
@@ -188,6 +212,14 @@ class _Resampling:
 
             require_matplotlib()  # before the work, not after it
             check_plot_dir(self.plot_dir)
+
+    def check_plots_apart(self, ks: list[int], metrics: list[str], *inputs: Any) -> None:
+        """Refuse, before any work, plot files that would be written over one of ``inputs``."""
+        if self.plot_dir is not None:
+            from .plots import plot_files
+
+            pairs = [(spec.name, spec.k) for spec in expand(metrics, ks) if spec.name not in SUMMARY_ONLY]
+            check_not_input(plot_files(self.plot_dir, pairs), input_paths(*inputs), "plot_dir=")
 
     def cutoffs(self, k: Any, metrics: Any) -> tuple[list[int], list[str], list[int], list[str]]:
         """The cutoffs and metrics reported, and those to evaluate (plots need NDCG@1..50)."""
@@ -220,14 +252,18 @@ def _with_confidence(
             f"add {another} for paired comparisons"
         )
 
-    pairs = list(dict.fromkeys((m, None if m in NO_CUTOFF else k_one) for m in metrics for k_one in ks))
+    pairs = [(spec.name, spec.k) for spec in expand(metrics, ks)]
     without = [f"{m}@{k_one}" if k_one else m for m, k_one in pairs if m in SUMMARY_ONLY]
     if without:
         evaluation.notes.append(
             f"compare: no interval or paired test for {', '.join(without)}: "
             + "not means of per-user values (GAUC weights the users' AUC; coverage, Gini and entropy "
-            + "describe all lists at once); their values are in the evaluation's summary"
+            + "describe all lists at once); their values are listed without one (Comparison.overall)"
         )
+    summary = evaluation.summary
+    is_overall = [(m, None if pd.isna(k) else int(k)) in set(pairs) and m in SUMMARY_ONLY
+                  for m, k in zip(summary.metric, summary.k, strict=True)]  # fmt: skip
+    overall = summary[is_overall].rename(columns={"mean": "value"})[OVERALL_COLUMNS].reset_index(drop=True)
     pairs = [(m, k_one) for m, k_one in pairs if m not in SUMMARY_ONLY]
     users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
     slices = _slices(users, slice_by, data, user_col) if pairs else []
@@ -235,6 +271,7 @@ def _with_confidence(
     interval_rows, comparison_rows = [], []
     for metric, k_one in pairs:
         matrix = _matrix(per_user, metric, k_one, sources, users["user"])
+        _check_evaluated(matrix, sources, metric if k_one is None else f"{metric}@{k_one}")
         for slice_name, mask in slices:
             block = matrix[mask]
             mean, low, high = bootstrap_intervals(block, **options)
@@ -277,9 +314,27 @@ def _with_confidence(
         mean, low, high = bootstrap_intervals(curve_matrix, **options)
         curve = pd.DataFrame({"k": np.repeat(CURVE_KS, len(sources)), "source": sources * len(CURVE_KS)})
         curve["mean"], curve["low"], curve["high"] = mean, low, high
-        shown = per_user[(per_user.k.isin(ks) | per_user.k.isna()) & per_user.metric.isin(metrics)]
+        wanted = set(pairs)
+        shown = per_user[
+            [
+                (m, None if pd.isna(k) else int(k)) in wanted
+                for m, k in zip(per_user.metric, per_user.k, strict=True)
+            ]
+        ]
         plots = save_all(shown, curve, plot_dir, reference=reference, metrics=pairs)
-    return Comparison(intervals, comparisons, reference, evaluation, confidence, plots)
+    return Comparison(intervals, comparisons, reference, evaluation, confidence, plots, overall)
+
+
+def _check_evaluated(matrix: np.ndarray, sources: list[str], metric: str) -> None:
+    """Refuse to compare a source that has no user evaluated: its interval and tests would be
+    empty, printed as if they were results."""
+    for j, source in enumerate(sources):
+        if np.isnan(matrix[:, j]).all():
+            raise InputError(
+                f"compare: no user has a value of {metric} for {source!r} (each was left out: fewer than "
+                "min_items= rows, a single class for AUC, or no recommendations with empty_run='skip'); "
+                "there is nothing to compare"
+            )
 
 
 def _matrix(

@@ -1,4 +1,5 @@
-"""The one exception type for a user's mistake, so callers can tell it from a bug."""
+"""The one exception type for a user's mistake, so callers can tell it from a bug, and the count
+its messages (and the CLI's lines) write."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ class InputError(ValueError):
 
     The CLI prints the message and exits with code 2; any other exception is a bug (exit 1).
     """
+
+
+def count(n: int, what: str) -> str:
+    """``n`` things, singular or plural, thousands separated: ``1 row``, ``3,000 rows``."""
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
 
 
 class EngineError(RuntimeError):

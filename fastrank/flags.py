@@ -5,6 +5,7 @@ API's messages (which name Python arguments) with the flags a command-line user 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from typing import Any
@@ -20,6 +21,9 @@ _FLAGS_FOR_ARGUMENTS = {  # the irregular ones; for_command_line maps any other 
     "baselines=": "--baseline",
     "n_buckets=": "--buckets",
     "plot_dir:": "--plot:",
+    "plot_dir=": "--plot",
+    "(fastrank.evaluate)": "(fastrank evaluate DATA, not --run)",
+    "pass a dict {name: run}": "name each run: --run NAME=PATH",
 }
 
 
@@ -52,30 +56,88 @@ _TABLE_ONLY = ("data", "model", "scores", "baseline", "features", "min_items", "
                "chunk_rows", "scheduler", "workers", "stream", "no_safe_mode",
                "allow_shared_columns", "gauc_weight", "popularity_col")  # fmt: skip
 _RUN_ONLY = ("score_col", "rank_col", "ties", "map_denominator", "empty_run", "duplicates")
+# Options that describe a table: given without DATA, the demo must not run in its place.
+_ABOUT_DATA = ("model", "scores", "baseline", "features", "user_col", "item_col", "label_col", "gauc_weight",
+               "popularity_col", "delimiter", "allow_shared_columns")  # fmt: skip
+# Options that take several values: the ones that can swallow a DATA written after them.
+_SEVERAL = ("features", "metrics", "protocol", "k")
 
 
 def _flag(dest: str) -> str:
-    return "DATA" if dest == "data" else "--" + dashed(dest)
+    return {"data": "DATA", "k": "-k"}.get(dest, "--" + dashed(dest))
 
 
 def runs_given(args: argparse.Namespace) -> bool:
     return bool(args.run or args.truth)
 
 
-def run_options(args: argparse.Namespace) -> Any:
-    """The :class:`~fastrank.runs.RunOptions` of ``--run ... --truth ...``; table options refused."""
+def check_data_given(args: argparse.Namespace) -> None:
+    """Refuse to run the demo in place of the user's data: DATA is missing while options about a
+    table are given, or an option that takes several values took DATA as one of them."""
+    if args.data is not None or runs_given(args):
+        return
+    for dest in _SEVERAL:
+        values = getattr(args, dest, None) or []
+        if values and isinstance(values[-1], str) and os.path.isfile(values[-1]):
+            raise InputError(
+                f"DATA is missing: {_flag(dest)} took {values[-1]!r} as one of its values; put DATA before "
+                f"the options (fastrank {args.command} {values[-1]} {_flag(dest)} ...) or after -- "
+                f"({_flag(dest)} ... -- {values[-1]})"
+            )
+    about = [dest for dest in _ABOUT_DATA if getattr(args, dest, None) not in (None, [], False)]
+    if about:
+        raise InputError(
+            f"DATA is missing, but {_flag(about[0])} describes it; put DATA before the options "
+            f"(fastrank {args.command} data.parquet {_flag(about[0])} ...) or after -- "
+            "(... -- data.parquet); the demo runs only when no option about data is given"
+        )
+
+
+def _ks(args: argparse.Namespace) -> list[int]:
+    return [10] if args.k is None else args.k
+
+
+def run_options(args: argparse.Namespace) -> tuple[Any, RunOptions]:
+    """The runs (a dict when any is named ``NAME=PATH``) and :class:`~fastrank.options.RunOptions`
+    of ``--run ... --truth ...``; table options refused."""
     if not (args.run and args.truth):
         raise InputError("--run and --truth go together: the runs are evaluated against the truth")
     given = [dest for dest in _TABLE_ONLY if getattr(args, dest, None)]
     given += [name for name in ("engine", "predictor") if getattr(args, name) != "auto"]
     if given:
         raise InputError(f"{_flag(given[0])} is for evaluating a table; with --run and --truth, leave it out")
-    return RunOptions(
-        k=args.k, metrics=args.metrics, user_col=args.user_col, item_col=args.item_col or "item_id",
+    options = RunOptions(
+        k=_ks(args), metrics=args.metrics, user_col=args.user_col, item_col=args.item_col or "item_id",
         score_col=args.score_col or "score", rank_col=args.rank_col, label_col=args.label_col or "relevance",
         threshold=args.threshold, ties=args.ties or "average", map_denominator=args.map_denominator or "min",
-        empty_run=args.empty_run or "zero", duplicates=args.duplicates or "refuse",
+        empty_run=args.empty_run or "zero", duplicates=args.duplicates or "refuse", delimiter=args.delimiter,
     )  # fmt: skip
+    return named_runs(args.run), options
+
+
+def named_runs(values: list[str]) -> Any:
+    """``--run`` values as the API takes them: the paths, or a dict {name: path} when some are
+    given as ``NAME=PATH`` (a value that is an existing path is a path, ``=`` or not); the others
+    are named by their file names."""
+    from .runs import run_sources
+
+    named: dict[str, str] = {}
+    unnamed: list[str] = []
+    for value in values:
+        name, equals, path = value.partition("=")
+        if equals and name and not os.path.exists(value):
+            if name in named:
+                raise InputError(f"--run: two runs are named {name!r}; give each run its own name")
+            named[name] = path
+        else:
+            unnamed.append(value)
+    if not named:
+        return values
+    runs = dict(run_sources(unnamed)) if unnamed else {}
+    clash = sorted(set(runs) & set(named))
+    if clash:
+        raise InputError(f"--run: two runs are named {clash[0]!r}; give each run its own name")
+    return {**named, **runs}
 
 
 def table_options(args: argparse.Namespace) -> Any:
@@ -96,7 +158,7 @@ def table_options(args: argparse.Namespace) -> Any:
         item_col="video_id" if args.item_col is None else args.item_col or None,
         label_col=args.label_col or "watch_ratio",
         features=args.features,
-        k=args.k,
+        k=_ks(args),
         metrics=args.metrics,
         threshold=args.threshold,
         gauc_weight=args.gauc_weight or "rows",
@@ -112,4 +174,5 @@ def table_options(args: argparse.Namespace) -> Any:
         scheduler=args.scheduler,
         workers=args.workers,
         allow_shared_columns=args.allow_shared_columns,
+        delimiter=args.delimiter,
     )

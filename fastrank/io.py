@@ -1,106 +1,178 @@
-"""Reading evaluation tables with pyarrow (only the needed columns) and writing files atomically."""
+"""Reading evaluation tables with pyarrow (only the needed columns, every missing one named at
+once), and the per-row columns they hold, checked (:mod:`fastrank.outputs` writes)."""
 
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from .errors import InputError
-
-_CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
-
-
-def _is_csv(path: Path) -> bool:
-    return path.name.lower().endswith(_CSV_SUFFIXES)
+from .formats import Opened, is_number, open_input, shown, sniff_delimiter
 
 
 def arrow_reason(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-class TableSource:
-    """A table to evaluate: a parquet file, a directory of parquet files, a CSV file, a pandas
-    DataFrame or a pyarrow Table. ``schema`` is known before any data is read."""
+LOOKALIKES = {
+    "user_col": ("user_id", "user", "userid", "uid", "user_idx", "customer_id", "customer", "visitor_id",
+                 "member_id", "session_id", "query_id", "qid", "query", "topic"),
+    "item_col": ("item_id", "item", "itemid", "iid", "video_id", "movie_id", "movieid", "product_id",
+                 "product", "article_id", "song_id", "track_id", "business_id", "asin", "doc_id", "docid",
+                 "docno", "document", "sku"),
+    "label_col": ("relevance", "rel", "rating", "ratings", "label", "target", "y", "y_true", "click",
+                  "clicked", "clicks", "watch_ratio", "play_count", "grade", "judgment"),
+    "score_col": ("score", "scores", "prediction", "predictions", "pred", "y_pred", "predicted",
+                  "similarity", "prob", "probability"),
+    "rank_col": ("rank", "ranking", "position", "pos"),
+}  # fmt: skip
+"""Column names that usually play each role, for the hint of a missing column."""
 
-    def __init__(self, data: Any) -> None:
+
+class TableSource:
+    """A table to evaluate: a parquet file, a directory of parquet files, a CSV file (delimiter
+    sniffed from its first lines unless ``delimiter`` is given), a pipe or standard input holding
+    either, a pandas DataFrame or a pyarrow Table. The format is told by the content
+    (:func:`fastrank.formats.open_input`), not by the name. ``schema`` is known before any data
+    is read."""
+
+    def __init__(self, data: Any, *, delimiter: str | None = None) -> None:
         self.data = data
         self.path: Path | None = None
+        self.format = "memory"  # "parquet" (a file or a directory), "csv", or "memory"
         self.files: list[str] = []  # parquet files, in reading order (path sources only)
         self._file_schemas: list[pa.Schema] = []
+        self._opened: Opened | None = None
+        self._delimiter = delimiter
         if isinstance(data, pa.Table):
             self.name = "table"
             self.schema = data.schema
         elif _is_pandas_frame(data):
             self.name = "frame"
-            self.data = pa.Table.from_pandas(data, preserve_index=False)
+            self.data = _from_pandas(data, self.name)
             self.schema = self.data.schema
-        elif isinstance(data, (str, os.PathLike)):
-            self.path = Path(data)
-            self.name = str(data)
-            self.schema = self._read_schema()
+        elif isinstance(data, (str, os.PathLike, Opened)):
+            opened = open_input(data)
+            self.name = opened.name
+            self._opened = opened
+            if opened.content is not None:  # a pipe or standard input, read once: held in memory
+                self.data = self._read_content(opened)
+                self.schema = self.data.schema
+            else:
+                self.path = opened.path
+                self.format = "parquet" if opened.kind in ("parquet", "directory") else "csv"
+                self.schema = self._read_schema()
         else:
             raise InputError(
                 f"data: expected a path, a pandas DataFrame or a pyarrow Table, got {type(data).__name__}"
             )
+        _check_unique_names(self.schema, self.name)
 
     @property
     def column_names(self) -> list[str]:
         """Columns in file order."""
         return list(self.schema.names)
 
+    def _read_content(self, opened: Opened) -> pa.Table:
+        assert opened.content is not None
+        try:
+            if opened.kind == "parquet":
+                import pyarrow.parquet as pq
+
+                return pq.read_table(pa.BufferReader(opened.content))
+            import pyarrow.csv as pacsv
+
+            return pacsv.read_csv(pa.BufferReader(opened.content), parse_options=self._csv_options())
+        except (pa.ArrowException, OSError) as error:
+            kind = "parquet" if opened.kind == "parquet" else "CSV"
+            raise InputError(f"{self.name}: cannot read as {kind}: {arrow_reason(error)}") from None
+
+    def _csv_options(self) -> Any:
+        import pyarrow.csv as pacsv
+
+        assert self._opened is not None
+        delimiter = self._delimiter or sniff_delimiter(self._opened.head())
+        return pacsv.ParseOptions(delimiter=delimiter)
+
     def _read_schema(self) -> pa.Schema:
         path = self.path
         assert path is not None
-        if not path.exists():
-            raise InputError(f"{path}: no such file or directory")
         try:
-            if _is_csv(path):
+            if self.format == "csv":
                 import pyarrow.csv as pacsv
 
-                with pacsv.open_csv(path, parse_options=_csv_parse_options(path)) as reader:
+                assert self._opened is not None
+                with pacsv.open_csv(self._opened.stream(), parse_options=self._csv_options()) as reader:
                     return reader.schema
             import pyarrow.parquet as pq
 
             self.files = _parquet_files(path) if path.is_dir() else [str(path)]
             if not self.files:
-                raise InputError(f"{path}: no parquet files in this directory")
+                raise InputError(f"{self.name}: no parquet files in this directory")
             self._file_schemas = []
             for file in self.files:
                 try:
                     self._file_schemas.append(pq.read_schema(file))
                 except (pa.ArrowException, OSError) as error:
-                    raise InputError(f"{file}: cannot read as parquet: {arrow_reason(error)}") from None
+                    raise InputError(
+                        f"{shown(file)}: cannot read as parquet: {arrow_reason(error)}"
+                    ) from None
             return self._file_schemas[0]
         except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
-            kind = "CSV" if _is_csv(path) else "parquet"
-            raise InputError(f"{path}: cannot read as {kind}: {arrow_reason(error)}") from None
+            kind = "CSV" if self.format == "csv" else "parquet"
+            raise InputError(f"{self.name}: cannot read as {kind}: {arrow_reason(error)}") from None
 
     def require(self, columns: Sequence[str], what: str = "column") -> None:
-        """Raise naming the first column of ``columns`` that the table lacks; for a directory, also
-        the first file that lacks one or stores it with another type than the first file (every
-        engine reads every file to one schema, so a mismatch is refused, never cast silently)."""
+        """Raise naming the columns of ``columns`` that the table lacks (all of them, in one
+        line); for a directory, also the first file that lacks one or stores it with another type
+        than the first file (every engine reads every file to one schema, so a mismatch is
+        refused, never cast silently)."""
+        self.require_roles([(column, what, "") for column in columns])
+
+    def require_roles(self, roles: Sequence[tuple[str, str, str]]) -> None:
+        """Like :meth:`require`, for columns in roles: (column, what it is, the option that names
+        it, e.g. ``"user_col="``; or ``""``). The message lists every missing column with its
+        option and the table's column that looks like the intended one."""
         names = set(self.schema.names)
-        for column in columns:
-            if column not in names:
-                raise InputError(
-                    f"{self.name}: no {what} {column!r}; columns are: {', '.join(self.schema.names)}"
-                )
+        missing = [(column, what, option) for column, what, option in roles if column not in names]
+        if missing:
+            taken = {column for column, _, _ in roles if column in names}
+            parts = [
+                _missing(column, what, option, self.schema.names, taken) for column, what, option in missing
+            ]
+            raise InputError(
+                f"{self.name}: no {'; no '.join(parts)}; columns are: {', '.join(self.schema.names)}"
+                + self._header_hint()
+            )
+        columns = [column for column, _, _ in roles]
         for file, schema in zip(self.files[1:], self._file_schemas[1:], strict=True):
             for column in columns:
                 wanted = self.schema.field(column).type
                 if column not in schema.names:
-                    raise InputError(f"{file}: no {what} {column!r}, which {self.files[0]} has")
+                    raise InputError(f"{shown(file)}: no column {column!r}, which {shown(self.files[0])} has")
                 if schema.field(column).type != wanted:
                     raise InputError(
-                        f"{file}: column {column!r} holds {schema.field(column).type}, but {self.files[0]} "
-                        f"holds {wanted}; every file needs the same types"
+                        f"{shown(file)}: column {column!r} holds {schema.field(column).type}, but "
+                        f"{shown(self.files[0])} holds {wanted}; every file needs the same types"
                     )
+
+    def _header_hint(self) -> str:
+        """Why a text table may lack the columns: no header line, or another delimiter."""
+        if self._opened is None or self._opened.kind in ("parquet", "directory"):
+            return ""
+        names = self.schema.names
+        if names and all(is_number(name) for name in names):
+            return (
+                f" (the first line, {','.join(names)[:60]}, looks like data, not column names: "
+                "add a header line)"
+            )
+        if len(names) == 1 and (" " in names[0] or ":" in names[0]):
+            return " (one column: if the file is delimited by something else, name it with delimiter=)"
+        return ""
 
     def read(self, columns: Sequence[str], *, allow_empty: bool = False) -> pa.Table:
         """Only ``columns`` (in that order), chunks combined; raises if the table has no rows,
@@ -111,12 +183,13 @@ class TableSource:
             table = self.data.select(columns)
         else:
             try:
-                if _is_csv(self.path):
+                if self.format == "csv":
                     import pyarrow.csv as pacsv
 
+                    assert self._opened is not None
                     table = pacsv.read_csv(
-                        self.path,
-                        parse_options=_csv_parse_options(self.path),
+                        self._opened.stream(),
+                        parse_options=self._csv_options(),
                         convert_options=pacsv.ConvertOptions(include_columns=columns),
                     )
                 else:
@@ -132,21 +205,21 @@ class TableSource:
     @property
     def parquet_files(self) -> list[str]:
         """The parquet files of a path source, in reading order (empty for CSV and in-memory data)."""
-        if self.path is None or _is_csv(self.path):
-            return []
-
-        return list(self.files)
+        return list(self.files) if self.format == "parquet" else []
 
     def count_rows(self) -> int | None:
         """Rows in the table, from parquet metadata or the in-memory table; None for CSV (unknown
         without reading it)."""
         if self.path is None:
             return self.data.num_rows
-        if _is_csv(self.path):
+        if self.format == "csv":
             return None
         import pyarrow.dataset as ds
 
-        return ds.dataset(self.files, format="parquet").count_rows()
+        try:
+            return ds.dataset(self.files, format="parquet").count_rows()
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
 
     def batches(self, columns: Sequence[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
         """``columns`` (None: all) as record batches of at most ``batch_rows`` rows, in table order
@@ -160,13 +233,14 @@ class TableSource:
             yield from table.to_batches(max_chunksize=batch_rows)
             return
         try:
-            if _is_csv(self.path):
+            if self.format == "csv":
                 import pyarrow.csv as pacsv
 
+                assert self._opened is not None
                 # The reader options of _read_schema, so the types inferred are the schema's.
                 with pacsv.open_csv(
-                    self.path,
-                    parse_options=_csv_parse_options(self.path),
+                    self._opened.stream(),
+                    parse_options=self._csv_options(),
                     convert_options=pacsv.ConvertOptions(include_columns=columns) if columns else None,
                 ) as reader:
                     for batch in reader:
@@ -190,6 +264,55 @@ class TableSource:
         except (pa.ArrowException, OSError) as error:
             # A bad value deep in a CSV, or a corrupt parquet page, surfaces only while streaming.
             raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
+
+
+def _missing(column: str, what: str, option: str, names: Sequence[str], taken: set[str]) -> str:
+    """``what 'column' (option; 'x' looks like it)`` for the message of a missing column."""
+    role = option.rstrip("=")
+    free = [name for name in names if name not in taken]
+    lowered = {name.lower(): name for name in free}
+    like = [lowered[n] for n in LOOKALIKES.get(role, ()) if n in lowered and lowered[n] != column]
+    if not like:
+        import difflib
+
+        like = difflib.get_close_matches(column, free, n=1, cutoff=0.8)
+    detail = [option] if option else []
+    if like:
+        detail.append(f"{like[0]!r} looks like it")
+    return f"{what} {column!r}" + (f" ({'; '.join(detail)})" if detail else "")
+
+
+def _check_unique_names(schema: pa.Schema, name: str) -> None:
+    seen: set[str] = set()
+    for column in schema.names:
+        if column in seen:
+            raise InputError(
+                f"{name}: two columns are named {column!r}; every column needs its own name (rename one)"
+            )
+        seen.add(column)
+
+
+def _from_pandas(frame: Any, name: str) -> pa.Table:
+    """A pandas DataFrame as a pyarrow Table; a duplicated or non-text column name, or a column
+    of mixed types (ints and text in one object column), raises naming the column."""
+    columns = list(frame.columns)
+    for column in columns:
+        if columns.count(column) > 1:
+            raise InputError(
+                f"{name}: two columns are named {column!r}; every column needs its own name (rename one)"
+            )
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as error:
+        for column in columns:
+            try:
+                pa.array(frame[column], from_pandas=True)
+            except (pa.ArrowException, ValueError, TypeError) as column_error:
+                raise InputError(
+                    f"{name}: column {column!r} mixes types ({arrow_reason(column_error)}); a column holds "
+                    "numbers or text, not both"
+                ) from None
+        raise InputError(f"{name}: cannot convert to a table: {arrow_reason(error)}") from None
 
 
 def _parquet_files(root: Path) -> list[str]:
@@ -226,156 +349,6 @@ def _parquet_files(root: Path) -> list[str]:
     return sorted(files)  # full paths in lexical order, as pyarrow orders a directory's files
 
 
-def _csv_parse_options(path: Path) -> Any:
-    import pyarrow.csv as pacsv
-
-    return pacsv.ParseOptions(delimiter="\t" if ".tsv" in path.name.lower() else ",")
-
-
 def _is_pandas_frame(data: Any) -> bool:
     module = type(data).__module__
     return module.startswith("pandas") and hasattr(data, "columns") and hasattr(data, "iloc")
-
-
-def numeric_column(table: pa.Table, column: str, source: str, users: np.ndarray | None = None) -> np.ndarray:
-    """A column as a numpy number array; nulls and non-numbers raise, naming column and row."""
-    chunked = table.column(column)
-    if not (
-        pa.types.is_integer(chunked.type)
-        or pa.types.is_floating(chunked.type)
-        or pa.types.is_boolean(chunked.type)
-    ):
-        raise InputError(f"{source}: column {column!r} holds {chunked.type}, not numbers")
-    if chunked.null_count:
-        row = int(np.argmax(chunked.is_null().to_numpy(zero_copy_only=False)))
-        raise InputError(f"{source}: column {column!r} is empty (null) at row {row}{_user_note(users, row)}")
-    return chunked.to_numpy()
-
-
-def user_column(table: pa.Table, column: str, source: str) -> np.ndarray:
-    """The user id column as numpy; a null raises, naming the column and row."""
-    chunked = table.column(column)
-    if chunked.null_count:
-        row = int(np.argmax(chunked.is_null().to_numpy(zero_copy_only=False)))
-        raise InputError(f"{source}: column {column!r} is empty (null) at row {row}; every row needs a user")
-    return chunked.to_numpy(zero_copy_only=False)
-
-
-def feature_matrix(table: pa.Table, columns: Sequence[str], source: str, users: np.ndarray) -> np.ndarray:
-    """The ``columns`` as one C-contiguous float32 matrix (rows x features), for one predict call.
-
-    NaN or infinite features raise, naming the column, row and user: a model fed them would
-    return scores that cannot be ranked.
-    """
-    matrix = np.empty((table.num_rows, len(columns)), np.float32)
-    for j, column in enumerate(columns):
-        matrix[:, j] = numeric_column(table, column, source, users)
-        finite = np.isfinite(matrix[:, j])
-        if not finite.all():
-            row = int(np.argmin(finite))
-            where = f"row {row}{_user_note(users, row)}"
-            raise InputError(
-                f"{source}: feature column {column!r} is {matrix[row, j]} at {where}; features must be finite"
-            )
-    return matrix
-
-
-def _user_note(users: np.ndarray | None, row: int) -> str:
-    if users is None:
-        return ""
-    user = users[row]
-    return f" (user {user.item() if isinstance(user, np.generic) else user!r})"
-
-
-TABLE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
-"""Suffixes a table can be written to, and the format each one means."""
-
-
-def _name_max(directory: Path) -> int:
-    try:
-        return int(os.pathconf(directory, "PC_NAME_MAX"))
-    except (OSError, ValueError, AttributeError):
-        return 255
-
-
-def temp_path(target: Path) -> Path:
-    """A hidden, unique temporary name beside ``target``: ``.<name>.<hex>.tmp``, the name cut so
-    the whole stays within the file system's file-name limit (a long but legal target name must
-    not make its temporary file impossible to create)."""
-    token = f".{secrets.token_hex(4)}.tmp"
-    room = _name_max(target.parent if target.parent.is_dir() else Path(".")) - 1 - len(token)
-    stem = target.name.encode()[: max(1, room)].decode(errors="ignore")
-    return target.with_name(f".{stem}{token}")
-
-
-def check_output_dir(directory: Path, what: str) -> None:
-    """Raise :class:`InputError` unless files can be created in ``directory``: it exists, is a
-    directory, and a probe file can be made there (and is removed). Permissions alone are not
-    enough: root ignores them, a read-only mount does not."""
-    if not directory.exists():
-        raise InputError(f"{what}: directory {directory} does not exist")
-    if not directory.is_dir():
-        raise InputError(f"{what}: {directory} is a file, not a directory")
-    probe = temp_path(directory / "probe")
-    try:
-        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        os.unlink(probe)
-    except OSError as error:
-        raise InputError(f"{what}: cannot write in {directory} ({error.strerror or error})") from None
-
-
-def check_writable(path: str | os.PathLike, flag: str) -> Path:
-    """Fail before any work if ``path`` cannot take a table: no file name, a suffix other than
-    those of :data:`TABLE_FORMATS`, a name too long for the file system, or a directory where
-    nothing can be written (the file itself is written only at the end, atomically)."""
-    target = Path(path)
-    if len(target.name.encode()) > _name_max(target.parent if target.parent.is_dir() else Path(".")):
-        raise InputError(
-            f"{flag}: the file name is longer than this file system allows ({len(target.name)} chars)"
-        )
-    if not str(path):
-        raise InputError(f"{flag}: the path is empty; give a file name")
-    if target.is_dir():
-        raise InputError(f"{flag}: {str(path)!r} is a directory; give a file name")
-    if target.suffix.lower() not in TABLE_FORMATS:
-        raise InputError(
-            f"{flag}: {target.name!r} has no known table suffix; name a {' or '.join(TABLE_FORMATS)} file"
-        )
-    check_output_dir(target.parent, flag)
-    return target
-
-
-def write_table_atomic(table: pa.Table, path: str | os.PathLike) -> Path:
-    """Write ``table`` atomically (see :func:`write_atomic`) as parquet or CSV, by the suffix of
-    ``path`` (:data:`TABLE_FORMATS`)."""
-    kind = TABLE_FORMATS.get(Path(path).suffix.lower())
-    if kind == "csv":
-        import pyarrow.csv as pacsv
-
-        return write_atomic(path, lambda temp: pacsv.write_csv(table, temp))
-    if kind is None:
-        raise InputError(f"{path}: name a {' or '.join(TABLE_FORMATS)} file")
-    return write_parquet_atomic(table, path)
-
-
-def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(temp_path)`` on a temporary file beside ``path``, then rename it onto ``path``.
-
-    A crash or error leaves no partial file: readers see the old file or the complete new one.
-    """
-    target = Path(path)
-    temp = temp_path(target)
-    try:
-        write(temp)
-        os.replace(temp, target)
-    finally:
-        if temp.exists():
-            temp.unlink()
-    return target
-
-
-def write_parquet_atomic(table: pa.Table, path: str | os.PathLike) -> Path:
-    """Write ``table`` to parquet at ``path`` atomically (see :func:`write_atomic`)."""
-    import pyarrow.parquet as pq
-
-    return write_atomic(path, lambda temp: pq.write_table(table, temp))

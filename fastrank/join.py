@@ -8,8 +8,8 @@ on offsets. No Python loop runs per user. See :mod:`fastrank.runs` for the seman
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,62 +18,82 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import kernels, trec
-from .errors import InputError
+from .checks import INT64_MAX
+from .columns import numeric_column
+from .errors import InputError, count
+from .formats import Opened, first_line, looks_like_header, open_input
 from .grouping import Groups, group_rows
-from .io import TableSource, numeric_column
+from .io import TableSource
 from .options import RunOptions
 from .pipeline import duplicates_per_user
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
-
-def _is_trec(source: Any) -> bool:
-    """A path to a plain text file that is neither CSV nor parquet (by suffix and magic bytes)."""
-    if not isinstance(source, (str, os.PathLike)):
-        return False
-    path = Path(source)
-    if not path.is_file() or path.name.lower().endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
-        return False
-    with open(path, "rb") as file:
-        return file.read(4) != b"PAR1"
+TREC = "trec"
+TABLE = "table"
 
 
-def _table(source: Any, columns: list[str], what: str) -> tuple[pa.Table, str]:
-    table_source = TableSource(source)
-    table_source.require(columns, what=f"{what} column")
-    return table_source.read(columns), table_source.name
+def input_kind(source: Any) -> tuple[str, Any]:
+    """(``"trec"``, :class:`~fastrank.formats.Opened`) for a TREC run or qrels file, else
+    (``"table"``, the source, opened if it is a path). Told by content: plain text whose first
+    line holds a number (every TREC line does) is TREC; a first line of names is a CSV header."""
+    if not isinstance(source, (str, os.PathLike, Opened)):
+        return TABLE, source
+    opened = open_input(source)
+    if opened.kind == "text" and not looks_like_header(first_line(opened.head())):
+        return TREC, opened
+    return TABLE, opened
 
 
-def _ids(table: pa.Table, column: str, where: str) -> pa.ChunkedArray:
+def _ids(table: pa.Table, column: str, where: str, row_name: Callable[[int], str]) -> pa.ChunkedArray:
     ids = table.column(column)
     if pa.types.is_dictionary(ids.type):
         ids = ids.cast(ids.type.value_type)
     if ids.null_count:
         row = int(np.argmax(ids.is_null().to_numpy(zero_copy_only=False)))
-        raise InputError(f"{where}: column {column!r} is empty (null) at row {row}")
+        raise InputError(f"{where}: column {column!r} is empty (null) at {row_name(row)}")
     if not (
         pa.types.is_integer(ids.type) or pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)
     ):
         raise InputError(f"{where}: column {column!r} holds {ids.type}; ids must be integers or text")
     if pa.types.is_integer(ids.type):
+        if pa.types.is_uint64(ids.type) and len(ids) and pc.max(ids).as_py() > INT64_MAX:
+            return ids.cast(pa.string())  # beyond int64: compared as text, like mixed ids
         return ids.cast(pa.int64())
     return ids.cast(pa.string())
 
 
-def read_run(
-    source: Any, name: str, o: RunOptions
-) -> tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray, str]:
-    """User ids, item ids and scores (a rank r gives the score -r) of one run, checked."""
-    if _is_trec(source):
-        rank_col = o.rank_col or "rank"
-        table = trec.read_run(
-            source, user_col=o.user_col, item_col=o.item_col, score_col=o.score_col, rank_col=rank_col
-        )
-        where = str(source)
-        by = o.rank_col or o.score_col
+def _row(row: int) -> str:
+    return f"row {row}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run read and checked: user and item ids and scores per row (a rank r as the score
+    -r), how messages name it (``where``) and one of its rows (``row_name``: a row of a table, a
+    line of a TREC file)."""
+
+    users: pa.ChunkedArray
+    items: pa.ChunkedArray
+    scores: np.ndarray
+    where: str
+    row_name: Callable[[int], str]
+
+
+def read_run(source: Any, name: str, o: RunOptions) -> Run:
+    """One run (a TREC file, a table file or a frame) read and checked."""
+    kind, source = input_kind(source)
+    by = o.rank_col or o.score_col
+    if kind == TREC:
+        table = trec.read_run(source)
+        user_col, item_col, by = "qid", "docno", "rank" if o.rank_col else "score"
+        where = source.name
+
+        def row_name(row: int) -> str:
+            return f"line {trec.line_of_row(source, row)}"
     else:
-        table_source = TableSource(source)
-        where = table_source.name if table_source.path is not None else f"run {name}"
-        by = o.rank_col or o.score_col
+        table_source = TableSource(source, delimiter=o.delimiter)
+        user_col, item_col, row_name = o.user_col, o.item_col, _row
+        where = table_source.name if table_source.path is not None else _run_name(table_source, name)
         if by not in table_source.column_names:
             hint = (
                 " (there is a 'rank' column: pass rank_col='rank')"
@@ -84,22 +104,30 @@ def read_run(
                 f"{where}: no {'rank' if o.rank_col else 'score'} column {by!r}{hint}; a run needs a score "
                 "column (score_col=) or a rank column (rank_col=)"
             )
-        table_source.require([o.user_col, o.item_col], what="run column")
+        table_source.require_roles(
+            [(o.user_col, "user column", "user_col="), (o.item_col, "item column", "item_col=")]
+        )
         table = table_source.read([o.user_col, o.item_col, by], allow_empty=True)
     if table.num_rows == 0:  # recommends nothing: every user of the truth is an empty run
         empty = pa.chunked_array([], pa.string())
-        return empty, empty, np.empty(0, np.float64), where
-    users = _ids(table, o.user_col, where)
-    items = _ids(table, o.item_col, where)
+        return Run(empty, empty, np.empty(0, np.float64), where, row_name)
+    users = _ids(table, user_col, where, row_name)
+    items = _ids(table, item_col, where, row_name)
     values = np.asarray(numeric_column(table, by, where), dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
         row = int(np.argmin(finite))
         raise InputError(
-            f"{where}: column {by!r} is {values[row]} at row {row} (user {users[row].as_py()!r}); "
+            f"{where}: column {by!r} is {values[row]} at {row_name(row)} (user {users[row].as_py()!r}); "
             "scores must be finite"
         )
-    return users, items, (-values if o.rank_col else values), where
+    return Run(users, items, -values if o.rank_col else values, where, row_name)
+
+
+def _run_name(source: TableSource, name: str) -> str:
+    """How messages name a run given as a frame or table: by its name, unless that is the
+    default ``run`` (``run run: ...`` reads badly)."""
+    return source.name if name == "run" else f"run {name}"
 
 
 @dataclass(frozen=True)
@@ -122,22 +150,33 @@ class Truth:
 def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     """The truth read and checked (relevance finite and >= 0; a repeated (user, item) refused or
     its first row kept, by ``o.duplicates``), its pairs sorted once for every run's lookups."""
-    if _is_trec(truth):
-        table = trec.read_qrels(truth, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col)
-        where = str(truth)
+    kind, truth = input_kind(truth)
+    if kind == TREC:
+        table = trec.read_qrels(truth)
+        user_col, item_col, label_col = "qid", "docno", "rel"
+        where = truth.name
+
+        def row_name(row: int) -> str:
+            return f"line {trec.line_of_row(truth, row)}"
     else:
-        table, where = _table(truth, [o.user_col, o.item_col, o.label_col], "truth")
-        where = where if isinstance(truth, (str, os.PathLike)) else "truth"
+        user_col, item_col, label_col, row_name = o.user_col, o.item_col, o.label_col, _row
+        source = TableSource(truth, delimiter=o.delimiter)
+        source.require_roles(
+            [(o.user_col, "truth column", "user_col="), (o.item_col, "truth column", "item_col="),
+             (o.label_col, "truth column", "label_col=")]
+        )  # fmt: skip
+        table = source.read([o.user_col, o.item_col, o.label_col])
+        where = source.name if source.path is not None else "truth"
     if table.num_rows == 0:
         raise InputError(f"{where}: the truth has no rows; there is nothing to find")
-    users = _ids(table, o.user_col, where)
-    items = _ids(table, o.item_col, where)
-    labels = np.asarray(numeric_column(table, o.label_col, where), dtype=np.float64)
+    users = _ids(table, user_col, where, row_name)
+    items = _ids(table, item_col, where, row_name)
+    labels = np.asarray(numeric_column(table, label_col, where), dtype=np.float64)
     bad = np.flatnonzero(~(np.isfinite(labels) & (labels >= 0)))
     if bad.size:
         row = int(bad[0])
         raise InputError(
-            f"{where}: relevance {labels[row]} at row {row} (user {users[row].as_py()!r}, item "
+            f"{where}: relevance {labels[row]} at {row_name(row)} (user {users[row].as_py()!r}, item "
             f"{items[row].as_py()!r}); relevance must be finite and >= 0"
         )
     user_codes, user_ids = _encode(users)
@@ -152,7 +191,7 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
             row = int(order[repeated].min())
             raise InputError(
                 f"{where}: user {users[row].as_py()!r} has item {items[row].as_py()!r} twice (again at "
-                f"row {row}); pass duplicates='first' to keep the first"
+                f"{row_name(row)}); pass duplicates='first' to keep the first"
             )
         keep = np.ones(len(keys), bool)
         keep[repeated] = False
@@ -208,11 +247,9 @@ class Joined:
     scores: np.ndarray
 
 
-def join(
-    users: pa.ChunkedArray, items: pa.ChunkedArray, scores: np.ndarray, truth: Truth, o: RunOptions,
-    where: str, notes: list[str],
-) -> Joined:  # fmt: skip
+def join(run: Run, truth: Truth, o: RunOptions, notes: list[str]) -> Joined:
     """The run's rows grouped per truth user (run rows first, then the truth items it missed)."""
+    users, items, scores, where = run.users, run.items, run.scores, run.where
     groups, run_user_ids = _group_users(users)
     if len(users) and _repeats(groups, items):
         pairs = {"u": users.to_numpy(zero_copy_only=False), "i": items.to_numpy(zero_copy_only=False)}
@@ -222,9 +259,9 @@ def join(
                 row = int(np.argmin(keep))
                 raise InputError(
                     f"{where}: user {users[row].as_py()!r} lists item {items[row].as_py()!r} twice (again at "
-                    f"row {row}); pass duplicates='first' to keep the first"
+                    f"{run.row_name(row)}); pass duplicates='first' to keep the first"
                 )
-            repeated = _users(int((~keep).sum()), "repeated (user, item) row")
+            repeated = count(int((~keep).sum()), "repeated (user, item) row")
             notes.append(f"{where}: {repeated}; the first of each kept")
             rows = np.flatnonzero(keep)
             users, items, scores = users.take(rows), items.take(rows), scores[rows]
@@ -233,9 +270,9 @@ def join(
     sizes = groups.sizes
     skipped = truth_user < 0
     if skipped.any():
-        rows_skipped = int(sizes[skipped].sum())
+        users_skipped = count(int(skipped.sum()), "user")
         notes.append(
-            f"{where}: {_users(int(skipped.sum()), 'user')} without truth skipped ({rows_skipped:,} rows)"
+            f"{where}: {users_skipped} without truth skipped ({count(int(sizes[skipped].sum()), 'row')})"
         )
     n_users = len(truth.users)
     parallel = thread_count(True)
@@ -293,7 +330,7 @@ def join(
         fate = "they score 0 for every metric (empty_run='skip' leaves them out)"
         if o.empty_run == "skip":
             fate = "left out (empty_run='skip')"
-        notes.append(f"{where}: {_users(empty, 'user')} of the truth without recommendations; {fate}")
+        notes.append(f"{where}: {count(empty, 'user')} of the truth without recommendations; {fate}")
     return Joined(out_offsets, ranked, labels, out_scores)
 
 
@@ -319,10 +356,6 @@ def _repeats(groups: Groups, items: pa.ChunkedArray) -> bool:
         True,
     )
     return bool(counts.any())
-
-
-def _users(n: int, what: str) -> str:
-    return f"{n:,} {what}" if n == 1 else f"{n:,} {what}s"
 
 
 def _group_users(users: pa.ChunkedArray) -> tuple[Groups, pa.Array]:

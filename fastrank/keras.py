@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from .beyond import catalog
-from .columns import check_values
+from .columns import check_values, feature_matrix, numeric_column, user_column
 from .errors import InputError
 from .grouping import group_rows
-from .io import TableSource, feature_matrix, numeric_column, user_column
+from .io import TableSource
 from .metrics import evaluate_grouped, ranking_metrics
 from .options import Options, check_scalars
 from .ranking_result import RankingResult

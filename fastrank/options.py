@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from . import protocols
-from .checks import check_int, check_number
+from .checks import check_delimiter, check_int, check_number
 from .errors import InputError
 from .io import TableSource
 from .pipeline import MODEL_SOURCE, Plan
 from .scoring import DEFAULT_BATCH_SIZE, PREDICTORS
-from .specs import AUC_METRICS, EXPOSURE_METRICS, NO_CUTOFF, MetricSpec, parse_metric
+from .specs import AUC_METRICS, EXPOSURE_METRICS, MetricSpec, expand
 
 ENGINES = ("auto", "memory", "stream", "dask")
 """``auto``: in memory, or streamed when the input looks too large for memory."""
@@ -57,6 +57,7 @@ class Options:
     scheduler: Any = None
     workers: int | None = None
     allow_shared_columns: bool = False
+    delimiter: str | None = None
 
     def replace(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)
@@ -102,9 +103,10 @@ def resolve(options: Options, source: TableSource) -> Resolved:
         raise InputError(
             f"The 'metrics' parameter must be a name or a list of names. Got {o.metrics!r} instead."
         )
-    metric_names = [_check_metric(one) for one in as_list(o.metrics)]
-    if not metric_names:
+    pairs = expand(as_list(o.metrics), ks)
+    if not pairs:
         raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
+    metric_names = list(dict.fromkeys(spec.name for spec in pairs))
     threshold, min_items, batch_size = check_scalars(o)
     if o.predictor not in PREDICTORS:
         raise InputError(f"predictor: must be one of {', '.join(PREDICTORS)}. Got {o.predictor!r} instead.")
@@ -117,6 +119,7 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     if not wanted:
         raise InputError("protocol: name at least one protocol")
     engine, chunk_rows, workers = _check_engine(o)
+    check_delimiter(o.delimiter)
     baselines = as_list(o.baselines)
     if o.model is None and o.scores is None and not baselines:
         raise InputError(
@@ -130,8 +133,18 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     repeated = sorted({one for one in names if names.count(one) > 1})
     if repeated:
         raise InputError(f"source {repeated[0]!r} is given twice; each score source needs its own name")
-    source.require([o.user_col, o.label_col] + ([o.item_col] if o.item_col else []))
-    source.require(baselines + ([score_col] if score_col else []), what="score column")
+    roles = [(o.user_col, "user column", "user_col=")]
+    roles += [(o.item_col, "item column", "item_col=")] if o.item_col else []
+    roles += [(o.label_col, "label column", "label_col=")]
+    roles += [(score_col, "score column", "scores=")] if score_col else []
+    roles += [(column, "score column", "baselines=") for column in baselines]
+    if o.model is not None and o.features is not None:
+        roles += [(column, "feature column", "features=") for column in o.features]
+    if "gauc" in metric_names and isinstance(o.gauc_weight, str) and o.gauc_weight not in ("rows", "users"):
+        roles.append((o.gauc_weight, "weight column", "gauc_weight="))
+    if o.popularity_col is not None and any(name in EXPOSURE_METRICS for name in metric_names):
+        roles.append((o.popularity_col, "popularity column", "popularity_col="))
+    source.require_roles(roles)
     features: list[str] = []
     if o.model is not None:
         if o.features is None:
@@ -139,18 +152,18 @@ def resolve(options: Options, source: TableSource) -> Resolved:
             features = [c for c in source.column_names if c not in skip]
         else:
             features = list(o.features)
-            source.require(features, what="feature column")
         if not features:
             raise InputError(f"{source.name}: no feature columns left for the model")
     score_cols = [score_col, *baselines]
     _check_roles(o.user_col, o.item_col, o.label_col, score_cols, features, o.allow_shared_columns)
     if "notebook" in wanted and not o.item_col:
         raise InputError("the notebook protocol needs an item column (item_col)")
-    _check_metric_columns(o, metric_names, engine, source)
+    _check_metric_columns(o, metric_names, engine)
     plan = Plan(
         name=source.name, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col,
         score_col=score_col, has_scores=o.scores is not None, baselines=tuple(baselines),
         features=tuple(features), model=o.model, ks=tuple(ks), metrics=tuple(metric_names),
+        pairs=tuple((spec.name, spec.k) for spec in pairs),
         threshold=threshold, protocols=tuple(wanted), min_items=min_items, batch_size=batch_size,
         safe_mode=o.safe_mode, predictor=o.predictor, gauc_weight=o.gauc_weight,
         popularity_col=o.popularity_col,
@@ -158,7 +171,7 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     return Resolved(plan, engine, chunk_rows, o.scheduler, workers)
 
 
-def _check_metric_columns(o: Options, metrics: list[str], engine: str, source: TableSource) -> None:
+def _check_metric_columns(o: Options, metrics: list[str], engine: str) -> None:
     """GAUC's weight and the beyond-accuracy metrics' item and popularity columns."""
     exposure = [name for name in metrics if name in EXPOSURE_METRICS]
     if not isinstance(o.gauc_weight, str) or not o.gauc_weight:
@@ -168,15 +181,12 @@ def _check_metric_columns(o: Options, metrics: list[str], engine: str, source: T
         )
     if o.gauc_weight != "rows" and "gauc" not in metrics:
         raise InputError("gauc_weight= weights GAUC; add 'gauc' to the metrics or leave it out")
-    if o.gauc_weight not in ("rows", "users"):
-        source.require([o.gauc_weight], what="weight column")
     if o.popularity_col is not None:
         if not exposure:
             raise InputError(
                 "popularity_col= is for the beyond-accuracy metrics (arp, novelty, long_tail, ...); add one "
                 "to the metrics or leave it out"
             )
-        source.require([o.popularity_col], what="popularity column")
     if exposure and not o.item_col:
         raise InputError(f"metrics: {exposure[0]} needs an item column (item_col=)")
     if exposure and engine in ("stream", "dask"):
@@ -190,7 +200,8 @@ def _check_engine(o: Options) -> tuple[str, int | None, int | None]:
     if o.engine not in ENGINES:
         raise InputError(f"engine: must be one of {', '.join(ENGINES)}. Got {o.engine!r} instead.")
     if (o.scheduler is not None or o.workers is not None) and o.engine != "dask":
-        raise InputError("scheduler= and workers= need engine='dask'")
+        given = "scheduler=" if o.scheduler is not None else "workers="
+        raise InputError(f"{given} needs engine='dask'")
     if o.scheduler is not None and o.workers is not None:
         raise InputError("workers= starts a local cluster; with scheduler= the cluster has its own workers")
     if o.chunk_rows is not None and o.engine not in ("auto", "stream"):
@@ -235,13 +246,6 @@ def _check_roles(
                 )
 
 
-def _check_metric(name: Any) -> str:
-    spec = parse_metric(str(name))
-    if spec.k is not None:
-        raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
-    return spec.name
-
-
 RUN_TIES = ("average", "pessimistic", "optimistic", "trec")
 """``average``: tied scores averaged over their orders (as every fastrank metric); ``trec``: ties
 broken by item id as text, descending, as trec_eval and pytrec_eval do; ``pessimistic`` and
@@ -265,6 +269,7 @@ class RunOptions:
     map_denominator: str = "min"
     empty_run: str = "zero"
     duplicates: str = "refuse"
+    delimiter: str | None = None
 
     def replace(self, **changes: Any) -> RunOptions:
         return dataclasses.replace(self, **changes)
@@ -276,18 +281,18 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
     ks = [check_int(one, "k") for one in as_list(o.k)]
     if not ks:
         raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
-    names = []
-    for one in as_list(o.metrics):
-        spec = parse_metric(str(one))
-        if spec.k is not None:
-            raise InputError(f"metrics: give {spec.name!r} without '@{spec.k}'; cutoffs come from k")
+    if not isinstance(o.metrics, (str, Sequence)):
+        raise InputError(
+            f"The 'metrics' parameter must be a name or a list of names. Got {o.metrics!r} instead."
+        )
+    specs = expand(as_list(o.metrics), ks)
+    for spec in specs:
         if spec.name in AUC_METRICS or spec.name in EXPOSURE_METRICS:
             raise InputError(
                 f"metrics: {spec.name} is for tables of scored rows (fastrank.evaluate); a top-N run "
                 "has no scores for the items it left out"
             )
-        names.append(spec.name)
-    if not names:
+    if not specs:
         raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
     for name, value, choices in (
         ("ties", o.ties, RUN_TIES),
@@ -300,13 +305,14 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
                 f"The '{name}' parameter must be one of {', '.join(map(repr, choices))}. "
                 f"Got {value!r} instead."
             )
+    check_delimiter(o.delimiter)
     columns = [o.user_col, o.item_col, o.label_col, o.score_col] + ([o.rank_col] if o.rank_col else [])
     for column in columns:
         if not isinstance(column, str) or not column:
             raise InputError(f"column names must be non-empty strings. Got {column!r} instead.")
-    if len({o.user_col, o.item_col, o.label_col}) < 3 or len({o.user_col, o.item_col, o.score_col}) < 3:
-        raise InputError("user_col=, item_col= and label_col= (or score_col=) must be different columns")
-    specs = list(
-        dict.fromkeys(MetricSpec(name, None if name in NO_CUTOFF else k) for name in names for k in ks)
-    )
+    ranked_by = o.rank_col or o.score_col
+    if len({o.user_col, o.item_col, o.label_col}) < 3 or len({o.user_col, o.item_col, ranked_by}) < 3:
+        raise InputError(
+            "user_col=, item_col= and label_col= (or score_col= / rank_col=) must be different columns"
+        )
     return specs, check_number(o.threshold, "threshold")

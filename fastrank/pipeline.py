@@ -18,9 +18,8 @@ import pandas as pd
 from . import kernels, protocols
 from .auc import gauc_weights
 from .beyond import catalog
-from .columns import check_values
+from .columns import check_values, feature_matrix, numeric_column, user_column
 from .grouping import group_rows
-from .io import feature_matrix, numeric_column, user_column
 from .scoring import check_features, load_scorer, predict
 from .specs import EXPOSURE_METRICS, NO_CUTOFF, SUMMARY_ONLY
 from .threads import even_bounds, frozen, run_chunks, thread_count
@@ -55,6 +54,7 @@ class Plan:
     predictor: str
     gauc_weight: str = "rows"
     popularity_col: str | None = None
+    pairs: tuple[tuple[str, int | None], ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -71,8 +71,11 @@ class Plan:
 
     @property
     def standard_pairs(self) -> list[tuple[str, int | None]]:
-        """(metric, k) of the standard protocol: each metric at every k, once without a cutoff for
+        """(metric, k) of the standard protocol: ``pairs`` as resolved (see
+        :func:`fastrank.specs.expand`), else each metric at every k, once without a cutoff for
         the metrics of the whole list (AUC, GAUC, R-precision)."""
+        if self.pairs:
+            return list(self.pairs)
         return list(
             dict.fromkeys((m, None) if m in NO_CUTOFF else (m, k) for m in self.metrics for k in self.ks)
         )

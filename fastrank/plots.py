@@ -18,7 +18,7 @@ import pandas as pd
 
 from .errors import InputError
 from .extras import require
-from .io import check_output_dir, write_atomic
+from .outputs import check_output_dir, write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -240,17 +240,24 @@ def save_all(
         The files: each pair's distribution and scatter in the order of ``metrics``, then the curve.
     """
     require_matplotlib()
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    paths = plot_files(directory, metrics)
+    for (metric, k), distribution, scatter in zip(metrics, paths[0::2], paths[1::2], strict=False):
+        plot_distributions(per_user, distribution, metric=metric, k=k)
+        plot_scatter(per_user, scatter, reference=reference, metric=metric, k=k)
+    plot_curve(_in_order_of(curve, per_user), paths[-1])
+    return paths
+
+
+def plot_files(directory: str | os.PathLike, metrics: Sequence[tuple[str, int | None]]) -> list[Path]:
+    """The files :func:`save_all` writes: each (metric, k)'s distribution and scatter, then
+    ``curve.png``."""
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for metric, k in metrics:
         tag = metric if k is None else f"{metric}@{k}"
         paths += [folder / f"distribution_{tag}.png", folder / f"scatter_{tag}.png"]
-        plot_distributions(per_user, paths[-2], metric=metric, k=k)
-        plot_scatter(per_user, paths[-1], reference=reference, metric=metric, k=k)
-    paths.append(folder / "curve.png")
-    plot_curve(_in_order_of(curve, per_user), paths[-1])
-    return paths
+    return [*paths, folder / "curve.png"]
 
 
 def check_plot_dir(directory: str | os.PathLike) -> None:

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
+from .formats import STDIN, Opened, open_input, shown
 from .grouping import groups_from_offsets
-from .join import join, prepare_truth, read_run
+from .join import TABLE, input_kind, join, prepare_truth, read_run
 from .metrics import evaluate_grouped
 from .options import RunOptions, check_run
 from .pipeline import Scored
@@ -51,6 +52,7 @@ def evaluate_run(
     map_denominator: str = "min",
     empty_run: str = "zero",
     duplicates: str = "refuse",
+    delimiter: str | None = None,
 ) -> Evaluation:
     """Evaluate top-N recommendation lists (runs) against held-out truth.
 
@@ -59,12 +61,16 @@ def evaluate_run(
     run : path, pandas.DataFrame, pyarrow.Table, or a dict or list of them
         One run or several (each a source of the result, evaluated against the same truth): a
         parquet or CSV file, a TREC run file (``qid Q0 docno rank score tag``) or a table with
-        ``user_col``, ``item_col`` and ``score_col`` (or ``rank_col``). Sources are named by the
-        dict's keys, else by file name without suffix, else ``run`` (``run1``, ``run2``, ...).
+        ``user_col``, ``item_col`` and ``score_col`` (or ``rank_col``). Files are told apart by
+        content (a text file whose first line holds a number is TREC; one of names, a CSV
+        header); a pipe or ``"-"`` (standard input, once) is read whole. Sources are named by the
+        dict's keys, else by file name without suffix (with parent folders where two would
+        clash: ``exp1/test``, ``exp2/test``), else ``run`` (``run1``, ``run2``, ...). The column
+        options apply to tables; a TREC file's fields are fixed.
     truth : path, pandas.DataFrame or pyarrow.Table
         Held-out items: ``user_col``, ``item_col`` and ``label_col`` (relevance, >= 0), or a TREC
         qrels file (``qid iter docno rel``). Ids are integers or text (compared as text when one
-        side is text).
+        side is text, or beyond int64).
     k, metrics
         Cutoffs and metric names, as :func:`fastrank.evaluate` (each metric at every k).
     score_col, rank_col : str
@@ -80,6 +86,8 @@ def evaluate_run(
         Users of the truth with no run rows: 0 for every metric, or left out (NaN).
     duplicates : {"refuse", "first"}
         A (user, item) repeated in a run or in the truth: an error naming it, or keep the first.
+    delimiter : str, optional
+        The delimiter of CSV runs and truth, one character; default: sniffed.
 
     Returns
     -------
@@ -95,7 +103,8 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
     """:func:`evaluate_run` with its options in one :class:`RunOptions`."""
     clock = time.perf_counter()
     specs, threshold = check_run(options)
-    sources = run_sources(run)
+    sources, truth = open_inputs(run_sources(run), truth)
+    check_columns_apply(sources, truth, options)
     prepared = prepare_truth(truth, options)
     timings = {"load": time.perf_counter() - clock}
     notes: list[str] = []
@@ -107,10 +116,10 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
     n_rows = 0
     for name, source in sources:
         clock = time.perf_counter()
-        users, items, scores, where = read_run(source, name, options)
+        run = read_run(source, name, options)
         timings["load"] += time.perf_counter() - clock
         clock = time.perf_counter()
-        joined = join(users, items, scores, prepared, options, where, notes)
+        joined = join(run, prepared, options, notes)
         timings["join"] = timings.get("join", 0.0) + time.perf_counter() - clock
         clock = time.perf_counter()
         groups = groups_from_offsets(joined.offsets, prepared.users)
@@ -124,7 +133,7 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
         for j, spec in enumerate(specs):
             values["standard", spec.name, spec.k, name] = result.values[:, j]
         timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - clock
-        n_rows += len(users)
+        n_rows += len(run.users)
     scored = Scored(prepared.users, prepared.sizes, None, values, n_rows)
     clock = time.perf_counter()
     summary, per_user = tables(scored, [spec.name for spec in specs])
@@ -133,16 +142,20 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
 
 
 def run_sources(run: Any) -> list[tuple[str, Any]]:
-    """(name, source) of each run: a dict's keys, else file names without suffix, else ``run``."""
+    """(name, source) of each run: a dict's keys; else, for files, their names without suffix
+    (with as many parent folders as make them unique: ``exp1/test`` and ``exp2/test``); else
+    ``run`` (``run1``, ``run2``, ... for several)."""
     if isinstance(run, Mapping):
         pairs = [(str(name), source) for name, source in run.items()]
     else:
         many = isinstance(run, (list, tuple))
         items = list(run) if many else [run]
+        paths = [source for source in items if isinstance(source, (str, os.PathLike))]
+        names = dict(zip(map(id, paths), _unique_names(paths), strict=True))
         pairs = []
         for i, source in enumerate(items, start=1):
-            if isinstance(source, (str, os.PathLike)):
-                name = Path(source).name.split(".")[0] or str(source)
+            if id(source) in names:
+                name = names[id(source)]
             else:
                 name = f"run{i}" if many and len(items) > 1 else "run"
             pairs.append((name, source))
@@ -151,5 +164,68 @@ def run_sources(run: Any) -> list[tuple[str, Any]]:
     names = [name for name, _ in pairs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise InputError(f"run: two runs are named {repeated[0]!r}; pass a dict {{name: run}} to name them")
+        raise InputError(f"run: two runs are named {repeated[0]!r}; give each run its own name")
     return pairs
+
+
+def _unique_names(paths: list[Any]) -> list[str]:
+    """Each path's file name without its suffixes, with parent folders added where two would
+    read the same; the same file twice is refused (it would be compared with itself)."""
+    if str(STDIN) in map(str, paths):
+        paths = [("stdin" if str(path) == STDIN else path) for path in paths]
+    resolved = [os.path.realpath(path) for path in paths]
+    for i, path in enumerate(resolved):
+        if path in resolved[:i]:
+            raise InputError(f"run: {shown(paths[i])} is given twice; each run is evaluated once")
+    parts = [Path(path).parts for path in resolved]
+    stems = [Path(path).name.split(".")[0] or Path(path).name for path in paths]
+    depth = [0] * len(paths)
+    while True:
+        names = [
+            "/".join([*part[len(part) - 1 - d : len(part) - 1], stem])
+            for part, stem, d in zip(parts, stems, depth, strict=True)
+        ]
+        clashing = [i for i, name in enumerate(names) if names.count(name) > 1]
+        if not clashing:
+            return names
+        for i in clashing:
+            depth[i] += 1
+
+
+def open_inputs(sources: list[tuple[str, Any]], truth: Any) -> tuple[list[tuple[str, Any]], Any]:
+    """Each path among the runs and the truth looked at once (:func:`~fastrank.formats.open_input`):
+    a pipe or standard input is read here, and ``-`` may stand for one of them only."""
+    taken = [False]
+
+    def opened(source: Any) -> Any:
+        return open_input(source, stdin_taken=taken) if isinstance(source, (str, os.PathLike)) else source
+
+    return [(name, opened(source)) for name, source in sources], opened(truth)
+
+
+_TREC_FIELDS = "run: qid Q0 docno rank score tag; qrels: qid iter docno rel"
+
+
+def check_columns_apply(sources: list[tuple[str, Any]], truth: Any, o: RunOptions) -> None:
+    """Refuse a column option that names a table column when every input it applies to is a TREC
+    file, whose fields are fixed: it would be ignored, or worse, read another field."""
+    default = RunOptions()
+    run_tables = [source for _, source in sources if input_kind(source)[0] == TABLE]
+    truth_table = input_kind(truth)[0] == TABLE
+    applies = {
+        "user_col": run_tables or truth_table,
+        "item_col": run_tables or truth_table,
+        "score_col": run_tables,
+        "rank_col": run_tables or o.rank_col == "rank",  # a TREC run's own rank field
+        "label_col": truth_table,
+    }
+    for option, used in applies.items():
+        value = getattr(o, option)
+        if value != getattr(default, option) and not used:
+            files = [source.name for _, source in sources if isinstance(source, Opened)]
+            files += [truth.name] if isinstance(truth, Opened) and not truth_table else []
+            raise InputError(
+                f"{option}={value!r} names a table column, but {' and '.join(files)} "
+                f"{'is a TREC file' if len(files) == 1 else 'are TREC files'}, whose fields are fixed "
+                f"({_TREC_FIELDS}); leave it out"
+            )

@@ -8,6 +8,7 @@ metrics of the top-k lists (:data:`EXPOSURE_METRICS`, which need item ids).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,3 +86,19 @@ def parse_metric(spec: str | MetricSpec) -> MetricSpec:
     if k is not None and name in NO_CUTOFF:
         raise InputError(f"metrics: {spec!r}: {name} ranks the whole list, so it takes no cutoff")
     return MetricSpec(name, k)
+
+
+def expand(metrics: Iterable[str | MetricSpec], ks: Sequence[int]) -> list[MetricSpec]:
+    """The (metric, cutoff) pairs to compute, each once, in the order given: a metric named with
+    a cutoff (``"ndcg@10"``) at that cutoff; a bare name (``"ndcg"``) at every cutoff of ``ks``;
+    a metric of the whole list (:data:`NO_CUTOFF`) once, without one."""
+    pairs = []
+    for metric in metrics:
+        spec = parse_metric(metric)
+        if spec.name in NO_CUTOFF:
+            pairs.append(MetricSpec(spec.name, None))
+        elif spec.k is not None:
+            pairs.append(spec)
+        else:
+            pairs += [MetricSpec(spec.name, k) for k in ks]
+    return list(dict.fromkeys(pairs))

@@ -77,8 +77,9 @@ def bootstrap_intervals(
         lambda first, stop: kernels.bootstrap_means(first, stop, frozen_values, int(seed), means),
         even_bounds(n_resamples, 4 * thread_count()),
     )
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(values, axis=0) if values.size else np.full(values.shape[1], np.nan)
+    kept = (~np.isnan(values)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a column without values: NaN, no warning
+        mean = np.where(kept > 0, np.nansum(values, axis=0) / kept, np.nan)
     alpha = (1 - confidence) / 2
     low = np.full(values.shape[1], np.nan)
     high = np.full(values.shape[1], np.nan)

@@ -1,13 +1,17 @@
 """TREC run and qrels files, as trec_eval reads them, to and from pyarrow tables.
 
 A run file has one line per retrieved item: ``qid Q0 docno rank score tag``; a qrels file one line
-per judged item: ``qid iter docno rel``. Fields are separated by whitespace (spaces or tabs);
-``qid`` and ``docno`` are read as text. trec_eval ranks by ``score`` and ignores ``rank``.
+per judged item: ``qid iter docno rel``. Fields are separated by any whitespace (spaces, tabs,
+several of them), blank lines are skipped; ``qid`` and ``docno`` are text, kept exactly as written
+(``NA``, ``null`` and ``nan`` are ids like any other). trec_eval ranks by ``score`` and ignores
+``rank``. Messages name lines as an editor counts them: from 1 at the file's start, blank lines
+included. Any source :func:`fastrank.formats.open_input` takes: a path, a pipe, ``-``, gzip.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +20,30 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InputError
-from .io import arrow_reason, write_atomic
+from .formats import Opened, open_input
+from .outputs import write_atomic
 
 RUN_FIELDS = ("qid", "Q0", "docno", "rank", "score", "tag")
 QRELS_FIELDS = ("qid", "iter", "docno", "rel")
 
+_INTEGER = re.compile(rb"^[+-]?\d+$")
+_INT64 = (-(2**63), 2**63 - 1)
+# Whitespace other than a space or a line break, made a space before the second try at parsing.
+_OTHER_SPACE = bytes.maketrans(b"\t\v\f\r", b"    ")
+
 
 def read_run(
-    path: str | os.PathLike, *, user_col: str, item_col: str, score_col: str, rank_col: str
+    source: Any,
+    *,
+    user_col: str = "qid",
+    item_col: str = "docno",
+    score_col: str = "score",
+    rank_col: str = "rank",
 ) -> pa.Table:
-    """The run file at ``path`` as a table with columns ``user_col``, ``item_col`` (text),
+    """The run at ``source`` as a table with columns ``user_col``, ``item_col`` (text),
     ``rank_col`` (int64) and ``score_col`` (float64), in file order."""
-    fields = _read(path, RUN_FIELDS, numeric={"rank": "rank", "score": "score"})
+    _distinct(user_col, item_col, score_col, rank_col)
+    fields = _read(source, RUN_FIELDS, numeric={"rank": "rank", "score": "score"})
     return pa.table(
         {
             user_col: fields["qid"],
@@ -38,78 +54,111 @@ def read_run(
     )
 
 
-def read_qrels(path: str | os.PathLike, *, user_col: str, item_col: str, label_col: str) -> pa.Table:
-    """The qrels file at ``path`` as a table with columns ``user_col``, ``item_col`` (text) and
+def read_qrels(
+    source: Any, *, user_col: str = "qid", item_col: str = "docno", label_col: str = "rel"
+) -> pa.Table:
+    """The qrels at ``source`` as a table with columns ``user_col``, ``item_col`` (text) and
     ``label_col`` (float64, the relevance), in file order."""
-    fields = _read(path, QRELS_FIELDS, numeric={"rel": "relevance"})
+    _distinct(user_col, item_col, label_col)
+    fields = _read(source, QRELS_FIELDS, numeric={"rel": "relevance"})
     return pa.table({user_col: fields["qid"], item_col: fields["docno"], label_col: fields["rel"]})
 
 
-def _read(path: str | os.PathLike, names: tuple[str, ...], numeric: dict[str, str]) -> dict[str, Any]:
-    """The file's columns by field name: text as pyarrow strings, ``numeric`` fields as numbers.
+def line_of_row(source: Any, row: int) -> int:
+    """The line number (from 1, blank lines counted) of data row ``row`` (from 0) of a TREC
+    file: for messages about a row found bad after reading."""
+    data = open_input(source).read_bytes()
+    seen = -1
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.strip():
+            seen += 1
+            if seen == row:
+                return number
+    return row + 1
 
-    Single-space separated files (what trec_eval writes) take pyarrow's multi-threaded reader; any
-    other whitespace falls back to pandas' whitespace splitter. Errors name the file and line.
+
+def _distinct(*columns: str) -> None:
+    if len(set(columns)) < len(columns):
+        raise InputError(f"TREC fields need distinct column names, got {', '.join(map(repr, columns))}")
+
+
+def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[str, Any]:
+    """The file's fields by name: text as pyarrow strings, ``numeric`` fields as numbers.
+
+    Single-space separated files (what trec_eval writes) parse in one pass of pyarrow's
+    multi-threaded reader; other whitespace is first made single spaces. Errors name the line.
     """
+    opened = open_input(source)
+    data = opened.read_bytes()
+    layout = " ".join(names)
+    table = _parse(data, names)
+    if table is None:
+        table = _parse(_single_spaced(data), names)
+    if table is None:
+        raise _field_count_error(opened, data, names, layout)
+    columns = {name: table.column(name) for name in names}
+    for field, what in numeric.items():
+        columns[field] = _numbers(columns[field], field == "rank", opened, what, layout)
+    return columns
+
+
+def _parse(data: bytes, names: tuple[str, ...]) -> pa.Table | None:
+    """``data`` as single-space separated text fields, or None if some line has another count."""
     import pyarrow.csv as pacsv
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    layout = " ".join(names)
     try:
-        table = pacsv.read_csv(
-            path,
+        return pacsv.read_csv(
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=list(names)),
-            parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False),
-            convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names}),
+            parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
         )
-        columns = {name: table.column(name) for name in names}
-    except (pa.ArrowInvalid, OSError):
-        columns = _read_whitespace(path, names, layout)
-    out: dict[str, Any] = {name: columns[name] for name in names}
-    for field, what in numeric.items():
-        out[field] = _numbers(
-            columns[field], pa.int64() if field == "rank" else pa.float64(), path, what, layout
-        )
-    return out
+    except pa.ArrowInvalid:
+        return None
 
 
-def _numbers(text: Any, kind: pa.DataType, path: Path, what: str, layout: str) -> pa.Array:
-    """A text column as numbers (pyarrow's parser); the first bad line is named on failure."""
+def _single_spaced(data: bytes) -> bytes:
+    """Tabs and runs of spaces made one space, and none at a line's start or end."""
+    data = re.sub(rb" {2,}", b" ", data.translate(_OTHER_SPACE))
+    return re.sub(rb"(?m)^ | $", b"", data)
+
+
+def _field_count_error(opened: Opened, data: bytes, names: tuple[str, ...], layout: str) -> InputError:
+    for number, line in enumerate(data.splitlines(), start=1):
+        fields = line.split()
+        if fields and len(fields) != len(names):
+            kind = "run" if names == RUN_FIELDS else "qrels"
+            return InputError(
+                f"{opened.name}: line {number} has {len(fields)} fields; a TREC {kind} line has "
+                f"{len(names)}: {layout}"
+            )
+    return InputError(f"{opened.name}: not a TREC file with fields {layout}")
+
+
+def _numbers(text: pa.ChunkedArray, integer: bool, opened: Opened, what: str, layout: str) -> pa.ChunkedArray:
+    """A text field as int64 or finite float64; the first bad value is named with its line."""
     try:
-        values = pa.chunked_array([text]) if isinstance(text, pa.Array) else text
-        numbers = values.cast(kind)
-        if kind == pa.float64() and not np.isfinite(numbers.to_numpy()).all():
-            raise pa.ArrowInvalid("not finite")
-        return numbers
+        numbers = text.cast(pa.int64() if integer else pa.float64())
+        if integer or np.isfinite(numbers.to_numpy()).all():
+            return numbers
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    strings = np.asarray(text.to_pylist() if hasattr(text, "to_pylist") else text, dtype=object)
-    parsed = pd.to_numeric(pd.Series(strings), errors="coerce").to_numpy(np.float64)
-    bad = ~np.isfinite(parsed)
-    if kind == pa.int64():
-        bad |= parsed != np.round(parsed)
-    bad = np.flatnonzero(bad)
-    line = int(bad[0]) if bad.size else 0
-    need = "an integer" if kind == pa.int64() else "a finite number"
-    raise InputError(f"{path}: line {line + 1}: {what} {strings[line]!s} is not {need} (fields: {layout})")
+    strings = text.to_pylist()
+    if integer:
+        bad = next(i for i, value in enumerate(strings) if not _is_int64(value.encode()))
+        need = "an integer"
+    else:
+        parsed = pd.to_numeric(pd.Series(strings, dtype=object), errors="coerce").to_numpy(np.float64)
+        bad = int(np.argmax(~np.isfinite(parsed)))
+        need = "a finite number"
+    line = line_of_row(opened, bad)
+    raise InputError(f"{opened.name}: line {line}: {what} {strings[bad]!s} is not {need} (fields: {layout})")
 
 
-def _read_whitespace(path: Path, names: tuple[str, ...], layout: str) -> dict[str, Any]:
-    try:
-        frame = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, engine="c", skip_blank_lines=True)
-    except pd.errors.EmptyDataError:
-        frame = pd.DataFrame(columns=range(len(names)))
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-        raise InputError(f"{path}: not a TREC file with fields {layout}: {arrow_reason(error)}") from None
-    if frame.shape[1] != len(names):
-        raise InputError(f"{path}: {frame.shape[1]} fields per line; a TREC file here has {layout}")
-    short = frame.isna().any(axis=1).to_numpy()
-    if short.any():
-        line = int(np.argmax(short))
-        raise InputError(f"{path}: line {line + 1} has fewer than {len(names)} fields ({layout})")
-    return {name: pa.array(frame[i].to_numpy(), pa.string()) for i, name in enumerate(names)}
+def _is_int64(value: bytes) -> bool:
+    return bool(_INTEGER.match(value)) and _INT64[0] <= int(value) <= _INT64[1]
 
 
 def write_run(

@@ -94,7 +94,11 @@ def test_min_items_excludes_and_counts(frame):
 @pytest.mark.parametrize(
     ("change", "kwargs", "match"),
     [
-        (lambda f: f.drop(columns="watch_ratio"), {}, r"no column 'watch_ratio'; columns are: user_id"),
+        (
+            lambda f: f.drop(columns="watch_ratio"),
+            {},
+            r"no label column 'watch_ratio' \(label_col=\); columns are: user_id",
+        ),
         (lambda f: f, {"baselines": ["nope"]}, r"no score column 'nope'"),
         (
             lambda f: f.assign(watch_ratio=f.watch_ratio.where(f.index != 4)),
@@ -148,8 +152,19 @@ def test_standard_protocol_with_several_metrics_equals_ranking_metrics(frame):
         for k in (3, 10):
             got = rows[(rows.metric == metric) & (rows.k == k)].set_index("user")["value"]
             np.testing.assert_array_equal(got.loc[want.index].to_numpy(), want[f"{metric}@{k}"].to_numpy())
-    with pytest.raises(fastrank.InputError, match="without '@10'"):
-        api.evaluate(frame, baselines=["video_watch_ratio_mean"], metrics=["ndcg@10"])
+
+
+def test_a_metric_named_with_its_cutoff_takes_that_cutoff_only(frame):
+    """``ndcg@10`` is computed at 10; a bare name at every k; the cutoffs come from both."""
+    result = api.evaluate(
+        frame, baselines=["video_watch_ratio_mean"], k=[3, 5], metrics=["ndcg@10", "mrr", "ndcg@3"]
+    )
+    pairs = list(zip(result.summary.metric, result.summary.k, strict=True))
+    assert pairs == [("ndcg", 3), ("ndcg", 10), ("mrr", 3), ("mrr", 5)]
+    want = fastrank.ranking_metrics(
+        frame["user_id"], frame["watch_ratio"], frame["video_watch_ratio_mean"], ["ndcg@10"]
+    )
+    assert result.mean("video_watch_ratio_mean", k=10) == want.mean["ndcg@10"]
 
 
 ALL_NEW = ["auc", "gauc", "f1", "r_precision", "coverage", "arp", "novelty", "gini", "entropy", "long_tail"]

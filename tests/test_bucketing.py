@@ -311,7 +311,10 @@ def test_null_user_names_file_column_and_row(tmp_path):
 
 
 def test_missing_column(tmp_path):
-    with pytest.raises(InputError, match=r"frame: no column 'user'; columns are: user_id, item"):
+    with pytest.raises(
+        InputError,
+        match=r"frame: no user column 'user' \(user_col=; 'user_id' looks like it\); columns are: user_id",
+    ):
         bucketize(pd.DataFrame({"user_id": [1], "item": [2]}), tmp_path / "out", 2, user_col="user")
     assert os.listdir(tmp_path) == []
 

@@ -161,7 +161,7 @@ def _bad_inputs(root):
         "missing file": ([root / "nope.parquet"], "nope.parquet: no such file or directory"),
         "missing column": (
             [data, "--label-col", "rating", "--baseline", "video_watch_ratio_mean"],
-            "no column 'rating'",
+            "no label column 'rating' (--label-col; 'watch_ratio' looks like it)",
         ),
         "wrong number of features": (
             [data, "--model", root / "wide.keras"],

@@ -179,7 +179,7 @@ def test_cli_bucketize_then_stream_equals_the_original(data, tmp_path):
     ("args", "message"),
     [
         (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot connect"),
-        (["--workers", "2"], "need --engine dask"),
+        (["--workers", "2"], "error: --workers needs --engine dask"),  # not --scheduler: not given
         (["--engine", "memory", "--stream"], "contradicts"),
         (["--engine", "dask", "--workers", "0"], "--workers must be >= 1"),
         (["--engine", "dask", "--chunk-rows", "5"], "--chunk-rows is for streaming"),

@@ -10,7 +10,7 @@ from sklearn.metrics import dcg_score, ndcg_score, roc_auc_score
 
 import fastrank
 from tests import naive
-from tests.conftest import grouped_data, per_user
+from tests.conftest import SKLEARN_EXPONENTIAL_LABEL, grouped_data, per_user
 
 TOL = 1e-12
 
@@ -20,7 +20,7 @@ def _ks(users):
     return [1, 3, 10, n, n + 5, None]
 
 
-@given(grouped_data(), st.sampled_from(["linear", "exponential"]))
+@given(grouped_data(max_label=SKLEARN_EXPONENTIAL_LABEL), st.sampled_from(["linear", "exponential"]))
 def test_ndcg_and_dcg_equal_sklearn_per_user(data, gain):
     users, labels, scores = data
     ks = _ks(users)
@@ -217,7 +217,11 @@ def test_small_cutoffs_on_long_lists(data, ties, ks):
         assert list(tied) == [naive.tied_at_cutoff(s, k) for k in ks]
 
 
-@given(grouped_data(tied=False), st.sampled_from(["linear", "exponential"]), st.floats(0.0, 0.95))
+@given(
+    grouped_data(tied=False, max_label=SKLEARN_EXPONENTIAL_LABEL),
+    st.sampled_from(["linear", "exponential"]),
+    st.floats(0.0, 0.95),
+)
 def test_lists_in_rank_order_and_sparse_labels_equal_sklearn(data, gain, zero_share):
     """Rows already in score order skip the top-k selection, and few positive labels skip the
     ideal's selection: both shortcuts give sklearn's numbers, the same as shuffled rows."""
@@ -323,6 +327,38 @@ def test_auc_radix_sort_orders_floats_as_numpy(values):
     np.testing.assert_array_equal(keys, want)
 
 
-def test_auc_counts_minus_zero_and_zero_as_a_tie():
-    result = fastrank.ranking_metrics([1, 1, 1], [1.0, 0.0, 0.0], [-0.0, 0.0, -1.0], ["auc"])
-    assert result.values[0, 0] == roc_auc_score([1, 0, 0], [-0.0, 0.0, -1.0]) == 0.75
+@given(
+    st.floats(-1e300, 1e300, allow_subnormal=False),
+    st.lists(st.integers(0, 600), max_size=300),
+)
+def test_auc_radix_sort_orders_floats_a_few_ulps_apart(base, steps):
+    """Floats that differ only in their lowest bytes: every one of the 8 passes must run
+    (random floats almost never share their upper bytes, so the test above cannot tell)."""
+    from fastrank.kernels.classes import radix_sort, sortable_keys
+
+    x = base + np.array(steps, np.float64) * np.spacing(base) + 0.0
+    keys = np.empty(len(x), np.uint64)
+    sortable_keys(x, len(x), keys)
+    radix_sort(keys, np.empty_like(keys), len(x), np.empty((8, 257), np.int64))
+    want = np.empty(len(x), np.uint64)
+    sortable_keys(np.sort(x), len(x), want)
+    np.testing.assert_array_equal(keys, want)
+
+
+def test_auc_of_scores_one_ulp_apart():
+    e = np.spacing(1.0)
+    scores = [1 + 2 * e, 1.0, 1 + e]
+    result = fastrank.ranking_metrics([1, 1, 1], [1.0, 1.0, 0.0], scores, ["auc"])
+    assert result.values[0, 0] == roc_auc_score([1, 1, 0], scores) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("labels", "scores", "want"),
+    [
+        ([1.0, 0.0, 0.0], [-0.0, 0.0, -1.0], 0.75),  # -0.0 relevant, 0.0 not
+        ([1.0, 0.0], [0.0, -0.0], 0.5),  # -0.0 not relevant, 0.0 relevant
+    ],
+)
+def test_auc_counts_minus_zero_and_zero_as_a_tie(labels, scores, want):
+    result = fastrank.ranking_metrics([1] * len(labels), labels, scores, ["auc"])
+    assert result.values[0, 0] == roc_auc_score(np.array(labels) >= 1, scores) == want

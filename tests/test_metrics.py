@@ -119,3 +119,13 @@ def test_parse_metric_names_and_aliases():
     assert str(fastrank.parse_metric("NDCG@10")) == "ndcg@10"
     assert str(fastrank.parse_metric("hit@5")) == "hit_rate@5"
     assert fastrank.parse_metric("mrr").k is None
+
+
+def test_gauc_row_weights_are_summed_per_user_not_in_row_order():
+    """Users interleaved: each user's weight is the sum of its own rows' weights."""
+    result = fastrank.ranking_metrics(
+        [1, 2, 1, 2], [1.0, 1.0, 0.0, 0.0], [0.9, 0.1, 0.1, 0.9], ["gauc"], gauc_weight=[1.0, 0.0, 1.0, 0.0]
+    )
+    # User 1 ranks right (AUC 1) and weighs 2; user 2 ranks wrong (AUC 0) and weighs 0.
+    assert result.to_frame()["gauc"].to_dict() == {1: 1.0, 2: 0.0}
+    assert result.mean["gauc"] == 1.0

@@ -52,8 +52,8 @@ def test_resolve_builds_the_plan_every_engine_runs(table):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"workers": 2}, "scheduler= and workers= need engine='dask'"),
-        ({"scheduler": "tcp://x:1"}, "need engine='dask'"),
+        ({"workers": 2}, "^workers= needs engine='dask'"),
+        ({"scheduler": "tcp://x:1"}, "^scheduler= needs engine='dask'"),
         ({"engine": "dask", "workers": 2, "scheduler": "tcp://x:1"}, "starts a local cluster"),
         ({"engine": "memory", "chunk_rows": 10}, "chunk_rows= is for streaming, not for engine='memory'"),
         ({"engine": "stream", "chunk_rows": 0}, "The 'chunk_rows' parameter must be an int >= 1"),

@@ -197,7 +197,7 @@ def test_users_are_counted_where_they_are_skipped_or_scored_zero():
     truth = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 10], "relevance": [1.0, 1.0]})
     zero = fastrank.evaluate_run(run, truth, k=[5])
     assert _values(zero, "ndcg", 5).to_dict() == {1: 1.0, 2: 0.0}
-    assert any("1 user without truth skipped (1 rows)" in note for note in zero.notes)
+    assert any("1 user without truth skipped (1 row)" in note for note in zero.notes)
     assert any("1 user of the truth without recommendations; they score 0" in note for note in zero.notes)
     skip = fastrank.evaluate_run(run, truth, k=[5], empty_run="skip")
     assert np.isnan(_values(skip, "ndcg", 5)[2]) and skip.summary["excluded"].iloc[0] == 1
@@ -231,6 +231,18 @@ def test_duplicates_are_refused_or_the_first_kept(where):
     assert kept.mean("run", k=3, metric="precision") == want.mean("run", k=3, metric="precision")
 
 
+@pytest.mark.parametrize("where", ["run", "truth"])
+def test_duplicates_first_keeps_the_first_row_not_the_last(where):
+    """Which copy is kept shows only in an order-sensitive metric: MRR."""
+    run = pd.DataFrame({"user_id": "a", "item_id": ["x", "y", "x"], "score": [0.3, 0.2, 0.1]})
+    truth = pd.DataFrame({"user_id": "a", "item_id": ["x"], "relevance": [1.0]})
+    if where == "truth":  # the first copy relevant, the second not
+        run = pd.DataFrame({"user_id": "a", "item_id": ["x", "y"], "score": [0.3, 0.2]})
+        truth = pd.DataFrame({"user_id": "a", "item_id": ["x", "x"], "relevance": [1.0, 0.0]})
+    kept = fastrank.evaluate_run(run, truth, k=[3], metrics=["mrr"], duplicates="first")
+    assert kept.mean("run", k=3, metric="mrr") == 1.0  # the last kept: 0.5 (run) or 0.0 (truth)
+
+
 def test_several_runs_are_sources_of_one_evaluation():
     truth = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 20], "relevance": [1.0, 1.0]})
     good = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 20], "score": [1.0, 1.0]})
@@ -238,8 +250,17 @@ def test_several_runs_are_sources_of_one_evaluation():
     result = fastrank.evaluate_run({"good": good, "bad": bad}, truth, k=[1])
     assert list(result.summary.source) == ["good", "bad"]
     assert (result.mean("good", k=1), result.mean("bad", k=1)) == (1.0, 0.0)
-    with pytest.raises(fastrank.InputError, match="two runs are named 'run'"):
-        fastrank.evaluate_run(["a/run.parquet", "b/run.parquet"], truth)
+
+
+def test_runs_of_the_same_file_name_get_unique_names(tmp_path):
+    from fastrank.runs import run_sources
+
+    paths = [tmp_path / "exp1" / "test.run", tmp_path / "exp2" / "test.run", tmp_path / "other.run"]
+    assert [name for name, _ in run_sources(paths)] == ["exp1/test", "exp2/test", "other"]
+    deeper = [tmp_path / "a" / "x" / "r.run", tmp_path / "b" / "x" / "r.run"]
+    assert [name for name, _ in run_sources(deeper)] == ["a/x/r", "b/x/r"]
+    with pytest.raises(fastrank.InputError, match="is given twice; each run is evaluated once"):
+        run_sources([paths[0], tmp_path / "exp1" / ".." / "exp1" / "test.run"])
 
 
 def test_integer_and_text_ids_meet_as_text():
@@ -269,16 +290,29 @@ def test_trec_files_round_trip(tmp_path):
     pd.testing.assert_frame_equal(from_files.per_user, from_frames.per_user)
 
 
+GOOD = "q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 0.4 t\n\nq1 Q0 d3 3 0.3 t\nq1 Q0 d4 4 0.2 t\n"
+
+
 @pytest.mark.parametrize(
     ("run_text", "truth_text", "message"),
     [
-        ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 -1\n", "relevance -1.0 at row 0 (user 'q1', item 'd1')"),
+        ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 -1\n", "relevance -1.0 at line 1 (user 'q1', item 'd1')"),
+        ("q1 Q0 d1 1 0.5 t\n", "\nq1 0 d1 1\n\nq1 0 d2 -2\n", "relevance -2.0 at line 4 (user 'q1', item"),
         ("q1 Q0 d1 1 high t\n", "q1 0 d1 1\n", "line 1: score high is not a finite number"),
         ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 nan t\n", "q1 0 d1 1\n", "line 2: score nan is not a finite number"),
         ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2.5 0.4 t\n", "q1 0 d1 1\n", "line 2: rank 2.5 is not an integer"),
-        ("q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n", "q1 0 d1 1\n", "user 'q1' lists item 'd1' twice"),
-        ("q1 Q0 d1 1 0.5\n", "q1 0 d1 1\n", "5 fields per line; a TREC file here has qid Q0 docno rank"),
-        ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 1\nq1 0 d1 2\n", "user 'q1' has item 'd1' twice (again at row 1)"),
+        # Line numbers count blank lines, and the bad rank is named where it is, not on line 1.
+        (GOOD + "q1 Q0 d5 2.0 0.1 t\n", "q1 0 d1 1\n", "line 6: rank 2.0 is not an integer"),
+        (GOOD + "q1 Q0 d5 1e1 0.1 t\n", "q1 0 d1 1\n", "line 6: rank 1e1 is not an integer"),
+        (GOOD + f"q1 Q0 d5 {2**63} 0.1 t\n", "q1 0 d1 1\n", f"line 6: rank {2**63} is not an integer"),
+        (
+            "q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n",
+            "q1 0 d1 1\n",
+            "user 'q1' lists item 'd1' twice (again at line 2)",
+        ),
+        ("q1 Q0 d1 1 0.5\n", "q1 0 d1 1\n", "line 1 has 5 fields; a TREC run line has 6: qid Q0 docno rank"),
+        ("q1\tQ0\td1\t1\t0.5\tt\nq1\tQ0\td2\t2\t0.4\n", "q1 0 d1 1\n", "line 2 has 5 fields; a TREC run"),
+        ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 1\n\nq1 0 d1 2\n", "user 'q1' has item 'd1' twice (again at line 3)"),
     ],
 )
 def test_bad_trec_input_exits_2_with_one_line(tmp_path, capsys, run_text, truth_text, message):

@@ -27,6 +27,7 @@ from ..errors import EngineError, InputError
 from ..extras import require
 from ..io import TableSource
 from ..pipeline import Plan, Scored, load_plan_scorer, score_table
+from ..progress import progress_bar
 
 _META_COLUMNS = ("user", "partition", "n_items", "duplicates")
 _ROW_COLUMNS = ("__fastrank_part", "__fastrank_row")
@@ -77,16 +78,19 @@ def evaluate_dask(
     workers: int | None = None,
     timings: dict[str, float] | None = None,
     notes: list[str] | None = None,
+    progress: bool = False,
 ) -> Scored:
     """Score ``source`` on a Dask cluster: ``scheduler`` (an address or a ``distributed.Client``),
     or a local cluster of ``workers`` processes with one thread each (default: one per core).
 
     Raises :class:`~fastrank.InputError` for bad input (also when a user's rows are found in two
     partitions) and :class:`~fastrank.EngineError` when the cluster cannot finish (a worker died
-    more often than Dask retries, or the results do not cover the input).
+    more often than Dask retries, or the results do not cover the input). ``progress``: a bar
+    of the partitions done.
     """
     require("dask.dataframe", "dask", "engine dask")
     require("distributed", "dask", "engine dask")
+    from distributed import as_completed, futures_of
     from distributed.scheduler import KilledWorker
 
     if plan.model is not None and not isinstance(plan.model, (str, os.PathLike)):
@@ -106,6 +110,12 @@ def evaluate_dask(
         n_workers = len(client.scheduler_info().get("workers", {}))
         frame = _partitions(source, plan, manifest, n_workers)
         try:
+            # Persisted first: one future per partition, which a bar counts as they finish.
+            frame = client.persist(frame)
+            futures = futures_of(frame)
+            with progress_bar(progress, total=len(futures), unit="partition", desc="dask") as bar:
+                for _ in as_completed(futures):
+                    bar.update(1)
             result = client.compute(frame).result()
         except KilledWorker as error:
             raise EngineError(

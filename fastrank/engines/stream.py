@@ -17,9 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InputError
+from ..errors import InputError, count
 from ..io import TableSource
 from ..pipeline import Plan, Scored, add_time, concat, score_table
+from ..progress import progress_bar
 
 DEFAULT_CHUNK_ROWS = 1 << 20
 """Rows per chunk: about 200 MB of working memory with the demo's nine columns."""
@@ -80,9 +81,11 @@ def evaluate_stream(
     chunk_rows: int | None = None,
     timings: dict[str, float] | None = None,
     notes: list[str] | None = None,
+    progress: bool = False,
 ) -> Scored:
     """Score ``source`` chunk by chunk (see :func:`user_chunks`); per-user values equal the
-    in-memory engine's. Raises :class:`~fastrank.InputError` when a user's rows are not together."""
+    in-memory engine's. Raises :class:`~fastrank.InputError` when a user's rows are not together.
+    ``progress``: a bar of the rows done (of the total that parquet metadata gives)."""
     chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows  # checked by options.resolve
     # Arrow batches a little smaller than a chunk, so a chunk is a few batches, not one huge one.
     batches = source.batches(plan.columns, max(1, min(int(chunk_rows), 1 << 16)))
@@ -90,26 +93,30 @@ def evaluate_stream(
     seen: set[Any] = set()
     pool = pa.default_memory_pool()
     clock = time.perf_counter()
-    for first_row, table in user_chunks(batches, plan.user_col, int(chunk_rows)):
-        add_time(timings, "load", clock)
-        try:
-            part = score_table(table.combine_chunks(), plan, scorer, timings=timings)
-        except InputError as error:
-            raise InputError(_shift_rows(str(error), first_row)) from None
-        keys = part.users.tolist()
-        if not seen.isdisjoint(keys):
-            _raise_split(table, plan, keys, seen, first_row)
-        seen.update(keys)
-        parts.append(part)
-        # Arrow's allocator keeps freed chunk buffers for reuse; handing them back keeps the peak
-        # at one chunk's working set instead of creeping up over the first chunks.
-        pool.release_unused()
-        clock = time.perf_counter()
+    with progress_bar(progress, total=source.count_rows(), unit="row", desc="streaming") as bar:
+        for first_row, table in user_chunks(batches, plan.user_col, int(chunk_rows)):
+            add_time(timings, "load", clock)
+            try:
+                part = score_table(table.combine_chunks(), plan, scorer, timings=timings)
+            except InputError as error:
+                raise InputError(_shift_rows(str(error), first_row)) from None
+            keys = part.users.tolist()
+            if not seen.isdisjoint(keys):
+                _raise_split(table, plan, keys, seen, first_row)
+            seen.update(keys)
+            parts.append(part)
+            bar.update(table.num_rows)
+            # Arrow's allocator keeps freed chunk buffers for reuse; handing them back keeps the
+            # peak at one chunk's working set instead of creeping up over the first chunks.
+            pool.release_unused()
+            clock = time.perf_counter()
     add_time(timings, "load", clock)
     if not parts:
         raise InputError(f"{source.name}: the table has no rows")
     if notes is not None:
-        notes.append(f"stream: {len(parts)} chunks of about {chunk_rows:,} rows, cut at user boundaries")
+        notes.append(
+            f"stream: {count(len(parts), 'chunk')} of about {chunk_rows:,} rows, cut at user boundaries"
+        )
     return concat(parts)
 
 
