@@ -28,7 +28,15 @@ def gauc_weights(weight: Any, groups: Groups, parallel: bool = True, name: str =
         )
     checked = check_values(weight, name, groups, float32_ok=False, max_value=np.inf, parallel=parallel,
                            why_not_negative="weights must be >= 0")  # fmt: skip
-    sums = np.add.reduceat(groups.take(checked), groups.offsets[:-1]) if groups.n_groups else np.zeros(0)
+    with np.errstate(over="ignore"):
+        sums = np.add.reduceat(groups.take(checked), groups.offsets[:-1]) if groups.n_groups else np.zeros(0)
+    overflow = np.flatnonzero(~np.isfinite(sums))
+    if overflow.size:
+        user = groups.keys[int(overflow[0])]
+        raise InputError(
+            f"{name}: the weights of user {user.item() if isinstance(user, np.generic) else user!r} sum past "
+            "the largest float64 (1.8e308); scale the weights down (a weighted mean does not change)"
+        )
     return sums.astype(np.float64)
 
 

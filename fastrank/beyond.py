@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import kernels
 from ._arrays import to_numpy
-from .columns import check_values
+from .columns import check_ids, check_values
 from .errors import InputError
 from .grouping import Groups, group_chunks
 from .threads import even_bounds, frozen, run_chunks, thread_count
@@ -75,12 +75,16 @@ def catalog(
     if item_array.shape[0] != groups.n_rows:
         rows = item_array.shape[0]
         raise InputError(f"{names[0]}: {rows} rows, but users has {groups.n_rows}; lengths must match")
+    check_ids(item_array, names[0], groups)
     bounds = even_bounds(len(item_array), thread_count(parallel))
     codes, offset, span, uniques = _codes(item_array, bounds, parallel)
     weights = np.empty(0)
     if popularity is not None:
         weights = check_values(popularity, names[1], groups, float32_ok=False, max_value=np.inf,
                                parallel=parallel, why_not_negative="popularity must be >= 0")  # fmt: skip
+        largest = float(weights.max()) if len(weights) else 0.0
+        if largest > 0:  # a power of two, exact: shares unchanged, and no sum overflows
+            weights = np.ldexp(weights, -int(np.frexp(largest)[1]))
     counts = np.zeros((len(bounds) - 1, span), np.int64)
     totals = np.zeros((len(bounds) - 1, span), np.float64)
     inputs = (frozen(codes), frozen(weights))

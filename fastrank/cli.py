@@ -155,7 +155,7 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--baseline", metavar="COLUMN", action="append", default=[], help="score column, as is; repeatable"
     )
-    sub.add_argument("--user-col", default="user_id", help="user id column (default: %(default)s)")
+    sub.add_argument("--user-col", help="user id column (default: user_id)")
     sub.add_argument("--item-col", help="item id column (default: video_id; with --run: item_id)")
     sub.add_argument(
         "--label-col", help="relevance label column (default: watch_ratio; with --run: relevance)"
@@ -290,14 +290,15 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         runs, options = run_options(args)
         result = evaluate_run_options(runs, args.truth, options)
     else:
-        result = evaluate_options(args.data, table_options(args))
+        options = table_options(args)
+        result = evaluate_options(args.data, options)
     _notes(args, result)
     if per_user is not None:
         import pyarrow as pa
 
         frame = result.per_user
-        if args.user_col not in frame.columns:  # the user column keeps its name from the input
-            frame = frame.rename(columns={"user": args.user_col})
+        if options.user_col not in frame.columns:  # the user column keeps its name from the input
+            frame = frame.rename(columns={"user": options.user_col})
         write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), per_user)
         if not args.quiet:
             _say(f"wrote {count(len(frame), 'per-user row')} to {per_user}")

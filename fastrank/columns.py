@@ -18,7 +18,8 @@ from .grouping import Groups
 from .threads import even_bounds, frozen, run_chunks, thread_count
 
 
-def _user_of_row(groups: Groups, row: int) -> Any:
+def user_of_row(groups: Groups, row: int) -> Any:
+    """The user (group key) of input row ``row``, for messages."""
     position = row if groups.order is None else int(np.flatnonzero(groups.order == row)[0])
     key = groups.keys[int(np.searchsorted(groups.offsets, position, side="right")) - 1]
     return key.item() if isinstance(key, np.generic) else key
@@ -66,7 +67,24 @@ def check_values(
     else:
         what = str(value)
         problem = f"it overflows the exponential gain 2**label - 1; labels must be <= {max_value:g}"
-    raise InputError(f"{name}: {what} at row {row} (user {_user_of_row(groups, row)!r}); {problem}")
+    raise InputError(f"{name}: {what} at row {row} (user {user_of_row(groups, row)!r}); {problem}")
+
+
+def check_ids(ids: np.ndarray, name: str, groups: Groups | None = None) -> None:
+    """Refuse a missing id (NaN in a float column; None or NaN in an object column), naming the
+    row and, with ``groups``, its user: an item without an id cannot be counted or listed."""
+    if ids.dtype.kind == "f":
+        missing = np.isnan(ids)
+    elif ids.dtype.kind == "O":
+        import pandas as pd
+
+        missing = pd.isna(ids)
+    else:
+        return
+    if missing.any():
+        row = int(np.argmax(missing))
+        user = "" if groups is None else f" (user {user_of_row(groups, row)!r})"
+        raise InputError(f"{name}: no id (null) at row {row}{user}; every row needs one")
 
 
 def numeric_column(table: pa.Table, column: str, source: str, users: np.ndarray | None = None) -> np.ndarray:
@@ -91,6 +109,20 @@ def user_column(table: pa.Table, column: str, source: str) -> np.ndarray:
         row = int(np.argmax(chunked.is_null().to_numpy(zero_copy_only=False)))
         raise InputError(f"{source}: column {column!r} is empty (null) at row {row}; every row needs a user")
     return chunked.to_numpy(zero_copy_only=False)
+
+
+def item_column(table: pa.Table, column: str, source: str, users: np.ndarray) -> np.ndarray:
+    """The item id column as numpy; a null (or NaN) id raises, naming the column, row and user."""
+    chunked = table.column(column)
+    ids = chunked.to_numpy(zero_copy_only=False)
+    missing = chunked.is_null(nan_is_null=True).to_numpy(zero_copy_only=False)
+    if missing.any():
+        row = int(np.argmax(missing))
+        raise InputError(
+            f"{source}: column {column!r} is empty (null) at row {row}{_user_note(users, row)}; every row "
+            "needs an item"
+        )
+    return ids
 
 
 def feature_matrix(table: pa.Table, columns: Sequence[str], source: str, users: np.ndarray) -> np.ndarray:

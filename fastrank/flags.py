@@ -106,12 +106,12 @@ def run_options(args: argparse.Namespace) -> tuple[Any, RunOptions]:
     given += [name for name in ("engine", "predictor") if getattr(args, name) != "auto"]
     if given:
         raise InputError(f"{_flag(given[0])} is for evaluating a table; with --run and --truth, leave it out")
+    flags = ("user_col", "item_col", "score_col", "rank_col", "label_col", "ties", "map_denominator",
+             "empty_run", "duplicates", "delimiter")  # fmt: skip
+    given = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}
     options = RunOptions(
-        k=_ks(args), metrics=args.metrics, user_col=args.user_col, item_col=args.item_col or "item_id",
-        score_col=args.score_col or "score", rank_col=args.rank_col, label_col=args.label_col or "relevance",
-        threshold=args.threshold, ties=args.ties or "average", map_denominator=args.map_denominator or "min",
-        empty_run=args.empty_run or "zero", duplicates=args.duplicates or "refuse", delimiter=args.delimiter,
-    )  # fmt: skip
+        k=_ks(args), metrics=args.metrics, threshold=args.threshold, **given
+    )  # defaults there
     return named_runs(args.run), options
 
 
@@ -154,7 +154,7 @@ def table_options(args: argparse.Namespace) -> Any:
         model=args.model,
         scores=args.scores,
         baselines=args.baseline,
-        user_col=args.user_col,
+        user_col=args.user_col or "user_id",
         item_col="video_id" if args.item_col is None else args.item_col or None,
         label_col=args.label_col or "watch_ratio",
         features=args.features,

@@ -137,11 +137,11 @@ def open_input(source: Any, *, stdin_taken: list[bool] | None = None) -> Opened:
     compressed = head[:2] == _GZIP_MAGIC
     if path.name.lower().endswith(CSV_SUFFIXES):
         return Opened(name, "csv", path=path, gzip=compressed)
-    if head == _PARQUET_MAGIC or path.suffix.lower() in PARQUET_SUFFIXES:
-        # A parquet head without its footer (a cut-off file), or a parquet name on other bytes.
+    if path.suffix.lower() in PARQUET_SUFFIXES:  # a parquet name on other bytes
+        what = "no footer (a file cut short?)" if head == _PARQUET_MAGIC else f"it holds {describe(start)}"
         raise InputError(
             f"{name}: cannot read as parquet: it does not start and end with parquet's magic bytes "
-            f"(PAR1); it holds {describe(start)}"
+            f"(PAR1); {what}"
         )
     return Opened(name, "text", path=path, gzip=compressed)
 
@@ -152,7 +152,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 def describe(head: bytes) -> str:
     """What a file's first bytes say it is, for a message about a file of the wrong kind."""
     if head.startswith(_PARQUET_MAGIC):
-        return "a parquet file cut short (no footer)"
+        return "a parquet file (a table)"
     if head.startswith(_GZIP_MAGIC):
         return "gzip-compressed data"
     if head.startswith(b"PK\x03\x04"):

@@ -269,6 +269,13 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str]) -> Joined:
     truth_user = _lookup(run_user_ids, truth.user_ids)[groups.keys]  # per run group; -1: no truth
     sizes = groups.sizes
     skipped = truth_user < 0
+    if len(skipped) and skipped.all():
+        # Not a run that missed every user, but ids that never meet: another column, or another format.
+        raise InputError(
+            f"{where}: no user of the run is in the truth {truth.name} (run users look like "
+            f"{_examples(run_user_ids)}; truth users like {_examples(truth.user_ids)}); the run and the "
+            "truth must use the same user ids"
+        )
     if skipped.any():
         users_skipped = count(int(skipped.sum()), "user")
         notes.append(
@@ -332,6 +339,10 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str]) -> Joined:
             fate = "left out (empty_run='skip')"
         notes.append(f"{where}: {count(empty, 'user')} of the truth without recommendations; {fate}")
     return Joined(out_offsets, ranked, labels, out_scores)
+
+
+def _examples(ids: pa.Array) -> str:
+    return ", ".join(repr(one) for one in ids.slice(0, 3).to_pylist())
 
 
 def _repeats(groups: Groups, items: pa.ChunkedArray) -> bool:

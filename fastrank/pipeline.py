@@ -18,7 +18,7 @@ import pandas as pd
 from . import kernels, protocols
 from .auc import gauc_weights
 from .beyond import catalog
-from .columns import check_values, feature_matrix, numeric_column, user_column
+from .columns import check_values, feature_matrix, item_column, numeric_column, user_column
 from .grouping import group_rows
 from .scoring import check_features, load_scorer, predict
 from .specs import EXPOSURE_METRICS, NO_CUTOFF, SUMMARY_ONLY
@@ -193,7 +193,7 @@ def score_table(
     duplicates = None
     exposure = None
     if plan.item_col:
-        raw_items = table.column(plan.item_col).to_numpy(zero_copy_only=False)
+        raw_items = item_column(table, plan.item_col, name, users)
         if "notebook" in plan.protocols:
             protocols.check_item_ids(raw_items, name, plan.item_col)
         if any(m in EXPOSURE_METRICS for m in plan.metrics) and "standard" in plan.protocols:

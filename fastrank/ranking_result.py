@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InputError
 from .specs import parse_metric
 
 
@@ -115,11 +116,24 @@ class RankingResult:
         return frame
 
 
-def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Mean of the non-NaN ``values``, weighted by ``weights`` when given; NaN when none is left
-    (or their weights sum to 0)."""
+def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None, name: str = "gauc") -> float:
+    """Mean of the non-NaN ``values``, weighted by ``weights`` when given; NaN when none is left.
+
+    Weights are scaled by a power of two (exact) so that no sum overflows, whatever their size;
+    weights that sum to 0 over the values left raise :class:`~fastrank.InputError` (``name``
+    says whose): the weighted mean is undefined.
+    """
     kept = ~np.isnan(values)
     if weights is None:
         return float(values[kept].mean()) if kept.any() else float("nan")
-    total = weights[kept].sum()
-    return float(values[kept] @ weights[kept] / total) if total > 0 else float("nan")
+    if not kept.any():
+        return float("nan")
+    w = weights[kept]
+    largest = float(w.max())
+    if not largest > 0:
+        raise InputError(
+            f"{name}: the weights of the {int(kept.sum()):,} users with a value sum to 0, so their weighted "
+            "mean is undefined; weight users by rows or users, or by a column that is not 0 for all"
+        )
+    w = np.ldexp(w, -int(np.frexp(largest)[1]))  # the largest below 1: a sum of n stays below n
+    return float(values[kept] @ w / w.sum())

@@ -178,7 +178,12 @@ def _unique_names(paths: list[Any]) -> list[str]:
         if path in resolved[:i]:
             raise InputError(f"run: {shown(paths[i])} is given twice; each run is evaluated once")
     parts = [Path(path).parts for path in resolved]
-    stems = [Path(path).name.split(".")[0] or Path(path).name for path in paths]
+    # A pipe (<(zcat run.gz) is /dev/fd/63) has no name of its own: "pipe63".
+    stems = [
+        f"pipe{Path(path).name}" if str(path).startswith(("/dev/fd/", "/proc/self/fd/"))
+        else Path(path).name.split(".")[0] or Path(path).name
+        for path in paths
+    ]  # fmt: skip
     depth = [0] * len(paths)
     while True:
         names = [

@@ -266,7 +266,7 @@ def test_compare_json_and_bad_slice(workdir):
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert {"intervals", "comparisons"} == set(out)
+    assert {"intervals", "comparisons", "overall"} == set(out)
     assert {r["slice"] for r in out["comparisons"]} >= {"all users"}
     bad = run_cli(
         "compare", workdir / "data.parquet", "--baseline", "video_watch_ratio_mean", "--slice-by", "video_id"
@@ -421,22 +421,59 @@ def test_library_messages_name_python_arguments_and_the_cli_names_flags(workdir,
     assert err.rstrip().endswith("with --features") and "features=" not in err
 
 
-def test_the_compile_note_fires_once_and_only_for_fastrank_kernels():
+def _kernel(module):
     import numba
 
-    from fastrank._jit import on_first_compile
-
-    def probe(x):
+    def kernel(x):
         return x + 1
 
-    def other(x):
-        return x * 2
+    kernel.__module__ = module  # a kernel of that module, compiled for the first time
+    return numba.njit(kernel)
 
-    probe.__module__ = "fastrank.kernels.probe"  # a kernel of fastrank's, compiled for the first time
-    probe, other = numba.njit(probe), numba.njit(other)
+
+def test_the_compile_note_names_each_family_of_kernels_once_and_only_fastrank_s():
+    from fastrank._jit import on_first_compile
+
+    tables = _kernel("fastrank.kernels.grouped")
+    runs = _kernel("fastrank.kernels.ranked")
+    other = _kernel("someone.else")
     calls = []
-    with on_first_compile(lambda: calls.append(1)):
+    with on_first_compile(calls.append, delay=0):
         other(1)
         assert calls == []  # someone else's function compiling is not fastrank's first run
-        probe(1), probe(1.5)  # two compilations, one note
-    assert calls == [1]
+        tables(1), tables(1.5)  # two compilations, one note
+        runs(1)
+    assert calls == ["ranking-metric kernels for tables", "ranking-metric kernels for runs"]
+
+
+def test_a_compile_shorter_than_the_delay_says_nothing():
+    """Small helpers compile in a moment, often just before an input error: no note, one line."""
+    from fastrank._jit import on_first_compile
+
+    quick = _kernel("fastrank.kernels.checks")
+    calls = []
+    with on_first_compile(calls.append, delay=30):
+        quick(1)
+    assert calls == []
+
+
+def test_the_compile_note_is_printed_for_a_compile_that_takes_longer(capsys, monkeypatch):
+    import time
+
+    from fastrank import cli
+
+    slow = _kernel("fastrank.kernels.exposure")
+
+    def evaluate_slowly(args):
+        from numba.core import event
+
+        # A compile event that lasts past the note's delay, as a cold cache's kernels do.
+        with event.trigger_event("numba:compile", data={"dispatcher": slow, "args": (), "return_type": None}):
+            time.sleep(1.5)
+        return 0
+
+    monkeypatch.setattr(cli, "_evaluate_command", evaluate_slowly)
+    assert cli.main(["evaluate"]) == 0
+    err = capsys.readouterr().err
+    assert err == "fastrank: " + cli.COMPILING.format(family="beyond-accuracy kernels") + "\n"
+    assert cli.main(["evaluate", "--quiet"]) == 0 and capsys.readouterr().err == ""

@@ -375,7 +375,7 @@ def test_a_refused_model_prints_one_line_not_the_native_log(table, tmp_path, cap
 
     fake = types.SimpleNamespace(models=types.SimpleNamespace(load_model=load_model))
     monkeypatch.setattr(predict, "import_keras", lambda purpose="": fake)
-    (tmp_path / "m.keras").write_bytes(b"x")
+    (tmp_path / "m.keras").write_bytes(b"PK\x03\x04 a zip archive's start, so Keras is asked")
     code = main(["evaluate", str(table), "--model", str(tmp_path / "m.keras"), "--predictor", "keras"])
     err = capfd.readouterr().err
     assert code == 2 and "cuInit" not in err and len(err.strip().splitlines()) == 1, err

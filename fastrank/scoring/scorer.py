@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..formats import describe, shown
 from .archive import load as load_numpy
 from .keras_model import keras_predict, load_model
 from .layers import UnsupportedModel
@@ -34,6 +35,8 @@ def load_scorer(model: Any, *, safe_mode: bool = True, predictor: str = "auto") 
     if predictor not in PREDICTORS:
         raise InputError(f"predictor: must be one of {', '.join(PREDICTORS)}. Got {predictor!r} instead.")
     is_path = isinstance(model, (str, os.PathLike))
+    if is_path:
+        check_model_file(model)
     if predictor == "numpy" and not (is_path and str(model).endswith(".keras")):
         raise InputError("predictor='numpy' reads .keras files only; use predictor='auto' or 'keras'")
     note = None
@@ -48,6 +51,29 @@ def load_scorer(model: Any, *, safe_mode: bool = True, predictor: str = "auto") 
             note = f"{why}: using Keras"
             return load_model(model, safe_mode=safe_mode, why=str(why)), note
     return load_model(model, safe_mode=safe_mode), note
+
+
+_KERAS_FILES = (b"PK\x03\x04", b"\x89HDF\r\n\x1a\n")  # a .keras zip archive; a legacy .h5 file
+
+
+def check_model_file(path: str | os.PathLike) -> None:
+    """Refuse, before Keras is imported, a model path that is missing or holds no Keras model: a
+    ``.keras`` file is a zip archive, a legacy one HDF5; a directory goes to Keras as it is."""
+    target = Path(path)
+    if target.is_dir():
+        return
+    try:
+        with open(target, "rb") as file:
+            start = file.read(1024)
+    except FileNotFoundError:
+        raise InputError(f"{shown(path)}: no such model file") from None
+    except OSError as error:
+        raise InputError(f"{shown(path)}: cannot read the model file ({error.strerror or error})") from None
+    if not start.startswith(_KERAS_FILES):
+        raise InputError(
+            f"{shown(path)}: not a readable Keras model: it holds {describe(start)}; give a .keras file "
+            "(model.save) as the model, and tables as data"
+        )
 
 
 def input_width(model: Any, source: str) -> int:
