@@ -93,7 +93,7 @@ def read_run(source: Any, name: str, o: RunOptions) -> Run:
     else:
         table_source = TableSource(source, delimiter=o.delimiter)
         user_col, item_col, row_name = o.user_col, o.item_col, _row
-        where = table_source.name if table_source.path is not None else _run_name(table_source, name)
+        where = table_source.name if table_source.path is not None else _run_name(name)
         if by not in table_source.column_names:
             hint = (
                 " (there is a 'rank' column: pass rank_col='rank')"
@@ -124,10 +124,10 @@ def read_run(source: Any, name: str, o: RunOptions) -> Run:
     return Run(users, items, -values if o.rank_col else values, where, row_name)
 
 
-def _run_name(source: TableSource, name: str) -> str:
-    """How messages name a run given as a frame or table: by its name, unless that is the
-    default ``run`` (``run run: ...`` reads badly)."""
-    return source.name if name == "run" else f"run {name}"
+def _run_name(name: str) -> str:
+    """How messages name a run given as a frame or table: ``run``, or ``run NAME`` when it has a
+    name of its own (``run run: ...`` read badly)."""
+    return name if name == "run" else f"run {name}"
 
 
 @dataclass(frozen=True)

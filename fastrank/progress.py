@@ -26,7 +26,7 @@ def progress_bar(enabled: bool, *, total: int | None, unit: str, desc: str) -> I
     from tqdm import tqdm
 
     with tqdm(
-        total=total, unit=unit, desc=f"fastrank: {desc}", file=sys.stderr, leave=False, unit_scale=True,
-        dynamic_ncols=True,
+        total=total, unit=unit, desc=f"fastrank: {desc}", file=sys.stderr, leave=False,
+        unit_scale=unit == "row", dynamic_ncols=True,
     ) as bar:  # fmt: skip
         yield bar

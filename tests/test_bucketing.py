@@ -449,3 +449,13 @@ def test_property_rows_preserved_and_user_order_stable(frame, n_buckets, batch_r
         manifest = bucketize(frame, Path(parent) / "out", n_buckets, batch_rows=batch_rows)
         assert manifest.rows == len(frame)
         check_buckets(Path(parent) / "out", frame, n_buckets)
+
+
+def test_bucketize_draws_bars_of_rows_hashed_and_buckets_sorted_when_asked(tmp_path, capsys):
+    frame = pd.DataFrame({"user_id": np.arange(300) % 17, "item": np.arange(300)})
+    bucketize(frame, tmp_path / "quiet", 4)
+    assert capsys.readouterr().err == ""
+    bucketize(frame, tmp_path / "shown", 4, progress=True)
+    drawn = capsys.readouterr().err
+    assert "fastrank: bucketize: hashing" in drawn and "/300 [" in drawn, drawn  # of all rows
+    assert "fastrank: bucketize: sorting" in drawn and "/4 [" in drawn, drawn  # of all buckets

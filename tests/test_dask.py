@@ -73,11 +73,15 @@ def _same(got, want):
     assert (got.n_rows, got.n_users, got.duplicates) == (want.n_rows, want.n_users, want.duplicates)
 
 
-def test_bucket_files_equal_in_memory_and_each_worker_loads_the_model_once(client, data):
+def test_bucket_files_equal_in_memory_and_each_worker_loads_the_model_once(client, data, capsys):
     root, _, want = data
-    for _ in range(2):  # a second run reuses the models the workers already hold
-        got = fastrank.evaluate(root / "buckets", engine="dask", scheduler=client, **KWARGS)
+    for progress in (False, True):  # a second run reuses the models the workers already hold
+        got = fastrank.evaluate(
+            root / "buckets", engine="dask", scheduler=client, progress=progress, **KWARGS
+        )
         _same(got, want)
+        drawn = capsys.readouterr().err
+        assert ("fastrank: dask" in drawn and "/6 [" in drawn) == progress, drawn  # of all partitions
     assert any("6 bucket files on 2 workers" in note for note in got.notes)
     loads = client.run(dask_engine.model_loads)
     assert len(loads) == 2

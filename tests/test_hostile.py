@@ -389,3 +389,110 @@ def test_a_failed_import_replays_the_native_log(capfd):
         os.write(2, b"libcudart.so: cannot open shared object file\n")
         raise ImportError("no tensorflow")
     assert "libcudart.so" in capfd.readouterr().err
+
+
+# Issue 20: the runs path's hostile inputs and the regressions they found.
+
+
+def test_two_columns_of_one_name_exit_2_in_one_line(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = [pa.array([1, 1]), pa.array([1, 2]), pa.array([1.0, 0.0]), pa.array([0.5, 0.1])]
+    names = ["user_id", "video_id", "watch_ratio", "watch_ratio"]
+    pq.write_table(pa.table(columns, names=names), tmp_path / "twice.parquet")
+    line = refused(capsys, "evaluate", tmp_path / "twice.parquet", "--baseline", "watch_ratio")
+    assert "two columns are named 'watch_ratio'" in line
+    frame = pd.DataFrame([[1, 1, 1.0, 0.5]], columns=names)
+    with pytest.raises(fastrank.InputError, match="frame: two columns are named 'watch_ratio'"):
+        fastrank.evaluate(frame, baselines=["watch_ratio"])
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "wanted"),
+    [
+        ("user_id", [1, "a", 2, 2], r"frame: column 'user_id' mixes types .* numbers or text, not both"),
+        ("video_id", [1.5, "x", 1.0, 2.0], r"frame: column 'video_id' mixes types"),
+    ],
+)
+def test_object_columns_of_mixed_types_raise_input_error(column, values, wanted):
+    frame = pd.DataFrame({"user_id": [1, 1, 2, 2], "video_id": [1, 2, 1, 2], "watch_ratio": [1.0, 0, 1, 0],
+                          "s": [0.9, 0.1, 0.2, 0.8]})  # fmt: skip
+    frame[column] = pd.Series(values, dtype=object)
+    with pytest.raises(fastrank.InputError, match=wanted):
+        fastrank.evaluate(frame, baselines=["s"])
+
+
+def test_uint64_ids_beyond_int64(tmp_path, capsys):
+    big = np.array([2**63 + 1, 2**63 + 1, 2**64 - 1, 2**64 - 1], np.uint64)
+    labels, scores = [1.0, 0.0, 1.0, 0.0], [0.9, 0.1, 0.2, 0.8]
+    small = np.array([1, 1, 2, 2])
+    want = fastrank.ranking_metrics(small, labels, scores, ["ndcg@2"]).mean["ndcg@2"]
+    frame = pd.DataFrame({"user_id": big, "video_id": big[::-1], "watch_ratio": labels, "s": scores})
+    frame.to_parquet(tmp_path / "big.parquet")
+    assert fastrank.evaluate(frame, baselines=["s"], k=2, metrics=["ndcg", "coverage"]).mean("s", k=2) == want
+    items = np.array([2**63 + 1, 2**63 + 2, 2**64 - 2, 2**64 - 1], np.uint64)  # each user's best: 0 and 3
+    run = pd.DataFrame({"user_id": big, "item_id": items, "score": scores})
+    truth = pd.DataFrame({"user_id": big[[0, 2]], "item_id": items[[0, 3]], "relevance": [1.0, 1.0]})
+    run.to_parquet(tmp_path / "run.parquet")
+    truth.to_parquet(tmp_path / "truth.parquet")
+    assert fastrank.evaluate_run(tmp_path / "run.parquet", tmp_path / "truth.parquet").mean("run") == 1.0
+    assert main(["evaluate", str(tmp_path / "big.parquet"), "--baseline", "s", "-k", "2", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("items", "wanted"),
+    [
+        ([1.0, np.nan, 1.0, 2.0], r"items: no id \(null\) at row 1 \(user 1\)"),
+        (np.array(["a", None, "a", "b"], dtype=object), r"items: no id \(null\) at row 1 \(user 1\)"),
+        (pd.array([1, None, 1, 2], "Int64"), r"items: null at row 1"),
+    ],
+)
+def test_null_or_nan_item_ids_are_refused_for_beyond_accuracy(items, wanted):
+    users, labels, scores = [1, 1, 2, 2], [1.0, 0.0, 1.0, 0.0], [0.9, 0.1, 0.2, 0.8]
+    with pytest.raises(fastrank.InputError, match=wanted):
+        fastrank.ranking_metrics(users, labels, scores, ["coverage@1"], items=items)
+    frame = pd.DataFrame({"user_id": users, "video_id": items, "watch_ratio": labels, "s": scores})
+    with pytest.raises(fastrank.InputError, match=r"column 'video_id' is empty \(null\) at row 1 \(user 1\)"):
+        fastrank.evaluate(frame, baselines=["s"], metrics=["coverage"])
+
+
+def test_gauc_weights_that_sum_to_zero_or_overflow(table, capsys):
+    users, labels, scores = [1, 1, 2, 2], [1.0, 0.0, 1.0, 0.0], [0.9, 0.1, 0.2, 0.8]
+    with pytest.raises(fastrank.InputError, match="gauc: the weights of the 2 users with a value sum to 0"):
+        fastrank.ranking_metrics(users, labels, scores, ["gauc"], gauc_weight=[0.0] * 4).mean
+    with pytest.raises(fastrank.InputError, match="the weights of user 1 sum past the largest float64"):
+        fastrank.ranking_metrics(users, labels, scores, ["gauc"], gauc_weight=[1e308] * 4)
+    # Per-user sums that fit, whose total would not: the exact weighted mean (1 x 1e308 + 0) / 2.5e308.
+    huge = fastrank.ranking_metrics(users, labels, scores, ["gauc"], gauc_weight=[1e308, 0, 1.5e308, 0])
+    assert huge.mean["gauc"] == 0.4
+    frame = make_demo_table(n_users=8, n_videos=30, seed=5).to_pandas().assign(zero=0.0)
+    path = table.parent / "zero_weight.parquet"
+    frame.to_parquet(path)
+    line = refused(
+        capsys, "evaluate", path, "--baseline", BASELINE, "--metrics", "gauc", "--gauc-weight", "zero"
+    )
+    assert "sum to 0, so their weighted mean is undefined" in line
+
+
+def test_popularity_that_overflows_a_sum_gives_the_exact_shares():
+    users, labels, scores, items = [1, 1, 2, 2], [1.0, 0.0, 1.0, 0.0], [0.9, 0.1, 0.2, 0.8], [1, 2, 1, 2]
+    names = ["arp@1", "novelty@1", "long_tail@1"]
+    huge = fastrank.ranking_metrics(
+        users, labels, scores, names, items=items, popularity=[1e308, 1e308, 1e308, 3e307]
+    )
+    plain = fastrank.ranking_metrics(
+        users, labels, scores, names, items=items, popularity=[10.0, 10.0, 10.0, 3.0]
+    )
+    assert huge.mean == plain.mean and np.isfinite(list(huge.mean.values())).all()
+
+
+def test_slices_of_a_trec_truth(tmp_path, capsys):
+    (tmp_path / "a.run").write_text("q1 Q0 d1 1 0.9 t\nq2 Q0 d1 1 0.9 t\n")
+    (tmp_path / "b.run").write_text("q1 Q0 d2 1 0.9 t\nq2 Q0 d1 1 0.9 t\n")
+    (tmp_path / "q.qrels").write_text("q1 0 d1 1\nq2 0 d1 1\n")
+    runs = ["--run", tmp_path / "a.run", "--run", tmp_path / "b.run", "--truth", tmp_path / "q.qrels"]
+    line = refused(capsys, "compare", *runs, "--slice-by", "region", "--resamples", "50")
+    assert "--slice-by region: " in line and "is a TREC qrels file" in line and "slice by 'activity'" in line
+    assert main(["compare", *map(str, runs), "--slice-by", "activity", "--resamples", "50", "--quiet"]) == 0

@@ -144,3 +144,13 @@ def test_bad_chunk_rows(frame, chunk_rows):
 def test_score_arrays_need_the_in_memory_engine(frame):
     with pytest.raises(fastrank.InputError, match="array"):
         fastrank.evaluate(frame, scores=np.zeros(len(frame)), engine="stream")
+
+
+def test_streaming_draws_a_bar_of_the_rows_done_when_asked(frame, tmp_path, capsys):
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    fastrank.evaluate(path, baselines=[BASELINE], engine="stream", chunk_rows=500)
+    assert capsys.readouterr().err == ""
+    fastrank.evaluate(path, baselines=[BASELINE], engine="stream", chunk_rows=500, progress=True)
+    drawn = capsys.readouterr().err
+    assert "fastrank: streaming" in drawn and f"/{len(frame) / 1000:.2f}k [" in drawn, drawn  # of all rows
