@@ -35,7 +35,7 @@ from .checks import check_delimiter, check_int
 from .errors import InputError
 from .io import TableSource, arrow_reason
 from .kernels import fnv1a64_buckets, splitmix64_buckets
-from .outputs import check_output_dir, temp_path
+from .outputs import check_not_input, check_output_dir, input_paths, temp_path
 from .progress import progress_bar
 
 # The leading underscore makes pyarrow.dataset skip the manifest (it ignores names starting with
@@ -272,6 +272,7 @@ def bucketize(
     if target.exists() and not (target.is_dir() and not any(target.iterdir())):
         raise InputError(f"{target}: already exists; choose a new output directory")
     check_output_dir(target.parent, str(target))
+    check_not_input([target], input_paths(data), "out")
     source = TableSource(data, delimiter=check_delimiter(delimiter))
     source.require_roles([(user_col, "user column", "user_col=")])
     label = f"{source.name}: column {user_col!r}"

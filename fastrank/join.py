@@ -270,12 +270,14 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str]) -> Joined:
     sizes = groups.sizes
     skipped = truth_user < 0
     if len(skipped) and skipped.all():
-        # Not a run that missed every user, but ids that never meet: another column, or another format.
-        raise InputError(
+        # Rarely a run that missed every user; mostly ids that never meet (another column or format).
+        disjoint = (
             f"{where}: no user of the run is in the truth {truth.name} (run users look like "
-            f"{_examples(run_user_ids)}; truth users like {_examples(truth.user_ids)}); the run and the "
-            "truth must use the same user ids"
+            f"{_examples(run_user_ids)}; truth users like {_examples(truth.user_ids)})"
         )
+        if o.empty_run == "skip":  # every user would be left out: nothing is evaluated
+            raise InputError(f"{disjoint}; with empty_run='skip' no user is left to evaluate")
+        notes.append(f"{disjoint}: every user of the truth scores 0; check that both use the same ids")
     if skipped.any():
         users_skipped = count(int(skipped.sum()), "user")
         notes.append(

@@ -149,3 +149,19 @@ def test_compare_of_summary_only_metrics_reports_them_without_intervals(frame):
     assert result.intervals.empty and result.comparisons.empty
     assert any("no interval or paired test for gauc, coverage@10" in note for note in result.evaluation.notes)
     assert format_comparison(result).startswith(f"{len(frame):,} rows")
+
+
+def test_a_slice_whose_users_are_all_excluded_gives_no_interval_and_no_warning():
+    """numpy's "Mean of empty slice" must not reach a user (this suite turns warnings into errors)."""
+    frame = make_demo_table(n_users=30, n_videos=60, seed=5).to_pandas()
+    frame = frame[frame.groupby("user_id").cumcount() < np.where(frame.user_id % 3 == 0, 2, 1000)]
+    result = fastrank.compare(
+        frame,
+        baselines=["video_watch_ratio_mean", "user_watch_ratio_mean"],
+        n_resamples=100,
+        min_items=3,
+        slice_by="activity",
+    )
+    empty = result.intervals[result.intervals.users == 0]
+    assert len(empty) == 2 and empty["mean"].isna().all() and empty["low"].isna().all()
+    assert result.intervals[result.intervals.users > 0]["mean"].notna().all()

@@ -148,13 +148,19 @@ def test_trec_files_take_no_column_flags(tmp_path, capsys):
     assert code == 0 and json.loads(out)[0]["mean"] == 1.0, err  # a TREC run's own rank field
 
 
-def test_a_run_that_shares_no_user_with_the_truth_is_refused(tmp_path, capsys):
+def test_a_run_that_shares_no_user_with_the_truth_is_said_or_refused(tmp_path, capsys):
+    """With empty runs scored 0 the result stands (trec_eval -c gives the same), with a note that
+    names both sides' ids; with them left out nothing is left to evaluate: refused."""
     run, truth = tmp_path / "r.trec", tmp_path / "q.trec"
     run.write_text("b Q0 x 1 0.3 t\n")
     truth.write_text("a 0 x 1\n")
     for command in ("evaluate", "compare"):
         err = refused(capsys, command, "--run", run, "--truth", truth, "--empty-run", "skip")
         assert "no user of the run is in the truth" in err and "run users look like 'b'" in err
+        assert "with --empty-run skip no user is left to evaluate" in err
+    code, out, err = cli(capsys, "evaluate", "--run", run, "--truth", truth, "--json")
+    assert code == 0 and json.loads(out)[0]["mean"] == 0.0, err
+    assert "no user of the run is in the truth" in err and "every user of the truth scores 0" in err
 
 
 def test_messages_name_flags_not_python_arguments(table, tmp_path, capsys):

@@ -458,6 +458,17 @@ def test_null_or_nan_item_ids_are_refused_for_beyond_accuracy(items, wanted):
         fastrank.evaluate(frame, baselines=["s"], metrics=["coverage"])
 
 
+def test_a_nan_item_id_that_is_not_null_in_arrow_is_refused_too():
+    import pyarrow as pa
+
+    items = pa.array([1.0, np.nan, 1.0, 2.0], from_pandas=False)
+    table = pa.table({"user_id": [1, 1, 2, 2], "video_id": items, "watch_ratio": [1.0, 0.0, 1.0, 0.0],
+                      "s": [0.9, 0.1, 0.2, 0.8]})  # fmt: skip
+    assert table.column("video_id").null_count == 0  # NaN, not null
+    with pytest.raises(fastrank.InputError, match=r"'video_id' is empty \(null\) at row 1 \(user 1\)"):
+        fastrank.evaluate(table, baselines=["s"])
+
+
 def test_gauc_weights_that_sum_to_zero_or_overflow(table, capsys):
     users, labels, scores = [1, 1, 2, 2], [1.0, 0.0, 1.0, 0.0], [0.9, 0.1, 0.2, 0.8]
     with pytest.raises(fastrank.InputError, match="gauc: the weights of the 2 users with a value sum to 0"):

@@ -97,6 +97,29 @@ def test_a_full_disk_leaves_the_target_untouched_and_no_temporary(files, tmp_pat
     ]
 
 
-def test_a_path_with_a_line_break_is_printed_on_one_line(tmp_path, capsys):
+def test_a_path_with_a_line_break_is_printed_on_one_line(files, tmp_path, capsys):
     err = _refused(capsys, "evaluate", tmp_path / "two\nlines.parquet", "--baseline", BASELINE)
     assert "two\\nlines.parquet" in err
+    # Every message is one line, whatever prints a path: the CLI escapes what is left.
+    err = _refused(
+        capsys,
+        "evaluate",
+        files[0],
+        "--baseline",
+        BASELINE,
+        "--per-user",
+        tmp_path / "new\ndir" / "x.parquet",
+    )
+    assert "new\\ndir does not exist" in err
+
+
+def test_buckets_inside_the_input_directory_are_refused(tmp_path, capsys):
+    from fastrank.bucketing import bucketize
+
+    data = tmp_path / "dataset"
+    data.mkdir()
+    make_demo_table(n_users=6, n_videos=20, seed=3).to_pandas().to_parquet(data / "part.parquet")
+    err = _refused(capsys, "bucketize", data, data / "buckets", "--buckets", "2")
+    assert "is inside the input directory" in err and not (data / "buckets").exists()
+    with pytest.raises(fastrank.InputError, match="inside the input directory"):
+        bucketize(data, data / "buckets", 2)
