@@ -139,8 +139,7 @@ def test_fastrank_metric_step(benchmark, record_seconds, case):
     options = RunOptions(k=KS, metrics=METRICS)
     specs, threshold = check_run(options)
     prepared = prepare_truth(truth, options)
-    users, items, scores, where = read_run(run, "run", options)
-    joined = join(users, items, scores, prepared, options, where, [])
+    joined = join(read_run(run, "run", options), prepared, options, [])
     groups = fastrank.groups_from_offsets(joined.offsets, prepared.users)
 
     def metrics():

@@ -89,26 +89,26 @@ def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[
     multi-threaded reader; other whitespace is first made single spaces. Errors name the line.
     """
     opened = open_input(source)
-    data = opened.read_bytes()
     layout = " ".join(names)
-    table = _parse(data, names)
+    table = _parse(opened.stream(), names)  # a file is read by pyarrow's own buffered reader
     if table is None:
-        table = _parse(_single_spaced(data), names)
-    if table is None:
-        raise _field_count_error(opened, data, names, layout)
+        data = opened.read_bytes()
+        table = _parse(pa.BufferReader(_single_spaced(data)), names)
+        if table is None:
+            raise _field_count_error(opened, data, names, layout)
     columns = {name: table.column(name) for name in names}
     for field, what in numeric.items():
         columns[field] = _numbers(columns[field], field == "rank", opened, what, layout)
     return columns
 
 
-def _parse(data: bytes, names: tuple[str, ...]) -> pa.Table | None:
-    """``data`` as single-space separated text fields, or None if some line has another count."""
+def _parse(stream: Any, names: tuple[str, ...]) -> pa.Table | None:
+    """The text of ``stream`` as single-space separated fields, or None if a line has another count."""
     import pyarrow.csv as pacsv
 
     try:
         return pacsv.read_csv(
-            pa.BufferReader(data),
+            stream,
             read_options=pacsv.ReadOptions(column_names=list(names)),
             parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False),
             convert_options=pacsv.ConvertOptions(
