@@ -22,6 +22,7 @@ import fastrank
 import fastrank.api as api
 from fastrank.demo import FEATURES, make_demo_table
 from tests import notebook_oracle as nb
+from tests.cli import in_process
 from tests.records import assert_records_close
 
 keras = pytest.importorskip("keras")
@@ -211,17 +212,8 @@ def test_bad_input_exits_2_with_one_line_and_no_output_file(workdir, case):
     assert not [p for p in os.listdir(workdir) if p.startswith(".out-")]
 
 
-def run_in_process(capsys, *args):
-    """The CLI in this process (TensorFlow is imported here already): (exit code, stdout, stderr)."""
-    from fastrank.cli import main
-
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_lambda_model_loads_with_no_safe_mode(workdir, capsys):
-    code, out, err = run_in_process(
+    code, out, err = in_process(
         capsys,
         "evaluate",
         workdir / "data.parquet",
@@ -277,14 +269,14 @@ def test_compare_json_and_bad_slice(workdir):
 def test_numpy_and_keras_predictors_agree_and_numpy_refuses_a_lambda(workdir, capsys):
     model = ["--model", workdir / "tiny.keras"]
     runs = {
-        p: run_in_process(capsys, "evaluate", workdir / "data.parquet", *model, "--predictor", p, "--json")
+        p: in_process(capsys, "evaluate", workdir / "data.parquet", *model, "--predictor", p, "--json")
         for p in ("numpy", "keras", "auto")
     }
     assert all(code == 0 for code, _, _ in runs.values()), {p: err for p, (_, _, err) in runs.items()}
     means = {p: json.loads(out)[0]["mean"] for p, (_, out, _) in runs.items()}
     assert means["numpy"] == means["auto"]
     assert means["numpy"] == pytest.approx(means["keras"], abs=1e-5)
-    code, _, err = run_in_process(
+    code, _, err = in_process(
         capsys,
         "evaluate",
         workdir / "data.parquet",

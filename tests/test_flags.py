@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 import fastrank
-from fastrank.cli import main
 from fastrank.demo import make_demo_table
+
+from .cli import in_process, refused
 
 BASELINE = "video_watch_ratio_mean"
 
@@ -22,22 +23,6 @@ def table(tmp_path_factory):
     path = tmp_path_factory.mktemp("flags") / "data.parquet"
     make_demo_table(n_users=10, n_videos=30, seed=2).to_pandas().to_parquet(path)
     return path
-
-
-def cli(capsys, *args):
-    """(exit code, stdout, stderr) of the CLI run in this process (argparse exits too)."""
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as done:
-        code = done.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def refused(capsys, *args):
-    code, out, err = cli(capsys, *args)
-    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    return err
 
 
 def test_every_missing_column_is_named_at_once_with_its_flag_and_a_lookalike(tmp_path, capsys):
@@ -51,7 +36,7 @@ def test_every_missing_column_is_named_at_once_with_its_flag_and_a_lookalike(tmp
         "'item' looks like it); no label column 'watch_ratio' (--label-col; 'rating' looks like it); columns "
         "are: uid, item, rating, s"
     ) in err, err
-    code, out, err = cli(
+    code, out, err = in_process(
         capsys,
         "evaluate",
         path,
@@ -82,16 +67,18 @@ def test_options_about_data_without_data_never_run_the_demo(table, capsys, args,
     args = [a.format(t=table) for a in args]
     err = refused(capsys, "evaluate", *args)
     assert wanted.format(t=table) in err and "demo" not in err.split("DATA is missing")[0], err
-    assert cli(capsys, "evaluate", *args[:-1], "--", table)[0] in (0, 2)  # after --, DATA is DATA
+    assert in_process(capsys, "evaluate", *args[:-1], "--", table)[0] in (0, 2)  # after --, DATA is DATA
 
 
 def test_data_after_double_dash_is_data(table, capsys):
-    code, out, err = cli(capsys, "evaluate", "--baseline", BASELINE, "--metrics", "ndcg", "mrr", "--", table)
+    code, out, err = in_process(
+        capsys, "evaluate", "--baseline", BASELINE, "--metrics", "ndcg", "mrr", "--", table
+    )
     assert code == 0 and "mrr" in out and "demo" not in err, err
 
 
 def test_metrics_with_their_own_cutoff_from_the_cli(table, tmp_path, capsys):
-    code, out, err = cli(
+    code, out, err = in_process(
         capsys,
         "evaluate",
         table,
@@ -109,7 +96,7 @@ def test_metrics_with_their_own_cutoff_from_the_cli(table, tmp_path, capsys):
     run, truth = tmp_path / "r.trec", tmp_path / "q.trec"
     run.write_text("a Q0 x 1 0.3 t\na Q0 y 2 0.2 t\n")
     truth.write_text("a 0 y 1\n")
-    code, out, err = cli(
+    code, out, err = in_process(
         capsys, "evaluate", "--run", run, "--truth", truth, "--metrics", "mrr@1", "mrr", "--json"
     )
     assert code == 0, err
@@ -123,10 +110,12 @@ def test_runs_of_the_same_file_name_are_named_on_the_command_line(tmp_path, caps
         (tmp_path / exp).mkdir()
         (tmp_path / exp / "test.run").write_text(f"a Q0 {doc} 1 0.5 t\n")
     one, two = tmp_path / "exp1" / "test.run", tmp_path / "exp2" / "test.run"
-    code, out, err = cli(capsys, "evaluate", "--run", one, "--run", two, "--truth", truth, "--json")
+    code, out, err = in_process(capsys, "evaluate", "--run", one, "--run", two, "--truth", truth, "--json")
     assert code == 0, err
     assert [r["source"] for r in json.loads(out)] == ["exp1/test", "exp2/test"]
-    code, out, err = cli(capsys, "compare", "--run", f"bm25={one}", "--run", two, "--truth", truth, "--json")
+    code, out, err = in_process(
+        capsys, "compare", "--run", f"bm25={one}", "--run", two, "--truth", truth, "--json"
+    )
     assert code == 0, err
     assert [r["source"] for r in json.loads(out)["intervals"]] == ["bm25", "test"]
     err = refused(capsys, "evaluate", "--run", f"a={one}", "--run", f"a={two}", "--truth", truth)
@@ -144,7 +133,9 @@ def test_trec_files_take_no_column_flags(tmp_path, capsys):
     )
     err = refused(capsys, "evaluate", "--run", run, "--truth", truth, "--label-col", "grade")
     assert "--label-col grade names a table column" in err
-    code, out, err = cli(capsys, "evaluate", "--run", run, "--truth", truth, "--rank-col", "rank", "--json")
+    code, out, err = in_process(
+        capsys, "evaluate", "--run", run, "--truth", truth, "--rank-col", "rank", "--json"
+    )
     assert code == 0 and json.loads(out)[0]["mean"] == 1.0, err  # a TREC run's own rank field
 
 
@@ -158,7 +149,7 @@ def test_a_run_that_shares_no_user_with_the_truth_is_said_or_refused(tmp_path, c
         err = refused(capsys, command, "--run", run, "--truth", truth, "--empty-run", "skip")
         assert "no user of the run is in the truth" in err and "run users look like 'b'" in err
         assert "with --empty-run skip no user is left to evaluate" in err
-    code, out, err = cli(capsys, "evaluate", "--run", run, "--truth", truth, "--json")
+    code, out, err = in_process(capsys, "evaluate", "--run", run, "--truth", truth, "--json")
     assert code == 0 and json.loads(out)[0]["mean"] == 0.0, err
     assert "no user of the run is in the truth" in err and "every user of the truth scores 0" in err
 
@@ -204,12 +195,12 @@ def test_compare_prints_the_metrics_without_an_interval(table, capsys):
         "--resamples",
         "50",
     ]
-    code, out, err = cli(capsys, *args, "--metrics", "gauc", "gini", "-k", "5")
+    code, out, err = in_process(capsys, *args, "--metrics", "gauc", "gini", "-k", "5")
     assert code == 0, err
     lines = out.splitlines()
     assert any(line.split()[:3] == ["gauc", "-", BASELINE] for line in lines), out
     assert any(line.split()[:3] == ["gini", "5", "user_watch_ratio_mean"] for line in lines), out
-    code, out, err = cli(capsys, *args, "--metrics", "gauc", "gini", "--json")
+    code, out, err = in_process(capsys, *args, "--metrics", "gauc", "gini", "--json")
     overall = json.loads(out)["overall"]
     assert {(r["metric"], r["source"]) for r in overall} == {
         ("gauc", BASELINE),
@@ -243,11 +234,11 @@ def test_compare_with_no_user_evaluated_says_so(table, capsys):
 
 
 def test_the_commands_and_their_examples(capsys):
-    code, out, _ = cli(capsys)
+    code, out, _ = in_process(capsys)
     assert code == 0
     for command in ("evaluate", "compare", "bucketize"):
         assert f"fastrank {command}: " in out and f"\n  fastrank {command} " in out
-    code, out, _ = cli(capsys, "evaluate", "--help")
+    code, out, _ = in_process(capsys, "evaluate", "--help")
     assert code == 0 and "examples:" in out and "--run bm25=bm25.run" in out
 
 
@@ -263,7 +254,7 @@ def test_library_warnings_are_not_a_second_line(table, capsys, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(api, "evaluate_options", warns)
-    code, _, err = cli(capsys, "evaluate", table, "--baseline", BASELINE, "--quiet")
+    code, _, err = in_process(capsys, "evaluate", table, "--baseline", BASELINE, "--quiet")
     assert code == 0 and err == "", err
-    code, _, err = cli(capsys, "evaluate", table, "--baseline", BASELINE, "--verbose")
+    code, _, err = in_process(capsys, "evaluate", table, "--baseline", BASELINE, "--verbose")
     assert "fastrank: warning: RuntimeWarning: a library's remark" in err

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 
 import fastrank
-from fastrank.cli import main
 from fastrank.formats import looks_like_header, open_input, sniff_delimiter
+
+from .cli import in_process
 
 FRAME = pd.DataFrame(
     {"user_id": [1, 1, 1, 2, 2], "video_id": [5, 6, 7, 5, 6], "watch_ratio": [2.0, 0.0, 1.0, 1.0, 0.0],
@@ -23,12 +24,6 @@ FRAME = pd.DataFrame(
 )  # fmt: skip
 RUN = "q1 Q0 d1 1 0.9 t\nq1 Q0 d2 2 0.8 t\nq2 Q0 d1 1 0.7 t\n"
 QRELS = "q1 0 d2 1\nq2 0 d1 2\n"
-
-
-def _cli(capsys, *args):
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _mean(frame=FRAME, **kwargs):
@@ -70,7 +65,7 @@ def test_delimiter_sniffing_and_the_explicit_delimiter(tmp_path):
 def test_a_missing_header_is_named(tmp_path, capsys):
     path = tmp_path / "nohead.csv"
     FRAME.to_csv(path, index=False, header=False)
-    code, _, err = _cli(capsys, "evaluate", path, "--baseline", "s")
+    code, _, err = in_process(capsys, "evaluate", path, "--baseline", "s")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "looks like data, not column names: add a header line" in err, err
 
@@ -128,7 +123,7 @@ def _pipe(text: bytes) -> str:
 def test_pipes_are_read_once_by_content(tmp_path, capsys):
     truth = tmp_path / "q.qrels"
     truth.write_text(QRELS)
-    code, out, err = _cli(
+    code, out, err = in_process(
         capsys, "evaluate", "--run", _pipe(RUN.encode()), "--truth", truth, "--metrics", "mrr"
     )
     assert code == 0, err
@@ -137,7 +132,7 @@ def test_pipes_are_read_once_by_content(tmp_path, capsys):
     parquet = tmp_path / "t.parquet"
     truth_table = {"user_id": ["q1", "q2"], "item_id": ["d2", "d1"], "relevance": [1.0, 2.0], "g": [0, 1]}
     pd.DataFrame(truth_table).to_parquet(parquet)
-    code, out, err = _cli(
+    code, out, err = in_process(
         capsys, "compare", "--run", _pipe(RUN.encode()), "--truth", _pipe(parquet.read_bytes()),
         "--slice-by", "g", "--resamples", "50",
     )  # fmt: skip
@@ -149,10 +144,10 @@ def test_standard_input_is_read_once(tmp_path, capsys, monkeypatch):
     truth = tmp_path / "q.qrels"
     truth.write_text(QRELS)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(RUN.encode())))
-    code, out, err = _cli(capsys, "evaluate", "--run", "-", "--truth", truth, "--metrics", "mrr")
+    code, out, err = in_process(capsys, "evaluate", "--run", "-", "--truth", truth, "--metrics", "mrr")
     assert code == 0 and "stdin" in out, err
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(QRELS.encode())))
-    code, _, err = _cli(capsys, "evaluate", "--run", "-", "--truth", "-")
+    code, _, err = in_process(capsys, "evaluate", "--run", "-", "--truth", "-")
     assert code == 2 and "standard input can be read once" in err, err
 
 
@@ -167,6 +162,6 @@ def test_a_named_pipe_without_a_writer_is_waited_for_and_said(tmp_path, capsys):
             out.write(RUN)
 
     threading.Thread(target=write_late, daemon=True).start()
-    code, _, err = _cli(capsys, "evaluate", "--run", fifo, "--truth", tmp_path / "q.qrels")
+    code, _, err = in_process(capsys, "evaluate", "--run", fifo, "--truth", tmp_path / "q.qrels")
     assert code == 0, err
     assert f"fastrank: waiting for data on {fifo} (a pipe; nothing written to it yet" in err

@@ -15,6 +15,8 @@ from fastrank.bucketing import bucketize
 from fastrank.cli import main
 from fastrank.demo import make_demo_table
 
+from .cli import refused
+
 HUGE = 10**30
 BASELINE = "video_watch_ratio_mean"
 
@@ -24,19 +26,6 @@ def table(tmp_path_factory):
     path = tmp_path_factory.mktemp("hostile") / "data.parquet"
     make_demo_table(n_users=8, n_videos=30, seed=5).to_pandas().to_parquet(path)
     return path
-
-
-def refused(capsys, *args):
-    """Run the CLI in this process; assert exit 2 and one line without a traceback; the line."""
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as done:  # argparse
-        code = done.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 # Class 1: integers too large for the kernels, refused where they enter.
@@ -298,6 +287,7 @@ def test_a_long_but_legal_name_is_written(table, tmp_path, capsys):
     target = tmp_path / ("n" * 240 + ".parquet")  # 248 bytes: legal, but its old temp name was not
     assert main(["evaluate", str(table), "--baseline", BASELINE, "--per-user", str(target), "--quiet"]) == 0
     assert _files_beside(target) == [target.name]
+    capsys.readouterr()  # the table printed
     too_long = tmp_path / ("n" * 300 + ".csv")
     line = refused(capsys, "evaluate", table, "--baseline", BASELINE, "--per-user", too_long)
     assert "longer than this file system allows" in line

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 import fastrank
-from fastrank.cli import main
 from fastrank.demo import make_demo_table
+
+from .cli import refused
 
 BASELINE = "video_watch_ratio_mean"
 
@@ -26,13 +27,6 @@ def files(tmp_path):
     return data, run, truth
 
 
-def _refused(capsys, *args):
-    code = main([str(a) for a in args])
-    err = capsys.readouterr().err
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
-    return err
-
-
 def _runs(run, truth, *more):
     return ["evaluate", "--run", run, "--truth", truth, *more]
 
@@ -40,24 +34,22 @@ def _runs(run, truth, *more):
 def test_per_user_onto_the_truth_is_refused_and_the_truth_kept(files, capsys):
     _, run, truth = files
     before = truth.read_bytes()
-    err = _refused(capsys, *_runs(run, truth, "--per-user", truth))
+    err = refused(capsys, *_runs(run, truth, "--per-user", truth))
     assert f"--per-user: {truth} is the input {truth}; writing it would destroy the input" in err
     assert truth.read_bytes() == before
 
 
-def test_an_output_that_reaches_an_input_through_a_link_is_refused(files, tmp_path, capsys):
+def test_an_output_that_reaches_an_input_through_a_link_isrefused(files, tmp_path, capsys):
     data, run, truth = files
     (tmp_path / "soft.parquet").symlink_to(truth)
     os.link(data, tmp_path / "hard.parquet")
-    assert "is the input" in _refused(capsys, *_runs(run, truth, "--per-user", tmp_path / "soft.parquet"))
-    err = _refused(capsys, "evaluate", data, "--baseline", BASELINE, "--per-user", tmp_path / "hard.parquet")
+    assert "is the input" in refused(capsys, *_runs(run, truth, "--per-user", tmp_path / "soft.parquet"))
+    err = refused(capsys, "evaluate", data, "--baseline", BASELINE, "--per-user", tmp_path / "hard.parquet")
     assert "is the input" in err
     inside = tmp_path / "dataset"
     inside.mkdir()
     (inside / "part.parquet").write_bytes(data.read_bytes())
-    err = _refused(
-        capsys, "evaluate", inside, "--baseline", BASELINE, "--per-user", inside / "values.parquet"
-    )
+    err = refused(capsys, "evaluate", inside, "--baseline", BASELINE, "--per-user", inside / "values.parquet")
     assert "is inside the input directory" in err
 
 
@@ -68,7 +60,7 @@ def test_a_plot_over_an_input_is_refused_before_any_work(tmp_path, capsys):
     make_demo_table(n_users=6, n_videos=20, seed=3).to_pandas().to_parquet(victim)  # an input by that name
     before = victim.read_bytes()
     args = ["compare", victim, "--baseline", BASELINE, "--baseline", "user_watch_ratio_mean", "--plot", plots]
-    assert "--plot: " in _refused(capsys, *args) and victim.read_bytes() == before
+    assert "--plot: " in refused(capsys, *args) and victim.read_bytes() == before
     with pytest.raises(fastrank.InputError, match="writing it would destroy the input"):
         fastrank.compare(victim, baselines=[BASELINE], plot_dir=plots, n_resamples=10)
 
@@ -86,7 +78,7 @@ def test_a_full_disk_leaves_the_target_untouched_and_no_temporary(files, tmp_pat
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pq, "write_table", full)
-    err = _refused(capsys, "evaluate", data, "--baseline", BASELINE, "--per-user", target)
+    err = refused(capsys, "evaluate", data, "--baseline", BASELINE, "--per-user", target)
     assert "out.parquet: cannot write (No space left on device); nothing was written there" in err
     assert target.read_bytes() == b"the old file"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -98,10 +90,10 @@ def test_a_full_disk_leaves_the_target_untouched_and_no_temporary(files, tmp_pat
 
 
 def test_a_path_with_a_line_break_is_printed_on_one_line(files, tmp_path, capsys):
-    err = _refused(capsys, "evaluate", tmp_path / "two\nlines.parquet", "--baseline", BASELINE)
+    err = refused(capsys, "evaluate", tmp_path / "two\nlines.parquet", "--baseline", BASELINE)
     assert "two\\nlines.parquet" in err
     # Every message is one line, whatever prints a path: the CLI escapes what is left.
-    err = _refused(
+    err = refused(
         capsys,
         "evaluate",
         files[0],
@@ -113,13 +105,13 @@ def test_a_path_with_a_line_break_is_printed_on_one_line(files, tmp_path, capsys
     assert "new\\ndir does not exist" in err
 
 
-def test_buckets_inside_the_input_directory_are_refused(tmp_path, capsys):
+def test_buckets_inside_the_input_directory_arerefused(tmp_path, capsys):
     from fastrank.bucketing import bucketize
 
     data = tmp_path / "dataset"
     data.mkdir()
     make_demo_table(n_users=6, n_videos=20, seed=3).to_pandas().to_parquet(data / "part.parquet")
-    err = _refused(capsys, "bucketize", data, data / "buckets", "--buckets", "2")
+    err = refused(capsys, "bucketize", data, data / "buckets", "--buckets", "2")
     assert "is inside the input directory" in err and not (data / "buckets").exists()
     with pytest.raises(fastrank.InputError, match="inside the input directory"):
         bucketize(data, data / "buckets", 2)
