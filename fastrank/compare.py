@@ -19,8 +19,7 @@ import pandas as pd
 from .api import DEMO_BASELINE, evaluate_options
 from .checks import check_int
 from .errors import InputError
-from .formats import open_input
-from .join import TREC, input_kind
+from .formats import TREC, input_kind, open_input
 from .options import Options, RunOptions, as_list
 from .outputs import check_not_input, input_paths
 from .results import Evaluation

@@ -221,6 +221,22 @@ def _read_pipe(path: Path, name: str) -> bytes:
         os.close(fd)
 
 
+TREC = "trec"
+TABLE = "table"
+
+
+def input_kind(source: Any) -> tuple[str, Any]:
+    """(``"trec"``, :class:`Opened`) for a TREC run or qrels file, else
+    (``"table"``, the source, opened if it is a path). Told by content: plain text whose first
+    line holds a number (every TREC line does) is TREC; a first line of names is a CSV header."""
+    if not isinstance(source, (str, os.PathLike, Opened)):
+        return TABLE, source
+    opened = open_input(source)
+    if opened.kind == "text" and not looks_like_header(first_line(opened.head())):
+        return TREC, opened
+    return TABLE, opened
+
+
 def first_line(head: bytes) -> str:
     """The first line that is not blank, as text (empty when there is none)."""
     for raw in head.splitlines():

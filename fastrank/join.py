@@ -7,7 +7,6 @@ on offsets. No Python loop runs per user. See :mod:`fastrank.runs` for the seman
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,27 +20,12 @@ from . import kernels, trec
 from .checks import INT64_MAX
 from .columns import numeric_column
 from .errors import InputError, count
-from .formats import Opened, first_line, looks_like_header, open_input
+from .formats import TREC, input_kind
 from .grouping import Groups, group_rows
 from .io import TableSource
 from .options import RunOptions
 from .pipeline import duplicates_per_user
 from .threads import even_bounds, frozen, run_chunks, thread_count
-
-TREC = "trec"
-TABLE = "table"
-
-
-def input_kind(source: Any) -> tuple[str, Any]:
-    """(``"trec"``, :class:`~fastrank.formats.Opened`) for a TREC run or qrels file, else
-    (``"table"``, the source, opened if it is a path). Told by content: plain text whose first
-    line holds a number (every TREC line does) is TREC; a first line of names is a CSV header."""
-    if not isinstance(source, (str, os.PathLike, Opened)):
-        return TABLE, source
-    opened = open_input(source)
-    if opened.kind == "text" and not looks_like_header(first_line(opened.head())):
-        return TREC, opened
-    return TABLE, opened
 
 
 def _ids(table: pa.Table, column: str, where: str, row_name: Callable[[int], str]) -> pa.ChunkedArray:

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
-from .formats import STDIN, Opened, open_input, shown
+from .formats import STDIN, TABLE, Opened, input_kind, open_input, shown
 from .grouping import groups_from_offsets
-from .join import TABLE, input_kind, join, prepare_truth, read_run
+from .join import join, prepare_truth, read_run
 from .metrics import evaluate_grouped
 from .options import RunOptions, check_run
 from .pipeline import Scored
