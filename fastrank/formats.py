@@ -28,6 +28,10 @@ CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 DELIMITERS = (",", ";", "\t", "|")
 """Delimiters a CSV's first lines are sniffed for, in order of preference on a tie."""
 
+RUN_FIELDS = ("qid", "Q0", "docno", "rank", "score", "tag")
+QRELS_FIELDS = ("qid", "iter", "docno", "rel")
+"""The fields of a TREC run line and of a qrels line (:mod:`fastrank.trec` reads them)."""
+
 _PARQUET_MAGIC = b"PAR1"
 _GZIP_MAGIC = b"\x1f\x8b"
 _SNIFF_BYTES = 1 << 16

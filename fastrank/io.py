@@ -11,7 +11,16 @@ from typing import Any
 import pyarrow as pa
 
 from .errors import InputError
-from .formats import Opened, is_number, open_input, shown, sniff_delimiter
+from .formats import (
+    QRELS_FIELDS,
+    RUN_FIELDS,
+    Opened,
+    is_number,
+    looks_like_header,
+    open_input,
+    shown,
+    sniff_delimiter,
+)
 
 
 def arrow_reason(error: Exception) -> str:
@@ -70,7 +79,7 @@ class TableSource:
             raise InputError(
                 f"data: expected a path, a pandas DataFrame or a pyarrow Table, got {type(data).__name__}"
             )
-        _check_unique_names(self.schema, self.name)
+        _check_unique_names(self.schema, self.name, self._header_hint())
 
     @property
     def column_names(self) -> list[str]:
@@ -161,7 +170,8 @@ class TableSource:
                     )
 
     def _header_hint(self) -> str:
-        """Why a text table may lack the columns: no header line, or another delimiter."""
+        """Why a text table may lack the columns: no header line, another delimiter, or a TREC
+        file given as a table."""
         if self._opened is None or self._opened.kind in ("parquet", "directory"):
             return ""
         names = self.schema.names
@@ -170,6 +180,10 @@ class TableSource:
                 f" (the first line, {','.join(names)[:60]}, looks like data, not column names: "
                 "add a header line)"
             )
+        if len(names) == 1 and len(names[0].split()) in (len(RUN_FIELDS), len(QRELS_FIELDS)):
+            kind = "run" if len(names[0].split()) == len(RUN_FIELDS) else "qrels"
+            if not looks_like_header(names[0]):
+                return f" (it looks like a TREC {kind} file: evaluate runs with --run and --truth)"
         if len(names) == 1 and (" " in names[0] or ":" in names[0]):
             return " (one column: if the file is delimited by something else, name it with delimiter=)"
         return ""
@@ -282,12 +296,13 @@ def _missing(column: str, what: str, option: str, names: Sequence[str], taken: s
     return f"{what} {column!r}" + (f" ({'; '.join(detail)})" if detail else "")
 
 
-def _check_unique_names(schema: pa.Schema, name: str) -> None:
+def _check_unique_names(schema: pa.Schema, name: str, hint: str = "") -> None:
     seen: set[str] = set()
     for column in schema.names:
         if column in seen:
             raise InputError(
                 f"{name}: two columns are named {column!r}; every column needs its own name (rename one)"
+                + hint
             )
         seen.add(column)
 

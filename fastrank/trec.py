@@ -20,11 +20,8 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InputError
-from .formats import Opened, open_input
+from .formats import QRELS_FIELDS, RUN_FIELDS, Opened, open_input
 from .outputs import write_atomic
-
-RUN_FIELDS = ("qid", "Q0", "docno", "rank", "score", "tag")
-QRELS_FIELDS = ("qid", "iter", "docno", "rel")
 
 _INTEGER = re.compile(rb"^[+-]?\d+$")
 _INT64 = (-(2**63), 2**63 - 1)

@@ -16,7 +16,7 @@ import pytest
 import fastrank
 from fastrank.formats import looks_like_header, open_input, sniff_delimiter
 
-from .cli import in_process
+from .cli import in_process, refused
 
 FRAME = pd.DataFrame(
     {"user_id": [1, 1, 1, 2, 2], "video_id": [5, 6, 7, 5, 6], "watch_ratio": [2.0, 0.0, 1.0, 1.0, 0.0],
@@ -165,3 +165,18 @@ def test_a_named_pipe_without_a_writer_is_waited_for_and_said(tmp_path, capsys):
     code, _, err = in_process(capsys, "evaluate", "--run", fifo, "--truth", tmp_path / "q.qrels")
     assert code == 0, err
     assert f"fastrank: waiting for data on {fifo} (a pipe; nothing written to it yet" in err
+
+
+def test_a_headerless_csv_with_repeated_values_says_the_header_is_missing(tmp_path, capsys):
+    path = tmp_path / "nohead.csv"
+    path.write_text("1,1,1.0,0.1\n1,2,0.0,0.2\n")  # the first row's "names" repeat: 1, 1
+    line = refused(capsys, "evaluate", path, "--baseline", "s")
+    assert "two columns are named '1'" in line and "looks like data, not column names" in line
+
+
+def test_a_trec_run_given_as_data_is_named_for_what_it_is(tmp_path, capsys):
+    path = tmp_path / "bm25.run"
+    path.write_text(RUN)
+    assert "it looks like a TREC run file: evaluate runs with --run and --truth" in refused(
+        capsys, "evaluate", path, "--baseline", "score"
+    )
