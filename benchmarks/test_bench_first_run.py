@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from fastrank.cli import COMPILING
+from fastrank.cli.commands import COMPILING
 from fastrank.demo import DEMO_MODEL_PATH, demo_table_path, make_demo_table
 
 from .conftest import N_USERS

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score
 
-import fastrank.api as api
+import fastrank.api.evaluate as api
 from fastrank.demo import DEMO_MODEL_PATH, FEATURES, demo_table_path, make_demo_table
 
 from .conftest import N_USERS, PEAK_SCRIPT, SAMPLE_USERS

@@ -27,8 +27,9 @@ import pandas as pd
 import pytest
 
 import fastrank
-from fastrank.join import join, prepare_truth, read_run
-from fastrank.options import RunOptions, check_run
+from fastrank.api.join import join, prepare_truth, read_run
+from fastrank.api.options import RunOptions, check_run
+from fastrank.metrics.dispatch import evaluate_grouped
 
 from .conftest import N_USERS
 
@@ -143,7 +144,7 @@ def test_fastrank_metric_step(benchmark, record_seconds, case):
     groups = fastrank.groups_from_offsets(joined.offsets, prepared.users)
 
     def metrics():
-        return fastrank.metrics.evaluate_grouped(
+        return evaluate_grouped(
             groups, joined.labels, joined.scores, specs, gain="linear", ties="average", threshold=threshold,
             min_items=1, no_relevant="zero", parallel=True, ranked=joined.ranked,
         )  # fmt: skip

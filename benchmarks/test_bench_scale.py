@@ -37,8 +37,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from fastrank.bucketing import MANIFEST_NAME
 from fastrank.demo import DEMO_MODEL_PATH, USER, demo_table_path, make_demo_table
+from fastrank.engines.bucketing import MANIFEST_NAME
 from fastrank.engines.stream import DEFAULT_CHUNK_ROWS
 
 from .conftest import N_USERS, PEAK_SCRIPT

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats as sps
 
 import fastrank
-from fastrank.stats import bootstrap_intervals
+from fastrank.compare.stats import bootstrap_intervals
 
 GROUP = "bootstrap: 10,000 resamples, 3 sources x 3 metrics"
 N_RESAMPLES = 10_000

@@ -38,16 +38,16 @@ EngineError
 TensorFlow is imported only when a model is loaded.
 """
 
-from .api import evaluate
-from .compare import Comparison, compare, compare_runs
+from .api.evaluate import evaluate
+from .api.results import Evaluation
+from .api.runs import evaluate_run
+from .arrays.grouping import Groups, group_rows, groups_from_offsets
+from .compare.confidence import Comparison, compare, compare_runs
 from .errors import EngineError, InputError
 from .extras import MissingExtra
-from .grouping import Groups, group_rows, groups_from_offsets
-from .metrics import ndcg, ranking_metrics
-from .ranking_result import RankingResult
-from .results import Evaluation
-from .runs import evaluate_run
-from .specs import METRICS, MetricSpec, parse_metric
+from .metrics.dispatch import ndcg, ranking_metrics
+from .metrics.registry import METRICS, MetricSpec, parse_metric
+from .metrics.result import RankingResult
 
 __all__ = [
     "METRICS",

@@ -1,7 +1,7 @@
-"""``python -m fastrank``: see :mod:`fastrank.cli`."""
+"""``python -m fastrank``: see :mod:`fastrank.cli.commands`."""
 
 import sys
 
-from .cli import main
+from .cli.commands import main
 
 sys.exit(main())

@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from .beyond import catalog
-from .columns import check_values, feature_matrix, numeric_column, user_column
+from .api.options import Options, check_scalars
+from .arrays.columns import check_values, feature_matrix, numeric_column, user_column
+from .arrays.grouping import group_rows
 from .errors import InputError
-from .grouping import group_rows
-from .io import TableSource
-from .metrics import evaluate_grouped, ranking_metrics
-from .options import Options, check_scalars
-from .ranking_result import RankingResult
+from .inputs.tables import TableSource
+from .metrics.beyond import catalog
+from .metrics.dispatch import evaluate_grouped, ranking_metrics
+from .metrics.registry import EXPOSURE_METRICS, MetricSpec, parse_metric
+from .metrics.result import RankingResult
 from .scoring import DEFAULT_BATCH_SIZE, import_keras, input_width, predict
-from .specs import EXPOSURE_METRICS, MetricSpec, parse_metric
 
 keras = import_keras("fastrank.keras.RankingMetrics (a Keras callback)")
 

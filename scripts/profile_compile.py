@@ -32,7 +32,7 @@ class _Timer(event.Listener):
 def main() -> int:
     event.register("numba:compile", _Timer())
     start = time.perf_counter()
-    from fastrank.cli import main as cli
+    from fastrank.cli.commands import main as cli
 
     code = cli(sys.argv[1:] or ["evaluate", "--quiet"])
     print(f"exit code {code}, {time.perf_counter() - start:.1f} s in all (imports excluded)", file=sys.stderr)

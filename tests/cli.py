@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastrank.cli import main
+from fastrank.cli.commands import main
 
 
 def in_process(capsys, *args):

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import ndcg_score
 
 import fastrank
-import fastrank.api as api
+import fastrank.api.evaluate as api
 from fastrank.demo import make_demo_table
 
 

@@ -17,7 +17,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastrank.bucketing import MANIFEST_NAME, BucketFile, Manifest, bucketize, read_manifest, user_buckets
+from fastrank.engines.bucketing import (
+    MANIFEST_NAME,
+    BucketFile,
+    Manifest,
+    bucketize,
+    read_manifest,
+    user_buckets,
+)
 from fastrank.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,7 +115,7 @@ def test_string_buckets_do_not_depend_on_the_interpreter():
     ids = ["alice", "bob", "carol", "dave", "日本", ""]
     here = user_buckets(pa.array(ids), 1000).tolist()
     code = (
-        "import pyarrow as pa; from fastrank.bucketing import user_buckets; "
+        "import pyarrow as pa; from fastrank.engines.bucketing import user_buckets; "
         f"print(user_buckets(pa.array({ids!r}), 1000).tolist(), hash('alice'))"
     )
     seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"

@@ -19,7 +19,7 @@ import pytest
 from sklearn.metrics import ndcg_score
 
 import fastrank
-import fastrank.api as api
+import fastrank.api.evaluate as api
 from fastrank.demo import FEATURES, make_demo_table
 from tests import notebook_oracle as nb
 from tests.cli import in_process
@@ -300,12 +300,12 @@ def test_the_demo_evaluation_never_imports_tensorflow():
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-# In-process runs of the CLI (fastrank.cli.main), for what needs no fresh interpreter.
+# In-process runs of the CLI (fastrank.cli.commands), for what needs no fresh interpreter.
 
 
 def test_version(capsys):
     from fastrank import __version__
-    from fastrank.cli import main
+    from fastrank.cli.commands import main
 
     with pytest.raises(SystemExit) as done:
         main(["--version"])
@@ -313,7 +313,7 @@ def test_version(capsys):
 
 
 def test_scores_given_twice_is_refused(workdir, capsys):
-    from fastrank.cli import main
+    from fastrank.cli.commands import main
 
     with pytest.raises(SystemExit) as done:
         main(
@@ -325,7 +325,7 @@ def test_scores_given_twice_is_refused(workdir, capsys):
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
 def test_per_user_is_written_by_suffix_with_the_inputs_user_column(workdir, tmp_path, capsys, suffix):
-    from fastrank.cli import main
+    from fastrank.cli.commands import main
 
     out = tmp_path / f"values{suffix}"
     args = ["evaluate", str(workdir / "data.parquet"), "--baseline", "video_watch_ratio_mean"]
@@ -349,7 +349,7 @@ def test_per_user_is_written_by_suffix_with_the_inputs_user_column(workdir, tmp_
 def test_per_user_targets_that_cannot_be_written_fail_first(
     workdir, tmp_path, capsys, monkeypatch, target, message
 ):
-    from fastrank.cli import main
+    from fastrank.cli.commands import main
 
     monkeypatch.chdir(tmp_path)
     args = ["evaluate", str(workdir / "data.parquet"), "--baseline", "video_watch_ratio_mean"]
@@ -360,7 +360,7 @@ def test_per_user_targets_that_cannot_be_written_fail_first(
 
 
 def test_help_describes_what_is_computed(capsys):
-    from fastrank.cli import main
+    from fastrank.cli.commands import main
 
     for args, wanted in (
         (["--help"], "per-user ranking metrics"),
@@ -373,7 +373,7 @@ def test_help_describes_what_is_computed(capsys):
 
 
 def test_compare_with_a_single_source_says_there_is_nothing_to_compare(workdir, capsys):
-    from fastrank.cli import main
+    from fastrank.cli.commands import main
 
     assert main(["compare", str(workdir / "data.parquet"), "--baseline", "video_watch_ratio_mean"]) == 0
     captured = capsys.readouterr()
@@ -381,7 +381,7 @@ def test_compare_with_a_single_source_says_there_is_nothing_to_compare(workdir, 
 
 
 def test_a_p_value_at_the_tests_resolution_is_printed_as_a_bound(workdir, tmp_path, capsys):
-    from fastrank.cli import main
+    from fastrank.cli.commands import main
 
     frame = pd.read_parquet(workdir / "data.parquet")
     frame["oracle"] = frame["watch_ratio"] + 1.0  # ranks exactly as the labels: clearly the better source
@@ -404,7 +404,7 @@ def test_a_p_value_at_the_tests_resolution_is_printed_as_a_bound(workdir, tmp_pa
 
 
 def test_library_messages_name_python_arguments_and_the_cli_names_flags(workdir, capsys):
-    from fastrank.cli import main
+    from fastrank.cli.commands import main
 
     with pytest.raises(fastrank.InputError, match=r"with features=$"):
         api.evaluate(workdir / "data.parquet", workdir / "wide.keras")
@@ -424,7 +424,7 @@ def _kernel(module):
 
 
 def test_the_compile_note_names_each_family_of_kernels_once_and_only_fastrank_s():
-    from fastrank._jit import on_first_compile
+    from fastrank.kernels.jit import on_first_compile
 
     tables = _kernel("fastrank.kernels.grouped")
     runs = _kernel("fastrank.kernels.ranked")
@@ -440,7 +440,7 @@ def test_the_compile_note_names_each_family_of_kernels_once_and_only_fastrank_s(
 
 def test_a_compile_shorter_than_the_delay_says_nothing():
     """Small helpers compile in a moment, often just before an input error: no note, one line."""
-    from fastrank._jit import on_first_compile
+    from fastrank.kernels.jit import on_first_compile
 
     quick = _kernel("fastrank.kernels.checks")
     calls = []
@@ -452,7 +452,7 @@ def test_a_compile_shorter_than_the_delay_says_nothing():
 def test_the_compile_note_is_printed_for_a_compile_that_takes_longer(capsys, monkeypatch):
     import time
 
-    from fastrank import cli
+    from fastrank.cli import commands as cli
 
     slow = _kernel("fastrank.kernels.exposure")
 

@@ -8,9 +8,9 @@ import pytest
 from scipy import stats as sps
 
 import fastrank
-from fastrank.compare import ALL_USERS, compare
+from fastrank.compare.confidence import ALL_USERS, compare
+from fastrank.compare.stats import holm
 from fastrank.demo import make_demo_table
-from fastrank.stats import holm
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_new_metrics_get_intervals_where_they_are_means_of_per_user_values(frame
 
 
 def test_compare_of_summary_only_metrics_reports_them_without_intervals(frame):
-    from fastrank.report import format_comparison
+    from fastrank.cli.report import format_comparison
 
     result = compare(
         frame, baselines=["video_watch_ratio_mean", "noisy"], metrics=["gauc", "coverage"], **OPTIONS

@@ -18,9 +18,9 @@ import pytest
 from distributed import Client, LocalCluster
 
 import fastrank
-from fastrank.bucketing import MANIFEST_NAME, BucketFile, Manifest, bucketize
 from fastrank.demo import DEMO_MODEL_PATH, make_demo_table
 from fastrank.engines import dask as dask_engine
+from fastrank.engines.bucketing import MANIFEST_NAME, BucketFile, Manifest, bucketize
 
 from . import dask_faults
 from .records import assert_records_close
@@ -214,8 +214,8 @@ def test_model_objects_cannot_go_to_dask(data):
 @pytest.mark.parametrize("missing", [1, -1])
 def test_partitions_that_do_not_add_up_to_the_input_are_an_engine_error(tmp_path, missing):
     """The guard behind every Dask result: users' rows must add up to the input's rows, fewer or more."""
-    from fastrank.io import TableSource
-    from fastrank.options import Options, resolve
+    from fastrank.api.options import Options, resolve
+    from fastrank.inputs.tables import TableSource
 
     frame = pd.DataFrame({"user_id": [1, 1, 2, 2, 2], "watch_ratio": [1.0, 0.0, 2.0, 1.0, 0.0], "s": 0.5})
     frame.to_parquet(tmp_path / "t.parquet")

@@ -245,7 +245,7 @@ def test_the_commands_and_their_examples(capsys):
 def test_library_warnings_are_not_a_second_line(table, capsys, monkeypatch):
     import warnings
 
-    from fastrank import api
+    from fastrank.api import evaluate as api
 
     real = api.evaluate_options
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import fastrank
-from fastrank.formats import looks_like_header, open_input, sniff_delimiter
+from fastrank.inputs.formats import looks_like_header, open_input, sniff_delimiter
 
 from .cli import in_process, refused
 

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 import fastrank
-from fastrank.bucketing import bucketize
-from fastrank.cli import main
+from fastrank.cli.commands import main
+from fastrank.compare.stats import bootstrap_intervals
 from fastrank.demo import make_demo_table
+from fastrank.engines.bucketing import bucketize
 
 from .cli import refused
 
@@ -83,11 +84,11 @@ def test_huge_buckets_are_refused_before_any_file_is_written(table, tmp_path, ca
             "'min_items' parameter must be an int <=",
         ),
         (
-            lambda u, y, s: fastrank.stats.bootstrap_intervals(y, seed=HUGE),
+            lambda u, y, s: bootstrap_intervals(y, seed=HUGE),
             "'seed' parameter must be an int <=",
         ),
         (
-            lambda u, y, s: fastrank.stats.bootstrap_intervals(y, n_resamples=HUGE),
+            lambda u, y, s: bootstrap_intervals(y, n_resamples=HUGE),
             "'n_resamples' parameter must",
         ),
     ],

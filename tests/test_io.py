@@ -8,9 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from fastrank import InputError
-from fastrank.columns import feature_matrix
-from fastrank.io import TableSource
-from fastrank.outputs import check_writable, write_atomic, write_parquet_atomic
+from fastrank.arrays.columns import feature_matrix
+from fastrank.inputs.outputs import check_writable, write_atomic, write_parquet_atomic
+from fastrank.inputs.tables import TableSource
 
 TABLE = pa.table(
     {"user_id": [1, 1, 2], "video_id": [5, 6, 5], "watch_ratio": [0.5, 1.0, 2.0], "f": [0.1, 0.2, 0.3]}

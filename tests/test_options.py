@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import fastrank
-from fastrank.cli import main
-from fastrank.io import TableSource
-from fastrank.options import Options, resolve
+from fastrank.api.options import Options, resolve
+from fastrank.cli.commands import main
+from fastrank.inputs.tables import TableSource
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_compare_passes_its_evaluation_options_through(table):
 
 
 def test_evaluate_run_takes_exactly_the_run_options_with_their_defaults():
-    from fastrank.options import RunOptions
+    from fastrank.api.options import RunOptions
 
     parameters = dict(inspect.signature(fastrank.evaluate_run).parameters)
     assert list(parameters)[:2] == ["run", "truth"]

@@ -106,7 +106,7 @@ def test_a_path_with_a_line_break_is_printed_on_one_line(files, tmp_path, capsys
 
 
 def test_buckets_inside_the_input_directory_arerefused(tmp_path, capsys):
-    from fastrank.bucketing import bucketize
+    from fastrank.engines.bucketing import bucketize
 
     data = tmp_path / "dataset"
     data.mkdir()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fastrank import InputError
-from fastrank.plots import plot_curve, plot_distributions, plot_scatter, save_all
+from fastrank.compare.plots import plot_curve, plot_distributions, plot_scatter, save_all
 
 pytest.importorskip("matplotlib")
 mcollections = pytest.importorskip("matplotlib.collections")

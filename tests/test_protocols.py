@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fastrank.api as api
+import fastrank.api.evaluate as api
 from fastrank.demo import make_demo_table
 from tests import notebook_oracle as nb
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastrank
-from fastrank import trec
-from fastrank.cli import main
+from fastrank.cli.commands import main
+from fastrank.inputs import trec
 
 from . import naive
 
@@ -253,7 +253,7 @@ def test_several_runs_are_sources_of_one_evaluation():
 
 
 def test_runs_of_the_same_file_name_get_unique_names(tmp_path):
-    from fastrank.runs import run_sources
+    from fastrank.api.runs import run_sources
 
     paths = [tmp_path / "exp1" / "test.run", tmp_path / "exp2" / "test.run", tmp_path / "other.run"]
     assert [name for name, _ in run_sources(paths)] == ["exp1/test", "exp2/test", "other"]

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats as sps
 
 from fastrank import InputError
-from fastrank.stats import bootstrap_intervals, holm, paired
+from fastrank.compare.stats import bootstrap_intervals, holm, paired
 
 RNG = np.random.default_rng(7)
 SKEWED = RNG.beta(0.7, 1.5, 300)  # per-user NDCG-like values in [0, 1]

@@ -15,6 +15,7 @@ import fastrank
 from fastrank.demo import DEMO_MODEL_PATH, make_demo_table
 from fastrank.engines import stream
 from fastrank.engines.stream import user_chunks
+from fastrank.inputs.tables import TableSource
 
 from .conftest import grouped_data
 
@@ -125,7 +126,7 @@ def test_auto_streams_when_memory_is_short(frame, tmp_path, monkeypatch):
     path = tmp_path / "t.parquet"
     frame.to_parquet(path)
     want = fastrank.evaluate(path, baselines=[BASELINE], engine="memory")
-    assert stream.too_large_for_memory(fastrank.io.TableSource(path), ["a", "b"]) is None
+    assert stream.too_large_for_memory(TableSource(path), ["a", "b"]) is None
     monkeypatch.setattr(stream, "available_memory", lambda: 1000)
     got = fastrank.evaluate(path, baselines=[BASELINE])
     assert any(note.startswith("engine: streaming, because") for note in got.notes)

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from fastrank.threads import even_bounds, frozen, run_chunks
+from fastrank.arrays.threads import even_bounds, frozen, run_chunks
 
 
 @pytest.mark.parametrize("parallel", [True, False])

@@ -25,9 +25,9 @@ import pyarrow as pa
 
 from ..errors import EngineError, InputError
 from ..extras import require
-from ..io import TableSource
-from ..pipeline import Plan, Scored, load_plan_scorer, score_table
-from ..progress import progress_bar
+from ..inputs.tables import TableSource
+from .plan import Plan, Scored, load_plan_scorer, score_table
+from .progress import progress_bar
 
 _META_COLUMNS = ("user", "partition", "n_items", "duplicates")
 _ROW_COLUMNS = ("__fastrank_part", "__fastrank_row")
@@ -99,7 +99,7 @@ def evaluate_dask(
         # Checked here first (safe mode, features), so a bad model fails once, in one line.
         load_plan_scorer(plan, notes if notes is not None else [], timings if timings is not None else {})
         plan = _with_absolute_model(plan)
-    from ..bucketing import read_manifest
+    from .bucketing import read_manifest
 
     clock = time.perf_counter()
     manifest = read_manifest(source.path) if source.path is not None else None
@@ -154,7 +154,7 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    n_workers = workers or os.cpu_count() or 1  # workers: checked by fastrank.options.resolve
+    n_workers = workers or os.cpu_count() or 1  # workers: checked by fastrank.api.options.resolve
     # One thread per worker process: the kernels run serially inside a task, and Dask's nanny
     # already pins OpenMP/BLAS pools to one thread in each worker it starts.
     with (

@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError, count
-from ..io import TableSource
-from ..pipeline import Plan, Scored, add_time, concat, score_table
-from ..progress import progress_bar
+from ..inputs.tables import TableSource
+from .plan import Plan, Scored, add_time, concat, score_table
+from .progress import progress_bar
 
 DEFAULT_CHUNK_ROWS = 1 << 20
 """Rows per chunk: about 200 MB of working memory with the demo's nine columns."""

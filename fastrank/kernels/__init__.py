@@ -2,7 +2,7 @@
 
 Callers validate and convert first (see :mod:`fastrank.metrics`); kernels trust their input.
 Every kernel is serial; a kernel over groups or resamples takes a ``first, stop`` range, so
-callers split the work into chunks and run them on threads (:mod:`fastrank.threads`).
+callers split the work into chunks and run them on threads (:mod:`fastrank.arrays.threads`).
 """
 
 from .checks import count_outside

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._jit import jit
+from .jit import jit
 
 
 @jit

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit
+from .jit import jit
 from .topk import AVERAGE, PESSIMISTIC
 
 _SIGN = np.uint64(1) << np.uint64(63)

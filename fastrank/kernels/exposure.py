@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .._jit import jit
+from .jit import jit
 from .topk import AVERAGE, BLOCK, select_top
 
 ARP = 0

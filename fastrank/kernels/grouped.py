@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit, jit_inline
+from .jit import jit, jit_inline
 from .ranking import (
     average_precision,
     count_relevant,

@@ -1,4 +1,4 @@
-"""Stable 64-bit hashes of user ids, for assigning users to buckets (see :mod:`fastrank.bucketing`).
+"""Stable 64-bit hashes of user ids, for assigning users to buckets (see :mod:`fastrank.engines.bucketing`).
 
 The hashes are fixed by their definition, not by the process (no seed, no Python ``hash()``), so
 any tool can recompute them:
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit, jit_inline
+from .jit import jit, jit_inline
 from .resampling import MIX1, MIX2
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)

@@ -1,4 +1,4 @@
-"""Joining a top-N run with held-out truth, per user, in O(rows) (see :mod:`fastrank.join`).
+"""Joining a top-N run with held-out truth, per user, in O(rows) (see :mod:`fastrank.api.join`).
 
 Run rows are grouped by user (``run_offsets``), each group tagged with its truth user
 (``run_user``, -1: none); truth rows are grouped by truth user (``truth_offsets``) and their items
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit
+from .jit import jit
 
 
 @jit

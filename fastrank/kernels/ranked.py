@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit, jit_inline
 from .grouped import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, RECALL
+from .jit import jit, jit_inline
 from .ranking import (
     average_precision,
     count_relevant,

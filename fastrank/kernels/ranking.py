@@ -9,7 +9,7 @@ all orders inside each run, which is the exact metric when runs are single rows.
 
 from __future__ import annotations
 
-from .._jit import jit, jit_inline
+from .jit import jit, jit_inline
 from .topk import OPTIMISTIC, PESSIMISTIC, sift_down_min
 
 

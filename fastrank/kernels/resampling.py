@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit
+from .jit import jit
 
 # splitmix64's constants (also the bucket hash's finalizer, in hashing.py).
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)

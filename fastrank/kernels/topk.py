@@ -13,7 +13,7 @@ so every tie is broken the same way whatever the platform.
 
 from __future__ import annotations
 
-from .._jit import jit, jit_finite, jit_inline
+from .jit import jit, jit_finite, jit_inline
 
 AVERAGE = 0
 """Ties in the score are averaged over all their orders (scikit-learn's ``ignore_ties=False``)."""

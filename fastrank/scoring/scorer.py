@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..formats import describe, shown
+from ..inputs.formats import describe, shown
 from .archive import load as load_numpy
 from .keras_model import keras_predict, load_model
 from .layers import UnsupportedModel

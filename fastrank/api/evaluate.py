@@ -1,0 +1,212 @@
+"""``evaluate``: options resolved (:mod:`fastrank.api.options`), an engine chosen (in memory, streaming,
+Dask), per-user values from :func:`~fastrank.engines.plan.score_table`, then the summary. The CLI is
+a thin layer over this function; training jobs and notebooks call it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..arrays.checks import check_delimiter
+from ..engines.plan import add_time, load_plan_scorer, score_table
+from ..errors import InputError
+from ..inputs.tables import TableSource
+from ..metrics import protocols
+from ..metrics.registry import EXPOSURE_METRICS
+from ..scoring import DEFAULT_BATCH_SIZE
+from .options import Options, resolve
+from .results import Evaluation, tables
+
+DEMO_BASELINE = "video_watch_ratio_mean"
+
+
+def evaluate(
+    data: Any = None,
+    model: Any = None,
+    *,
+    scores: str | Any | None = None,
+    baselines: Sequence[str] = (),
+    user_col: str = "user_id",
+    item_col: str | None = "video_id",
+    label_col: str = "watch_ratio",
+    features: Sequence[str] | None = None,
+    k: int | Sequence[int] = 10,
+    metrics: str | Sequence[str] = "ndcg",
+    threshold: float = 1.0,
+    gauc_weight: str = "rows",
+    popularity_col: str | None = None,
+    protocol: str | Sequence[str] = "standard",
+    min_items: int = 2,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    safe_mode: bool = True,
+    predictor: str = "auto",
+    progress: bool = False,
+    engine: str = "auto",
+    chunk_rows: int | None = None,
+    scheduler: Any = None,
+    workers: int | None = None,
+    allow_shared_columns: bool = False,
+    delimiter: str | None = None,
+) -> Evaluation:
+    """Evaluate a recommender's per-user ranking quality on a user x item table.
+
+    Parameters
+    ----------
+    data : path, pandas.DataFrame, pyarrow.Table or None
+        A parquet file, a directory of parquet files (e.g. made by ``fastrank bucketize``) or a
+        CSV/TSV file (gzip too), told apart by content, not name; a pipe, or ``"-"`` for standard
+        input; or a frame/table. None runs the built-in demo: a synthetic KuaiRec-shaped table,
+        the shipped demo model and the ``video_watch_ratio_mean`` baseline (unless a model, scores
+        or baselines are given).
+    model : path or keras.Model, optional
+        Scored in one whole-matrix predict over the feature columns (source ``"model"``).
+    scores : str or array-like, optional
+        Precomputed scores: a column name (the source is named after it) or one value per row
+        (source ``"scores"``; in-memory engine only).
+    baselines : sequence of str
+        Columns scored as they are, e.g. ``["video_watch_ratio_mean"]``.
+    user_col, item_col, label_col : str
+        Column names (the notebook's by default). ``item_col=None``: no item column (no duplicate
+        count, no notebook protocol).
+    features : sequence of str, optional
+        The model's input columns, in order; default: every column but user, item, label and the
+        ``scores`` column, in file order.
+    k : int or sequence of int
+        Cutoffs of the standard protocol.
+    metrics : str or sequence of str
+        Metrics of the standard protocol, each at every k: ``ndcg`` (default), ``dcg``,
+        ``precision``, ``recall``, ``hit_rate``, ``mrr``, ``map``, ``f1``; once, over the whole
+        list: ``r_precision``, ``auc``, ``gauc``; beyond accuracy, over the top-k lists (in-memory
+        engine, item column needed): ``coverage``, ``arp``, ``novelty``, ``gini``, ``entropy``,
+        ``long_tail`` (see :func:`fastrank.ranking_metrics` and the README's metric table).
+    threshold : float
+        Relevance threshold of the binary metrics and AUC: a row is relevant when
+        ``label >= threshold``.
+    gauc_weight : str
+        GAUC's weight of a user: ``"rows"`` (its rows, as RecBole), ``"users"`` (1: the plain mean
+        of the users' AUC) or a column name (its values summed over the user's rows).
+    popularity_col : str, optional
+        Item popularity for ARP, novelty and the long tail: the column summed over each item's
+        rows. Default: each row counts 1 (an item's share of the table's rows).
+    protocol : {"standard", "notebook"} or a sequence of them
+        ``standard``: per-user ``metrics`` at each k, relevance = label. ``notebook``: the KuaiRec
+        notebook's item-id-as-gain NDCG (k = 10, users with >= 5 rows), for migrating users only.
+    min_items : int
+        Users with fewer rows are excluded from the standard protocol (and counted).
+    batch_size : int
+        Rows per predict batch.
+    safe_mode : bool
+        Keras safe mode: refuse models that carry Python code (Lambda layers).
+    predictor : {"auto", "numpy", "keras"}
+        ``auto`` runs a ``.keras`` file of standard layers in numpy, without importing TensorFlow,
+        and falls back to Keras otherwise (saying why in :attr:`Evaluation.notes`); ``numpy`` or
+        ``keras`` forces one (``numpy`` fails on an unsupported layer).
+    progress : bool
+        Draw progress bars on stderr: the predict's, and the rows or partitions done by the stream
+        and Dask engines.
+    engine : {"auto", "memory", "stream", "dask"}
+        ``memory``: the whole table at once. ``stream``: chunks of whole users, for input grouped
+        by user (sorted, or bucketed by ``fastrank bucketize``); memory is set by ``chunk_rows``.
+        ``dask``: partitions of whole users on a Dask cluster (see :mod:`fastrank.engines.dask`).
+        ``auto`` (default): ``memory``, or ``stream`` when the input looks too large for the
+        memory available (a note says so). Every engine gives the same per-user values.
+    chunk_rows : int, optional
+        Streaming: rows per chunk (a chunk is cut at a user boundary; a user with more rows is
+        one larger chunk). Default 1,048,576.
+    scheduler : str or distributed.Client, optional
+        Dask: the scheduler address (``tcp://host:8786``) or a client; default: a local cluster.
+    workers : int, optional
+        Dask local cluster: worker processes (one thread each); default: one per core.
+    allow_shared_columns : bool
+        Let the user, item or label column also be a score or a feature (refused by default: the
+        label among the features feeds the model the answer). The user, item and label columns
+        are always three different columns.
+    delimiter : str, optional
+        A CSV's delimiter, one character; default: sniffed from its first lines (``,``, ``;``,
+        tab or ``|``).
+
+    Returns
+    -------
+    Evaluation
+        Means, per-user values, counts and timings. Bad input raises :class:`~fastrank.InputError`.
+    """
+    # Every parameter but ``data`` is a field of Options (tests/test_options.py holds the two equal).
+    options = Options(**{name: value for name, value in locals().items() if name != "data"})
+    return evaluate_options(data, options)
+
+
+def evaluate_options(data: Any, options: Options) -> Evaluation:
+    """:func:`evaluate` with its options in one :class:`~fastrank.api.options.Options`."""
+    clock = time.perf_counter()
+    notes: list[str] = []
+    if data is None:
+        from ..demo import DEMO_MODEL_PATH, demo_table_path
+
+        data = demo_table_path()
+        notes.append(f"demo: synthetic KuaiRec-shaped table cached at {data}")
+        if options.model is None and options.scores is None:
+            options = options.replace(model=DEMO_MODEL_PATH)
+            notes.append(f"demo: model {DEMO_MODEL_PATH}")
+        if not options.baselines:
+            options = options.replace(baselines=[DEMO_BASELINE])
+    source = TableSource(data, delimiter=check_delimiter(options.delimiter))
+    resolved = resolve(options, source)
+    plan, engine = resolved.plan, resolved.engine
+    scores = options.scores
+    score_array = None if scores is None or isinstance(scores, str) else np.asarray(scores)
+    if engine == "auto":
+        from ..engines.stream import too_large_for_memory
+
+        reason = too_large_for_memory(source, plan.columns)
+        engine = "memory" if reason is None else "stream"
+        exposure = [name for name in plan.metrics if name in EXPOSURE_METRICS]
+        if reason and exposure:
+            raise InputError(
+                f"metrics: {exposure[0]} looks at every user's list at once, in memory, but {reason}; "
+                "pass engine='memory' to try anyway, or leave the beyond-accuracy metrics out"
+            )
+        if reason:
+            notes.append(f"engine: streaming, because {reason}")
+    if engine != "memory" and score_array is not None:
+        raise InputError(f"engine {engine}: scores given as an array need the whole table; use a column")
+
+    timings = {"load": time.perf_counter() - clock}  # options, schema and columns checked
+    if engine == "dask":
+        from ..engines.dask import evaluate_dask
+
+        scored = evaluate_dask(
+            source, plan, scheduler=resolved.scheduler, workers=resolved.workers, timings=timings,
+            notes=notes, progress=options.progress,
+        )  # fmt: skip
+    else:
+        scorer = load_plan_scorer(plan, notes, timings)
+        if engine == "stream":
+            from ..engines.stream import evaluate_stream
+
+            scored = evaluate_stream(
+                source, plan, scorer, chunk_rows=resolved.chunk_rows, timings=timings, notes=notes,
+                progress=options.progress,
+            )  # fmt: skip
+        else:
+            clock = time.perf_counter()
+            table = source.read(plan.columns)
+            add_time(timings, "load", clock)
+            scored = score_table(
+                table, plan, scorer, scores=score_array, progress=options.progress, timings=timings
+            )
+    if scored.duplicates is not None and scored.duplicates.sum():
+        notes.append(
+            f"duplicates: {int(scored.duplicates.sum())} rows repeat a ({plan.user_col}, {plan.item_col}) "
+            "pair; all are kept"
+        )
+    if "notebook" in plan.protocols:
+        notes.append(protocols.NOTEBOOK_NOTE)
+    clock = time.perf_counter()
+    summary, per_user = tables(scored, plan.metrics)
+    timings["tables"] = time.perf_counter() - clock
+    duplicates = None if scored.duplicates is None else int(scored.duplicates.sum())
+    return Evaluation(summary, per_user, scored.n_rows, len(scored.users), duplicates, timings, notes)

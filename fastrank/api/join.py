@@ -1,0 +1,387 @@
+"""A top-N run joined with held-out truth, vectorised, into the kernels' grouped arrays.
+
+Ids are dictionary-encoded by pyarrow; the truth's (user, item) pairs are sorted once and each run
+row's label is looked up with ``searchsorted``; rows are placed per user with ``numpy`` arithmetic
+on offsets. No Python loop runs per user. See :mod:`fastrank.api.runs` for the semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import kernels
+from ..arrays.checks import INT64_MAX
+from ..arrays.columns import numeric_column
+from ..arrays.grouping import Groups, group_rows
+from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
+from ..engines.plan import duplicates_per_user
+from ..errors import InputError, count
+from ..inputs import trec
+from ..inputs.formats import TREC, input_kind
+from ..inputs.tables import TableSource
+from .options import RunOptions
+
+
+def _ids(table: pa.Table, column: str, where: str, row_name: Callable[[int], str]) -> pa.ChunkedArray:
+    ids = table.column(column)
+    if pa.types.is_dictionary(ids.type):
+        ids = ids.cast(ids.type.value_type)
+    if ids.null_count:
+        row = int(np.argmax(ids.is_null().to_numpy(zero_copy_only=False)))
+        raise InputError(f"{where}: column {column!r} is empty (null) at {row_name(row)}")
+    if not (
+        pa.types.is_integer(ids.type) or pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)
+    ):
+        raise InputError(f"{where}: column {column!r} holds {ids.type}; ids must be integers or text")
+    if pa.types.is_integer(ids.type):
+        if pa.types.is_uint64(ids.type) and len(ids) and pc.max(ids).as_py() > INT64_MAX:
+            return ids.cast(pa.string())  # beyond int64: compared as text, like mixed ids
+        return ids.cast(pa.int64())
+    return ids.cast(pa.string())
+
+
+def _row(row: int) -> str:
+    return f"row {row}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run read and checked: user and item ids and scores per row (a rank r as the score
+    -r), how messages name it (``where``) and one of its rows (``row_name``: a row of a table, a
+    line of a TREC file)."""
+
+    users: pa.ChunkedArray
+    items: pa.ChunkedArray
+    scores: np.ndarray
+    where: str
+    row_name: Callable[[int], str]
+
+
+def read_run(source: Any, name: str, o: RunOptions) -> Run:
+    """One run (a TREC file, a table file or a frame) read and checked."""
+    kind, source = input_kind(source)
+    by = o.rank_col or o.score_col
+    if kind == TREC:
+        table = trec.read_run(source)
+        user_col, item_col, by = "qid", "docno", "rank" if o.rank_col else "score"
+        where = source.name
+
+        def row_name(row: int) -> str:
+            return f"line {trec.line_of_row(source, row)}"
+    else:
+        table_source = TableSource(source, delimiter=o.delimiter)
+        user_col, item_col, row_name = o.user_col, o.item_col, _row
+        where = table_source.name if table_source.path is not None else _run_name(name)
+        if by not in table_source.column_names:
+            hint = (
+                " (there is a 'rank' column: pass rank_col='rank')"
+                if "rank" in table_source.column_names
+                else ""
+            )
+            raise InputError(
+                f"{where}: no {'rank' if o.rank_col else 'score'} column {by!r}{hint}; a run needs a score "
+                "column (score_col=) or a rank column (rank_col=)"
+            )
+        table_source.require_roles(
+            [(o.user_col, "user column", "user_col="), (o.item_col, "item column", "item_col=")]
+        )
+        table = table_source.read([o.user_col, o.item_col, by], allow_empty=True)
+    if table.num_rows == 0:  # recommends nothing: every user of the truth is an empty run
+        empty = pa.chunked_array([], pa.string())
+        return Run(empty, empty, np.empty(0, np.float64), where, row_name)
+    users = _ids(table, user_col, where, row_name)
+    items = _ids(table, item_col, where, row_name)
+    values = np.asarray(numeric_column(table, by, where), dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        raise InputError(
+            f"{where}: column {by!r} is {values[row]} at {row_name(row)} (user {users[row].as_py()!r}); "
+            "scores must be finite"
+        )
+    return Run(users, items, -values if o.rank_col else values, where, row_name)
+
+
+def _run_name(name: str) -> str:
+    """How messages name a run given as a frame or table: ``run``, or ``run NAME`` when it has a
+    name of its own (``run run: ...`` read badly)."""
+    return name if name == "run" else f"run {name}"
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The truth, ready to join: distinct users (the result's users, in order of appearance),
+    distinct items, and rows sorted by (user code, item code)."""
+
+    users: np.ndarray
+    user_ids: pa.Array
+    item_ids: pa.Array
+    offsets: np.ndarray  # rows of truth user u: offsets[u]:offsets[u + 1]
+    user_codes: np.ndarray  # per row, in that order
+    item_codes: np.ndarray  # per row: 0 <= code < len(item_ids)
+    labels: np.ndarray  # per row
+    sizes: np.ndarray  # truth rows per user
+    name: str
+    dropped: int = 0  # repeated (user, item) rows left out (duplicates="first")
+
+
+def prepare_truth(truth: Any, o: RunOptions) -> Truth:
+    """The truth read and checked (relevance finite and >= 0; a repeated (user, item) refused or
+    its first row kept, by ``o.duplicates``), its pairs sorted once for every run's lookups."""
+    kind, truth = input_kind(truth)
+    if kind == TREC:
+        table = trec.read_qrels(truth)
+        user_col, item_col, label_col = "qid", "docno", "rel"
+        where = truth.name
+
+        def row_name(row: int) -> str:
+            return f"line {trec.line_of_row(truth, row)}"
+    else:
+        user_col, item_col, label_col, row_name = o.user_col, o.item_col, o.label_col, _row
+        source = TableSource(truth, delimiter=o.delimiter)
+        source.require_roles(
+            [(o.user_col, "truth column", "user_col="), (o.item_col, "truth column", "item_col="),
+             (o.label_col, "truth column", "label_col=")]
+        )  # fmt: skip
+        table = source.read([o.user_col, o.item_col, o.label_col])
+        where = source.name if source.path is not None else "truth"
+    if table.num_rows == 0:
+        raise InputError(f"{where}: the truth has no rows; there is nothing to find")
+    users = _ids(table, user_col, where, row_name)
+    items = _ids(table, item_col, where, row_name)
+    labels = np.asarray(numeric_column(table, label_col, where), dtype=np.float64)
+    bad = np.flatnonzero(~(np.isfinite(labels) & (labels >= 0)))
+    if bad.size:
+        row = int(bad[0])
+        raise InputError(
+            f"{where}: relevance {labels[row]} at {row_name(row)} (user {users[row].as_py()!r}, item "
+            f"{items[row].as_py()!r}); relevance must be finite and >= 0"
+        )
+    user_codes, user_ids = _encode(users)
+    item_codes, item_ids = _encode(items)
+    keys = user_codes * len(item_ids) + item_codes
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    dropped = 0
+    repeated = np.flatnonzero(keys[1:] == keys[:-1]) + 1
+    if repeated.size:
+        if o.duplicates == "refuse":
+            row = int(order[repeated].min())
+            raise InputError(
+                f"{where}: user {users[row].as_py()!r} has item {items[row].as_py()!r} twice (again at "
+                f"{row_name(row)}); pass duplicates='first' to keep the first"
+            )
+        keep = np.ones(len(keys), bool)
+        keep[repeated] = False
+        order, keys = order[keep], keys[keep]
+        dropped = int(repeated.size)
+    sorted_users = user_codes[order]
+    sizes = np.bincount(sorted_users, minlength=len(user_ids))
+    return Truth(
+        users=user_ids.to_numpy(zero_copy_only=False),
+        user_ids=user_ids,
+        item_ids=item_ids,
+        offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+        user_codes=sorted_users,
+        item_codes=item_codes[order],
+        labels=labels[order],
+        sizes=sizes,
+        name=where,
+        dropped=dropped,
+    )
+
+
+def _encode(ids: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Codes (int64, first appearance = 0) and the distinct ids, by pyarrow's hash encoder."""
+    encoded = pc.dictionary_encode(ids.combine_chunks())
+    return np.asarray(encoded.indices, dtype=np.int64), encoded.dictionary
+
+
+def _lookup(ids: Any, values: pa.Array) -> np.ndarray:
+    """Index of each of ``ids`` in ``values`` (-1 when absent); text and integers compare as text.
+    Integers in a range of up to 2**26 values take a direct table instead of a hash lookup."""
+    if ids.type != values.type:
+        ids, values = ids.cast(pa.string()), values.cast(pa.string())
+    if pa.types.is_integer(ids.type) and len(values):
+        keys = np.asarray(values.to_numpy(zero_copy_only=False), np.int64)
+        wanted = np.asarray(ids.to_numpy(), np.int64)
+        low, high = int(keys.min()), int(keys.max())
+        if high - low < 1 << 26:
+            table = np.full(high - low + 1, -1, np.int64)
+            table[keys - low] = np.arange(len(keys))
+            inside = (wanted >= low) & (wanted <= high)
+            out = np.full(len(wanted), -1, np.int64)
+            out[inside] = table[wanted[inside] - low]
+            return out
+    found = pc.index_in(ids, value_set=values)
+    return np.asarray(found.fill_null(-1), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Joined:
+    offsets: np.ndarray  # one group per truth user
+    ranked: np.ndarray  # run rows at the start of each group
+    labels: np.ndarray
+    scores: np.ndarray
+
+
+def join(run: Run, truth: Truth, o: RunOptions, notes: list[str]) -> Joined:
+    """The run's rows grouped per truth user (run rows first, then the truth items it missed)."""
+    users, items, scores, where = run.users, run.items, run.scores, run.where
+    groups, run_user_ids = _group_users(users)
+    if len(users) and _repeats(groups, items):
+        pairs = {"u": users.to_numpy(zero_copy_only=False), "i": items.to_numpy(zero_copy_only=False)}
+        keep = ~pd.DataFrame(pairs).duplicated().to_numpy()
+        if not keep.all():  # not only equal hashes of different ids
+            if o.duplicates == "refuse":
+                row = int(np.argmin(keep))
+                raise InputError(
+                    f"{where}: user {users[row].as_py()!r} lists item {items[row].as_py()!r} twice (again at "
+                    f"{run.row_name(row)}); pass duplicates='first' to keep the first"
+                )
+            repeated = count(int((~keep).sum()), "repeated (user, item) row")
+            notes.append(f"{where}: {repeated}; the first of each kept")
+            rows = np.flatnonzero(keep)
+            users, items, scores = users.take(rows), items.take(rows), scores[rows]
+            groups, run_user_ids = _group_users(users)
+    truth_user = _lookup(run_user_ids, truth.user_ids)[groups.keys]  # per run group; -1: no truth
+    sizes = groups.sizes
+    skipped = truth_user < 0
+    if len(skipped) and skipped.all():
+        # Rarely a run that missed every user; mostly ids that never meet (another column or format).
+        disjoint = (
+            f"{where}: no user of the run is in the truth {truth.name} (run users look like "
+            f"{_examples(run_user_ids)}; truth users like {_examples(truth.user_ids)})"
+        )
+        if o.empty_run == "skip":  # every user would be left out: nothing is evaluated
+            raise InputError(f"{disjoint}; with empty_run='skip' no user is left to evaluate")
+        notes.append(f"{disjoint}: every user of the truth scores 0; check that both use the same ids")
+    if skipped.any():
+        users_skipped = count(int(skipped.sum()), "user")
+        notes.append(
+            f"{where}: {users_skipped} without truth skipped ({count(int(sizes[skipped].sum()), 'row')})"
+        )
+    n_users = len(truth.users)
+    parallel = thread_count(True)
+
+    # Labels of run rows: the truth relevance of (user, item), else 0; and which truth rows matched.
+    run_items = frozen(groups.take(_lookup(items, truth.item_ids)))
+    run_labels = np.empty(len(run_items), np.float64)
+    found = np.zeros(len(truth.labels), np.bool_)
+    offsets, run_user = frozen(groups.offsets), frozen(truth_user)
+    truth_offsets, truth_items, truth_labels = (
+        frozen(truth.offsets),
+        frozen(truth.item_codes),
+        frozen(truth.labels),
+    )
+    bounds = even_bounds(groups.n_groups, 2 * parallel)
+    run_chunks(
+        lambda first, stop: kernels.match_truth(
+            first, stop, offsets, run_user, run_items, truth_offsets, truth_items, truth_labels,
+            len(truth.item_ids), run_labels, found,
+        ),
+        bounds, True,
+    )  # fmt: skip
+
+    run_scores = groups.take(scores)
+    if o.ties == "trec":
+        local_items, run_item_ids = _encode(items)
+        row_user = np.repeat(truth_user, sizes)
+        run_scores = _trec_order(row_user, run_scores, groups.take(local_items), run_item_ids)
+    ranked = np.zeros(n_users, np.int64)
+    ranked[truth_user[~skipped]] = sizes[~skipped]
+    missed = truth.sizes - np.bincount(truth.user_codes[found], minlength=n_users)
+    out_offsets = frozen(np.concatenate(([0], np.cumsum(ranked + missed))).astype(np.int64))
+    labels = np.empty(out_offsets[-1], np.float64)
+    out_scores = np.full(out_offsets[-1], -np.inf)  # missed truth items are never ranked
+    run_labels, run_scores, found = (
+        frozen(run_labels),
+        frozen(np.ascontiguousarray(run_scores)),
+        frozen(found),
+    )
+    run_chunks(
+        lambda first, stop: kernels.place_run_rows(
+            first, stop, offsets, run_user, run_labels, run_scores, out_offsets, labels, out_scores
+        ),
+        bounds, True,
+    )  # fmt: skip
+    ranked_view = frozen(ranked)
+    run_chunks(
+        lambda first, stop: kernels.place_missed(
+            first, stop, truth_offsets, truth_labels, found, out_offsets, ranked_view, labels
+        ),
+        even_bounds(n_users, 2 * parallel), True,
+    )  # fmt: skip
+    empty = int((ranked == 0).sum())
+    if empty:
+        fate = "they score 0 for every metric (empty_run='skip' leaves them out)"
+        if o.empty_run == "skip":
+            fate = "left out (empty_run='skip')"
+        notes.append(f"{where}: {count(empty, 'user')} of the truth without recommendations; {fate}")
+    return Joined(out_offsets, ranked, labels, out_scores)
+
+
+def _examples(ids: pa.Array) -> str:
+    return ", ".join(repr(one) for one in ids.slice(0, 3).to_pylist())
+
+
+def _repeats(groups: Groups, items: pa.ChunkedArray) -> bool:
+    """Whether some user lists an item twice, or two items whose ids hash alike (O(rows): integer
+    ids as they are, text by FNV-1a 64 where it lies; the caller confirms a hit exactly)."""
+    array = items.combine_chunks()
+    if pa.types.is_integer(array.type):
+        ids = groups.take(np.asarray(array.to_numpy(zero_copy_only=False), np.int64))
+        return bool(duplicates_per_user(groups, ids, True).any())
+    array = array.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int64)[array.offset : array.offset + len(array) + 1]
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    hashes = np.empty(len(array), np.uint64)
+    kernels.fnv1a64(offsets, data, hashes)
+    keys, group_offsets = frozen(groups.take(hashes.view(np.int64))), frozen(groups.offsets)
+    counts = np.empty(groups.n_groups, np.int64)
+    largest = int(groups.sizes.max())
+    run_chunks(
+        lambda first, stop: kernels.repeated_in_groups(first, stop, group_offsets, keys, largest, counts),
+        even_bounds(groups.n_groups, 2 * thread_count(True)),
+        True,
+    )
+    return bool(counts.any())
+
+
+def _group_users(users: pa.ChunkedArray) -> tuple[Groups, pa.Array]:
+    """The run's rows grouped by user, group g being user ``ids[g]``: integer ids are grouped as
+    they are (no encoding pass), text ids through pyarrow's dictionary encoding."""
+    if pa.types.is_integer(users.type):
+        grouped = _group(np.asarray(users.to_numpy(), np.int64))
+        return Groups(np.arange(grouped.n_groups), grouped.offsets, grouped.order), pa.array(grouped.keys)
+    codes, ids = _encode(users)
+    return _group(codes), ids
+
+
+def _group(codes: np.ndarray) -> Groups:
+    """Rows grouped by user code; no groups for an empty run."""
+    if len(codes) == 0:
+        return Groups(keys=codes, offsets=np.zeros(1, np.int64), order=None)
+    return group_rows(codes)
+
+
+def _trec_order(
+    row_user: np.ndarray, scores: np.ndarray, items: np.ndarray, item_ids: pa.Array
+) -> np.ndarray:
+    """Distinct scores giving trec_eval's order within each user: score descending, then item id
+    as text descending (trec_eval sorts ties by ``strcmp`` of docno, reversed)."""
+    text = item_ids.cast(pa.string())
+    text_rank = np.empty(len(text), np.int64)
+    text_rank[np.asarray(pc.array_sort_indices(text))] = np.arange(len(text))
+    order = np.lexsort((-text_rank[items], -scores, row_user))
+    position = np.empty(len(order), np.float64)
+    position[order] = np.arange(len(order), dtype=np.float64)
+    return -position

@@ -1,0 +1,318 @@
+"""Every option of an evaluation in one frozen :class:`Options`, and :func:`resolve`, the one place
+they are checked: into a :class:`~fastrank.engines.plan.Plan` (what to read and compute, shipped to
+every engine) and the engine's own settings. Runs against held-out truth have theirs in
+:class:`RunOptions`, checked by :func:`check_run`.
+
+:func:`fastrank.evaluate`, :func:`fastrank.compare`, the CLI and ``RankingMetrics`` all build an
+``Options``; a new option is a field here and a check in :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..arrays.checks import check_delimiter, check_int, check_number
+from ..engines.plan import MODEL_SOURCE, Plan
+from ..errors import InputError
+from ..inputs.tables import TableSource
+from ..metrics import protocols
+from ..metrics.registry import AUC_METRICS, EXPOSURE_METRICS, MetricSpec, expand
+from ..scoring import DEFAULT_BATCH_SIZE, PREDICTORS
+
+ENGINES = ("auto", "memory", "stream", "dask")
+"""``auto``: in memory, or streamed when the input looks too large for memory."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options of :func:`fastrank.evaluate`, with its defaults and meanings, as given: nothing
+    is checked until :func:`resolve`. ``replace(**changes)`` gives a copy with some changed."""
+
+    model: Any = None
+    scores: Any = None
+    baselines: Sequence[str] = ()
+    user_col: str = "user_id"
+    item_col: str | None = "video_id"
+    label_col: str = "watch_ratio"
+    features: Sequence[str] | None = None
+    k: int | Sequence[int] = 10
+    metrics: str | Sequence[str] = "ndcg"
+    threshold: float = 1.0
+    gauc_weight: str = "rows"
+    popularity_col: str | None = None
+    protocol: str | Sequence[str] = "standard"
+    min_items: int = 2
+    batch_size: int = DEFAULT_BATCH_SIZE
+    safe_mode: bool = True
+    predictor: str = "auto"
+    progress: bool = False
+    engine: str = "auto"
+    chunk_rows: int | None = None
+    scheduler: Any = None
+    workers: int | None = None
+    allow_shared_columns: bool = False
+    delimiter: str | None = None
+
+    def replace(self, **changes: Any) -> Options:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Checked options: the :class:`~fastrank.engines.plan.Plan` and where it runs (``engine`` may
+    still be ``"auto"``: the API decides from the input's size)."""
+
+    plan: Plan
+    engine: str
+    chunk_rows: int | None
+    scheduler: Any
+    workers: int | None
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` as a list: None is empty, a string or an int is one item."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, np.integer)):
+        return [value]
+    return list(value)
+
+
+def check_scalars(options: Options) -> tuple[float, int, int]:
+    """``threshold``, ``min_items`` and ``batch_size``, checked: the options every entry shares."""
+    threshold = check_number(options.threshold, "threshold")
+    return threshold, check_int(options.min_items, "min_items"), check_int(options.batch_size, "batch_size")
+
+
+def resolve(options: Options, source: TableSource) -> Resolved:
+    """Check every option against each other and ``source``'s schema, before any row is read.
+
+    Raises :class:`~fastrank.InputError` naming the option (as a Python argument) at fault.
+    """
+    o = options
+    ks = [check_int(one, "k") for one in as_list(o.k)]
+    if not ks:
+        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
+    if not isinstance(o.metrics, (str, Sequence)):
+        raise InputError(
+            f"The 'metrics' parameter must be a name or a list of names. Got {o.metrics!r} instead."
+        )
+    pairs = expand(as_list(o.metrics), ks)
+    if not pairs:
+        raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
+    metric_names = list(dict.fromkeys(spec.name for spec in pairs))
+    threshold, min_items, batch_size = check_scalars(o)
+    if o.predictor not in PREDICTORS:
+        raise InputError(f"predictor: must be one of {', '.join(PREDICTORS)}. Got {o.predictor!r} instead.")
+    wanted = as_list(o.protocol)
+    for name in wanted:
+        if name not in protocols.PROTOCOLS:
+            raise InputError(
+                f"protocol: unknown protocol {name!r}; choose from {', '.join(protocols.PROTOCOLS)}"
+            )
+    if not wanted:
+        raise InputError("protocol: name at least one protocol")
+    engine, chunk_rows, workers = _check_engine(o)
+    check_delimiter(o.delimiter)
+    baselines = as_list(o.baselines)
+    if o.model is None and o.scores is None and not baselines:
+        raise InputError(
+            "nothing to evaluate: give a model (model=), a scores column (scores=) or a baseline column "
+            "(baselines=)"
+        )
+    score_col = o.scores if isinstance(o.scores, str) else None
+    names = [MODEL_SOURCE] if o.model is not None else []
+    names += [score_col or "scores"] if o.scores is not None else []
+    names += baselines
+    repeated = sorted({one for one in names if names.count(one) > 1})
+    if repeated:
+        raise InputError(f"source {repeated[0]!r} is given twice; each score source needs its own name")
+    roles = [(o.user_col, "user column", "user_col=")]
+    roles += [(o.item_col, "item column", "item_col=")] if o.item_col else []
+    roles += [(o.label_col, "label column", "label_col=")]
+    roles += [(score_col, "score column", "scores=")] if score_col else []
+    roles += [(column, "score column", "baselines=") for column in baselines]
+    if o.model is not None and o.features is not None:
+        roles += [(column, "feature column", "features=") for column in o.features]
+    if "gauc" in metric_names and isinstance(o.gauc_weight, str) and o.gauc_weight not in ("rows", "users"):
+        roles.append((o.gauc_weight, "weight column", "gauc_weight="))
+    if o.popularity_col is not None and any(name in EXPOSURE_METRICS for name in metric_names):
+        roles.append((o.popularity_col, "popularity column", "popularity_col="))
+    source.require_roles(roles)
+    features: list[str] = []
+    if o.model is not None:
+        if o.features is None:
+            skip = {o.user_col, o.label_col, o.item_col, score_col}
+            features = [c for c in source.column_names if c not in skip]
+        else:
+            features = list(o.features)
+        if not features:
+            raise InputError(f"{source.name}: no feature columns left for the model")
+    score_cols = [score_col, *baselines]
+    _check_roles(o.user_col, o.item_col, o.label_col, score_cols, features, o.allow_shared_columns)
+    if "notebook" in wanted and not o.item_col:
+        raise InputError("the notebook protocol needs an item column (item_col)")
+    _check_metric_columns(o, metric_names, engine)
+    plan = Plan(
+        name=source.name, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col,
+        score_col=score_col, has_scores=o.scores is not None, baselines=tuple(baselines),
+        features=tuple(features), model=o.model, ks=tuple(ks), metrics=tuple(metric_names),
+        pairs=tuple((spec.name, spec.k) for spec in pairs),
+        threshold=threshold, protocols=tuple(wanted), min_items=min_items, batch_size=batch_size,
+        safe_mode=o.safe_mode, predictor=o.predictor, gauc_weight=o.gauc_weight,
+        popularity_col=o.popularity_col,
+    )  # fmt: skip
+    return Resolved(plan, engine, chunk_rows, o.scheduler, workers)
+
+
+def _check_metric_columns(o: Options, metrics: list[str], engine: str) -> None:
+    """GAUC's weight and the beyond-accuracy metrics' item and popularity columns."""
+    exposure = [name for name in metrics if name in EXPOSURE_METRICS]
+    if not isinstance(o.gauc_weight, str) or not o.gauc_weight:
+        raise InputError(
+            "The 'gauc_weight' parameter must be 'rows', 'users' or a column name. "
+            f"Got {o.gauc_weight!r} instead."
+        )
+    if o.gauc_weight != "rows" and "gauc" not in metrics:
+        raise InputError("gauc_weight= weights GAUC; add 'gauc' to the metrics or leave it out")
+    if o.popularity_col is not None:
+        if not exposure:
+            raise InputError(
+                "popularity_col= is for the beyond-accuracy metrics (arp, novelty, long_tail, ...); add one "
+                "to the metrics or leave it out"
+            )
+    if exposure and not o.item_col:
+        raise InputError(f"metrics: {exposure[0]} needs an item column (item_col=)")
+    if exposure and engine in ("stream", "dask"):
+        raise InputError(
+            f"metrics: {exposure[0]} looks at every user's list at once, which engine='{engine}' does "
+            "not hold; use engine='memory'"
+        )
+
+
+def _check_engine(o: Options) -> tuple[str, int | None, int | None]:
+    if o.engine not in ENGINES:
+        raise InputError(f"engine: must be one of {', '.join(ENGINES)}. Got {o.engine!r} instead.")
+    if (o.scheduler is not None or o.workers is not None) and o.engine != "dask":
+        given = "scheduler=" if o.scheduler is not None else "workers="
+        raise InputError(f"{given} needs engine='dask'")
+    if o.scheduler is not None and o.workers is not None:
+        raise InputError("workers= starts a local cluster; with scheduler= the cluster has its own workers")
+    if o.chunk_rows is not None and o.engine not in ("auto", "stream"):
+        raise InputError(f"chunk_rows= is for streaming, not for engine='{o.engine}'")
+    chunk_rows = None if o.chunk_rows is None else check_int(o.chunk_rows, "chunk_rows")
+    workers = o.workers
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InputError(f"workers= must be >= 1, got {workers!r}")
+        cores = os.cpu_count() or 1
+        # More local worker processes than cores only adds start-up cost and memory.
+        workers = check_int(workers, "workers", high=4 * cores, why=f" (4 x the {cores} cores here)")
+    return o.engine, chunk_rows, workers
+
+
+def _check_roles(
+    user_col: str, item_col: str | None, label_col: str, score_cols: list[str | None], features: list[str],
+    allow_shared: bool,
+) -> None:  # fmt: skip
+    """Refuse a column in two roles: the user, item and label columns are three different columns,
+    and none of them is a score or a feature unless ``allow_shared`` (the label as a feature feeds
+    the model the answer; as a score it ranks by the answer)."""
+    keys = {"user_col": user_col, "item_col": item_col, "label_col": label_col}
+    named = [(role, column) for role, column in keys.items() if column]
+    for i, (role, column) in enumerate(named):
+        for other, other_column in named[i + 1 :]:
+            if column == other_column:
+                raise InputError(
+                    f"column {column!r} is both {role}= and {other}=; they must be different columns"
+                )
+    if allow_shared:
+        return
+    uses = [("a score column (scores= or baselines=)", c) for c in score_cols if c] + [
+        ("a feature (features=)", c) for c in features
+    ]
+    for role, column in named:
+        for use, used in uses:
+            if used == column:
+                raise InputError(
+                    f"column {column!r} is {role}= and also {use}; pass allow_shared_columns=True "
+                    "if that is what you mean"
+                )
+
+
+RUN_TIES = ("average", "pessimistic", "optimistic", "trec")
+"""``average``: tied scores averaged over their orders (as every fastrank metric); ``trec``: ties
+broken by item id as text, descending, as trec_eval and pytrec_eval do; ``pessimistic`` and
+``optimistic``: relevant items last or first within a tie."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The options of :func:`fastrank.evaluate_run`, with its defaults, as given: checked by
+    :func:`check_run`."""
+
+    k: int | Sequence[int] = 10
+    metrics: str | Sequence[str] = "ndcg"
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+    score_col: str = "score"
+    rank_col: str | None = None
+    label_col: str = "relevance"
+    threshold: float = 1.0
+    ties: str = "average"
+    map_denominator: str = "min"
+    empty_run: str = "zero"
+    duplicates: str = "refuse"
+    delimiter: str | None = None
+
+    def replace(self, **changes: Any) -> RunOptions:
+        return dataclasses.replace(self, **changes)
+
+
+def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
+    """The metric specs (each metric at every k) and the threshold; raises on a bad option."""
+    o = options
+    ks = [check_int(one, "k") for one in as_list(o.k)]
+    if not ks:
+        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
+    if not isinstance(o.metrics, (str, Sequence)):
+        raise InputError(
+            f"The 'metrics' parameter must be a name or a list of names. Got {o.metrics!r} instead."
+        )
+    specs = expand(as_list(o.metrics), ks)
+    for spec in specs:
+        if spec.name in AUC_METRICS or spec.name in EXPOSURE_METRICS:
+            raise InputError(
+                f"metrics: {spec.name} is for tables of scored rows (fastrank.evaluate); a top-N run "
+                "has no scores for the items it left out"
+            )
+    if not specs:
+        raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
+    for name, value, choices in (
+        ("ties", o.ties, RUN_TIES),
+        ("map_denominator", o.map_denominator, ("min", "relevant")),
+        ("empty_run", o.empty_run, ("zero", "skip")),
+        ("duplicates", o.duplicates, ("refuse", "first")),
+    ):
+        if value not in choices:
+            raise InputError(
+                f"The '{name}' parameter must be one of {', '.join(map(repr, choices))}. "
+                f"Got {value!r} instead."
+            )
+    check_delimiter(o.delimiter)
+    columns = [o.user_col, o.item_col, o.label_col, o.score_col] + ([o.rank_col] if o.rank_col else [])
+    for column in columns:
+        if not isinstance(column, str) or not column:
+            raise InputError(f"column names must be non-empty strings. Got {column!r} instead.")
+    ranked_by = o.rank_col or o.score_col
+    if len({o.user_col, o.item_col, o.label_col}) < 3 or len({o.user_col, o.item_col, ranked_by}) < 3:
+        raise InputError(
+            "user_col=, item_col= and label_col= (or score_col= / rank_col=) must be different columns"
+        )
+    return specs, check_number(o.threshold, "threshold")

@@ -1,0 +1,237 @@
+"""Top-N runs against held-out truth: :func:`evaluate_run`.
+
+A *run* lists, per user, the items a model recommended (from the whole catalog) with a score or a
+rank; the *truth* (qrels) lists each user's held-out items with their relevance. This is the
+shape trec_eval, pytrec_eval, ranx, RecBole and LensKit evaluate. Semantics:
+
+* a run row's label is the truth relevance of its (user, item), else 0;
+* truth items the run did not retrieve still count: in the ideal DCG and in the recall, MAP and
+  R-precision denominators (the kernels rank only a user's run rows, see
+  :func:`fastrank.metrics.evaluate_grouped`);
+* users of the truth without run rows score 0 for every metric (trec_eval ``-c``, ranx), or are
+  left out with ``empty_run="skip"``; users of the run without truth are skipped; both counted;
+* a (user, item) twice in a run or in the truth is refused, or with ``duplicates="first"`` its
+  first row is kept (counted).
+
+The join (:mod:`fastrank.api.join`) is vectorised; no Python loop runs per user.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..arrays.grouping import groups_from_offsets
+from ..engines.plan import Scored
+from ..errors import InputError
+from ..inputs.formats import STDIN, TABLE, Opened, input_kind, open_input, shown
+from ..metrics.dispatch import evaluate_grouped
+from .join import join, prepare_truth, read_run
+from .options import RunOptions, check_run
+from .results import Evaluation, tables
+
+
+def evaluate_run(
+    run: Any,
+    truth: Any,
+    *,
+    k: int | Sequence[int] = 10,
+    metrics: str | Sequence[str] = "ndcg",
+    user_col: str = "user_id",
+    item_col: str = "item_id",
+    score_col: str = "score",
+    rank_col: str | None = None,
+    label_col: str = "relevance",
+    threshold: float = 1.0,
+    ties: str = "average",
+    map_denominator: str = "min",
+    empty_run: str = "zero",
+    duplicates: str = "refuse",
+    delimiter: str | None = None,
+) -> Evaluation:
+    """Evaluate top-N recommendation lists (runs) against held-out truth.
+
+    Parameters
+    ----------
+    run : path, pandas.DataFrame, pyarrow.Table, or a dict or list of them
+        One run or several (each a source of the result, evaluated against the same truth): a
+        parquet or CSV file, a TREC run file (``qid Q0 docno rank score tag``) or a table with
+        ``user_col``, ``item_col`` and ``score_col`` (or ``rank_col``). Files are told apart by
+        content (a text file whose first line holds a number is TREC; one of names, a CSV
+        header); a pipe or ``"-"`` (standard input, once) is read whole. Sources are named by the
+        dict's keys, else by file name without suffix (with parent folders where two would
+        clash: ``exp1/test``, ``exp2/test``), else ``run`` (``run1``, ``run2``, ...). The column
+        options apply to tables; a TREC file's fields are fixed.
+    truth : path, pandas.DataFrame or pyarrow.Table
+        Held-out items: ``user_col``, ``item_col`` and ``label_col`` (relevance, >= 0), or a TREC
+        qrels file (``qid iter docno rel``). Ids are integers or text (compared as text when one
+        side is text, or beyond int64).
+    k, metrics
+        Cutoffs and metric names, as :func:`fastrank.evaluate` (each metric at every k).
+    score_col, rank_col : str
+        The run's score column (higher is better), or a rank column (1 = best; it wins when given).
+    threshold : float
+        Relevant when relevance >= threshold (precision, recall, hit rate, MRR, MAP).
+    ties : {"average", "trec", "pessimistic", "optimistic"}
+        Tied scores: see :data:`fastrank.api.options.RUN_TIES`. ``trec`` reproduces trec_eval's
+        numbers exactly.
+    map_denominator : {"min", "relevant"}
+        AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
+        user's relevant items (trec_eval's ``map_cut``, ranx).
+    empty_run : {"zero", "skip"}
+        Users of the truth with no run rows: 0 for every metric, or left out (NaN).
+    duplicates : {"refuse", "first"}
+        A (user, item) repeated in a run or in the truth: an error naming it, or keep the first.
+    delimiter : str, optional
+        The delimiter of CSV runs and truth, one character; default: sniffed.
+
+    Returns
+    -------
+    Evaluation
+        ``per_user`` has one row per truth user, metric, k and run (``n_items``: the user's truth
+        rows); ``notes`` count skipped users and dropped duplicates.
+    """
+    options = RunOptions(**{name: value for name, value in locals().items() if name not in ("run", "truth")})
+    return evaluate_run_options(run, truth, options)
+
+
+def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluation:
+    """:func:`evaluate_run` with its options in one :class:`RunOptions`."""
+    clock = time.perf_counter()
+    specs, threshold = check_run(options)
+    sources, truth = open_inputs(run_sources(run), truth)
+    check_columns_apply(sources, truth, options)
+    prepared = prepare_truth(truth, options)
+    timings = {"load": time.perf_counter() - clock}
+    notes: list[str] = []
+    if prepared.dropped:
+        notes.append(
+            f"{prepared.name}: {prepared.dropped:,} repeated (user, item) rows; the first of each kept"
+        )
+    values: dict[tuple[str, str, int, str], np.ndarray] = {}
+    n_rows = 0
+    for name, source in sources:
+        clock = time.perf_counter()
+        run = read_run(source, name, options)
+        timings["load"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        joined = join(run, prepared, options, notes)
+        timings["join"] = timings.get("join", 0.0) + time.perf_counter() - clock
+        clock = time.perf_counter()
+        groups = groups_from_offsets(joined.offsets, prepared.users)
+        result = evaluate_grouped(
+            groups, joined.labels, joined.scores, specs, gain="linear",
+            ties="average" if options.ties == "trec" else options.ties, threshold=threshold, min_items=1,
+            no_relevant="zero", parallel=True, ranked=joined.ranked, map_denominator=options.map_denominator,
+        )  # fmt: skip
+        if options.empty_run == "skip":
+            result.values[joined.ranked == 0] = np.nan
+        for j, spec in enumerate(specs):
+            values["standard", spec.name, spec.k, name] = result.values[:, j]
+        timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - clock
+        n_rows += len(run.users)
+    scored = Scored(prepared.users, prepared.sizes, None, values, n_rows)
+    clock = time.perf_counter()
+    summary, per_user = tables(scored, [spec.name for spec in specs])
+    timings["tables"] = time.perf_counter() - clock
+    return Evaluation(summary, per_user, n_rows, len(prepared.users), None, timings, notes)
+
+
+def run_sources(run: Any) -> list[tuple[str, Any]]:
+    """(name, source) of each run: a dict's keys; else, for files, their names without suffix
+    (with as many parent folders as make them unique: ``exp1/test`` and ``exp2/test``); else
+    ``run`` (``run1``, ``run2``, ... for several)."""
+    if isinstance(run, Mapping):
+        pairs = [(str(name), source) for name, source in run.items()]
+    else:
+        many = isinstance(run, (list, tuple))
+        items = list(run) if many else [run]
+        paths = [source for source in items if isinstance(source, (str, os.PathLike))]
+        names = dict(zip(map(id, paths), _unique_names(paths), strict=True))
+        pairs = []
+        for i, source in enumerate(items, start=1):
+            if id(source) in names:
+                name = names[id(source)]
+            else:
+                name = f"run{i}" if many and len(items) > 1 else "run"
+            pairs.append((name, source))
+    if not pairs:
+        raise InputError("run: give at least one run")
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"run: two runs are named {repeated[0]!r}; give each run its own name")
+    return pairs
+
+
+def _unique_names(paths: list[Any]) -> list[str]:
+    """Each path's file name without its suffixes, with parent folders added where two would
+    read the same; the same file twice is refused (it would be compared with itself)."""
+    if str(STDIN) in map(str, paths):
+        paths = [("stdin" if str(path) == STDIN else path) for path in paths]
+    resolved = [os.path.realpath(path) for path in paths]
+    for i, path in enumerate(resolved):
+        if path in resolved[:i]:
+            raise InputError(f"run: {shown(paths[i])} is given twice; each run is evaluated once")
+    parts = [Path(path).parts for path in resolved]
+    # A pipe (<(zcat run.gz) is /dev/fd/63) has no name of its own: "pipe63".
+    stems = [
+        f"pipe{Path(path).name}" if str(path).startswith(("/dev/fd/", "/proc/self/fd/"))
+        else Path(path).name.split(".")[0] or Path(path).name
+        for path in paths
+    ]  # fmt: skip
+    depth = [0] * len(paths)
+    while True:
+        names = [
+            "/".join([*part[len(part) - 1 - d : len(part) - 1], stem])
+            for part, stem, d in zip(parts, stems, depth, strict=True)
+        ]
+        clashing = [i for i, name in enumerate(names) if names.count(name) > 1]
+        if not clashing:
+            return names
+        for i in clashing:
+            depth[i] += 1
+
+
+def open_inputs(sources: list[tuple[str, Any]], truth: Any) -> tuple[list[tuple[str, Any]], Any]:
+    """Each path among the runs and the truth looked at once (:func:`~fastrank.inputs.formats.open_input`):
+    a pipe or standard input is read here, and ``-`` may stand for one of them only."""
+    taken = [False]
+
+    def opened(source: Any) -> Any:
+        return open_input(source, stdin_taken=taken) if isinstance(source, (str, os.PathLike)) else source
+
+    return [(name, opened(source)) for name, source in sources], opened(truth)
+
+
+_TREC_FIELDS = "run: qid Q0 docno rank score tag; qrels: qid iter docno rel"
+
+
+def check_columns_apply(sources: list[tuple[str, Any]], truth: Any, o: RunOptions) -> None:
+    """Refuse a column option that names a table column when every input it applies to is a TREC
+    file, whose fields are fixed: it would be ignored, or worse, read another field."""
+    default = RunOptions()
+    run_tables = [source for _, source in sources if input_kind(source)[0] == TABLE]
+    truth_table = input_kind(truth)[0] == TABLE
+    applies = {
+        "user_col": run_tables or truth_table,
+        "item_col": run_tables or truth_table,
+        "score_col": run_tables,
+        "rank_col": run_tables or o.rank_col == "rank",  # a TREC run's own rank field
+        "label_col": truth_table,
+    }
+    for option, used in applies.items():
+        value = getattr(o, option)
+        if value != getattr(default, option) and not used:
+            files = [source.name for _, source in sources if isinstance(source, Opened)]
+            files += [truth.name] if isinstance(truth, Opened) and not truth_table else []
+            raise InputError(
+                f"{option}={value!r} names a table column, but {' and '.join(files)} "
+                f"{'is a TREC file' if len(files) == 1 else 'are TREC files'}, whose fields are fixed "
+                f"({_TREC_FIELDS}); leave it out"
+            )

@@ -1,0 +1,383 @@
+"""``python -m fastrank evaluate | compare | bucketize``: argument parsing and printing only; the
+work is :func:`fastrank.evaluate`, :func:`fastrank.compare` and :func:`fastrank.engines.bucketing.bucketize`.
+
+Exit codes: 0 ok, 2 bad usage or bad input (one line on stderr), 3 the engine could not finish
+(Dask workers lost beyond retries; one line), 1 internal error (a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from ..errors import EngineError, InputError, count
+from ..kernels.jit import on_first_compile
+from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
+from .report import epilog, format_comparison, format_table, json_records, overview
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
+COMPILING = "compiling the {family} for this machine (once: later runs load them from numba's cache)"
+"""The note printed while kernels compile on a machine's first run (one line per family)."""
+
+
+def _say(message: str) -> None:
+    print(f"fastrank: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: a line break or other control character (in a path, say) is
+    written as its escape, so every message stays one line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], message)
+
+
+class _Once(argparse.Action):
+    """An option that takes one value and refuses to be given twice (the last would win silently)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        if getattr(namespace, self.dest) is not None:
+            parser.error(f"{option_string} given twice; it takes one column (--baseline takes several)")
+        setattr(namespace, self.dest, values)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, like every other input error, instead of argparse's usage block.
+        value = re.search(r"invalid (?:choice|int value|float value): '([^']*)'", message)
+        if value and os.path.exists(value[1]):
+            message += f"; {value[1]} is a file: put DATA before the options, or after --"
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(
+        prog="fastrank", description="Exact, fast ranking-quality evaluation for recommender models."
+    )
+    parser.add_argument("--version", action="version", version=f"fastrank {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    ev = commands.add_parser(
+        "evaluate",
+        help="per-user ranking metrics of a Keras model and baselines on a user x item table",
+        description=(
+            "Evaluate per-user ranking quality (NDCG, DCG, precision, recall, hit rate, MRR, MAP, ...) on "
+            "a user x item table, or of runs against held-out truth. Without DATA (and without options "
+            "about data), runs the built-in demo: a synthetic KuaiRec-shaped table, the shipped demo "
+            "model and a popularity baseline."
+        ),
+        epilog=epilog("evaluate"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_inputs(ev)
+    ev.add_argument(
+        "--protocol", nargs="+", choices=["standard", "notebook"],
+        help="standard: per-user --metrics at each -k, scores vs labels (default); notebook: the KuaiRec "
+        "notebook's item-id NDCG, for migrating users",
+    )  # fmt: skip
+    ev.add_argument(
+        "--per-user", metavar="PATH",
+        help="write per-user values to this file: .parquet (or .pq) or .csv, by its suffix",
+    )  # fmt: skip
+    _add_output(ev)
+
+    cmp = commands.add_parser(
+        "compare",
+        help="confidence intervals and paired tests of each source against a reference",
+        description=(
+            "Evaluate like 'evaluate', then give every source's mean with a user-level bootstrap "
+            "interval and compare each source with a reference: mean difference with its interval, "
+            "paired randomization and t-test p-values (Holm-adjusted), effect size, wins/ties/losses. "
+            "Without DATA, runs the built-in demo."
+        ),
+        epilog=epilog("compare"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_inputs(cmp)
+    cmp.add_argument("--reference", help="source compared against (default: the first baseline)")
+    cmp.add_argument(
+        "--resamples",
+        type=int,
+        default=10_000,
+        help="bootstrap and sign-flip resamples (default: %(default)s)",
+    )
+    cmp.add_argument(
+        "--seed", type=int, default=0, help="random seed: same seed, same numbers (default: %(default)s)"
+    )
+    cmp.add_argument("--confidence", type=float, default=0.95, help="interval level (default: %(default)s)")
+    cmp.add_argument(
+        "--ci-method", choices=["percentile", "bca"], default="percentile",
+        help="bootstrap interval (default: %(default)s)",
+    )  # fmt: skip
+    cmp.add_argument(
+        "--slice-by", metavar="COLUMN", help="a user-level column, or 'activity' (row-count quartiles)"
+    )
+    cmp.add_argument("--plot", metavar="DIR", help="write distribution, scatter and NDCG@k curve PNGs there")
+    _add_output(cmp)
+
+    bucket = commands.add_parser(
+        "bucketize",
+        help="hash-partition a table by user into N parquet files sorted by user, for --stream and dask",
+        description=(
+            "Split a table into N parquet files by a stable hash of the user id: each user's rows land "
+            "in one file, each file is sorted by user (rows of a user keep their order), and a manifest "
+            "lists the files. Works on tables larger than memory. The output directory must not exist."
+        ),
+        epilog=epilog("bucketize"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bucket.add_argument("data", help="parquet file, directory of parquet files, or CSV")
+    bucket.add_argument("out", help="output directory (created; must not exist yet)")
+    bucket.add_argument("--buckets", type=int, required=True, metavar="N", help="number of files")
+    bucket.add_argument("--user-col", default="user_id", help="user id column (default: %(default)s)")
+    bucket.add_argument("--delimiter", metavar="CHAR", help="a CSV's delimiter (default: sniffed)")
+    bucket.add_argument("--quiet", action="store_true", help="no progress bar; print nothing on success")
+    return parser
+
+
+def _add_inputs(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "data", nargs="?",
+        help="parquet file or directory, CSV/TSV (gzip too; delimiter sniffed), a pipe, or - for standard "
+        "input; told by content, not name (default: the demo)",
+    )  # fmt: skip
+    sub.add_argument("--model", help="Keras model file (.keras) scored in one whole-matrix predict")
+    sub.add_argument(
+        "--scores", metavar="COLUMN", action=_Once,
+        help="column of precomputed scores to evaluate (no model needed)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--baseline", metavar="COLUMN", action="append", default=[], help="score column, as is; repeatable"
+    )
+    sub.add_argument("--user-col", help="user id column (default: user_id)")
+    sub.add_argument("--item-col", help="item id column (default: video_id; with --run: item_id)")
+    sub.add_argument(
+        "--label-col", help="relevance label column (default: watch_ratio; with --run: relevance)"
+    )
+    sub.add_argument(
+        "--features", metavar="COLUMN", nargs="+", help="model input columns (default: all others)"
+    )
+    sub.add_argument("-k", type=int, nargs="+", help="cutoffs of the metrics named without one (default: 10)")
+    sub.add_argument(
+        "--metrics", nargs="+", default=["ndcg"], metavar="NAME",
+        help="metrics at each k: ndcg (default), dcg, precision, recall, hit_rate, mrr, map, f1; or at "
+        "their own cutoff: ndcg@10; over the whole list: r_precision, auc, gauc; beyond accuracy (top-k "
+        "lists, tables only): coverage, arp, novelty, gini, entropy, long_tail",
+    )  # fmt: skip
+    sub.add_argument(
+        "--threshold",
+        type=float,
+        default=1.0,
+        help="binary metrics and AUC: relevant when label >= this (default: 1.0)",
+    )
+    sub.add_argument(
+        "--gauc-weight", metavar="rows|users|COLUMN",
+        help="GAUC's weight of a user: its rows (default), 1 each (users), or a column summed per user",
+    )  # fmt: skip
+    sub.add_argument(
+        "--popularity-col", metavar="COLUMN",
+        help="item popularity for arp, novelty, long_tail: this column summed per item (default: rows)",
+    )  # fmt: skip
+    sub.add_argument("--min-items", type=int, help="exclude users with fewer rows (default: 2)")
+    sub.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed: , ; tab or |)")
+    sub.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
+    sub.add_argument(
+        "--predictor", choices=["auto", "numpy", "keras"], default="auto",
+        help="auto: numpy forward pass when every layer is supported, else Keras (default)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--allow-shared-columns", action="store_true",
+        help="let the user, item or label column also be a score or a feature (refused by default)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--no-safe-mode", action="store_true",
+        help="load models holding Python code (Lambda layers): runs code from the file; trusted files only",
+    )  # fmt: skip
+    runs = sub.add_argument_group(
+        "runs against held-out truth (instead of DATA: each user's top-N list from the whole catalog)"
+    )
+    runs.add_argument(
+        "--run", metavar="[NAME=]PATH", action="append", default=[],
+        help="a run: parquet, CSV or TREC run file (qid Q0 docno rank score tag), a pipe or -; named "
+        "NAME, else by its file name; repeatable",
+    )  # fmt: skip
+    runs.add_argument(
+        "--truth", metavar="PATH", help="held-out truth: parquet, CSV or TREC qrels (qid iter docno rel)"
+    )
+    runs.add_argument("--score-col", help="the run's score column (default: score)")
+    runs.add_argument("--rank-col", help="the run's rank column (1 = best), instead of a score")
+    runs.add_argument(
+        "--ties", choices=["average", "trec", "pessimistic", "optimistic"],
+        help="tied scores: averaged over their orders (default), or broken by item id as trec_eval does",
+    )  # fmt: skip
+    runs.add_argument(
+        "--map-denominator", choices=["min", "relevant"],
+        help="AP@k divided by min(k, relevant) (default) or by the relevant items (trec_eval, ranx)",
+    )  # fmt: skip
+    runs.add_argument(
+        "--empty-run", choices=["zero", "skip"],
+        help="truth users without recommendations: 0 for every metric (default) or left out",
+    )  # fmt: skip
+    runs.add_argument(
+        "--duplicates", choices=["refuse", "first"],
+        help="a (user, item) twice in a run or the truth: an error (default) or keep the first",
+    )  # fmt: skip
+    engine = sub.add_argument_group("engine (where the work runs; every engine gives the same numbers)")
+    engine.add_argument(
+        "--engine", choices=["auto", "memory", "stream", "dask"], default="auto",
+        help="auto: in memory, or streamed when the input is too large for memory (default)",
+    )  # fmt: skip
+    engine.add_argument(
+        "--stream", action="store_true",
+        help="same as --engine stream: chunks of whole users; input sorted by user or bucketed",
+    )  # fmt: skip
+    engine.add_argument(
+        "--chunk-rows", type=int, default=None, metavar="N",
+        help="streaming: rows per chunk, which sets peak memory (default: 1048576)",
+    )  # fmt: skip
+    engine.add_argument(
+        "--scheduler", metavar="ADDRESS", help="dask: an existing cluster's scheduler, e.g. tcp://host:8786"
+    )
+    engine.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="dask without --scheduler: local worker processes, one thread each (default: one per core)",
+    )  # fmt: skip
+
+
+def _add_output(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.add_argument("--verbose", action="store_true", help="report time per stage on stderr")
+    sub.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
+
+
+def _notes(args: argparse.Namespace, evaluation: Any) -> None:
+    if not args.quiet:
+        for note in evaluation.notes:
+            if not note.startswith("notebook-compatible"):
+                _say(for_command_line(note))
+    if args.verbose:
+        stages = " | ".join(f"{stage} {seconds:.2f} s" for stage, seconds in evaluation.timings.items())
+        _say(f"time per stage: {stages}")
+
+
+def _inputs(args: argparse.Namespace) -> list[Any]:
+    """The paths a command reads: what no output may be written over."""
+    from ..inputs.outputs import input_paths
+
+    runs = [value.partition("=")[2] if "=" in value and not os.path.exists(value) else value
+            for value in args.run]  # fmt: skip
+    return input_paths(args.data, runs, args.truth, args.model)
+
+
+def _evaluate_command(args: argparse.Namespace) -> int:
+    from ..api.evaluate import evaluate_options
+    from ..inputs.outputs import check_not_input, check_writable, write_table_atomic
+
+    check_data_given(args)
+    per_user = None
+    if args.per_user is not None:
+        per_user = check_writable(args.per_user, "--per-user")
+        check_not_input([per_user], _inputs(args), "--per-user")
+    if runs_given(args):
+        from ..api.runs import evaluate_run_options
+
+        runs, options = run_options(args)
+        result = evaluate_run_options(runs, args.truth, options)
+    else:
+        options = table_options(args)
+        result = evaluate_options(args.data, options)
+    _notes(args, result)
+    if per_user is not None:
+        import pyarrow as pa
+
+        frame = result.per_user
+        if options.user_col not in frame.columns:  # the user column keeps its name from the input
+            frame = frame.rename(columns={"user": options.user_col})
+        write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), per_user)
+        if not args.quiet:
+            _say(f"wrote {count(len(frame), 'per-user row')} to {per_user}")
+    if args.json:
+        print(json.dumps(json_records(result), indent=2))
+    else:
+        print(format_table(result))
+    return EXIT_OK
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from ..compare.confidence import compare_options, compare_runs
+
+    check_data_given(args)
+    resampling = {"reference": args.reference, "n_resamples": args.resamples, "seed": args.seed,
+                  "confidence": args.confidence, "ci_method": args.ci_method, "slice_by": args.slice_by,
+                  "plot_dir": args.plot}  # fmt: skip
+    if runs_given(args):
+        runs, options = run_options(args)
+        result = compare_runs(runs, args.truth, **resampling, **dataclasses.asdict(options))
+    else:
+        result = compare_options(args.data, table_options(args), **resampling)
+    _notes(args, result.evaluation)
+    if args.json:
+        print(json.dumps(result.records(), indent=2))
+    else:
+        print(format_comparison(result))
+    for path in result.plots:
+        _say(f"wrote {path}")
+    return EXIT_OK
+
+
+def _bucketize_command(args: argparse.Namespace) -> int:
+    from ..engines.bucketing import MANIFEST_NAME, bucketize
+
+    manifest = bucketize(
+        args.data, args.out, args.buckets, user_col=args.user_col, delimiter=args.delimiter,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )  # fmt: skip
+    if not args.quiet:
+        users = sum(file.users for file in manifest.files)
+        _say(
+            f"wrote {count(len(manifest.files), 'file')} ({count(manifest.rows, 'row')}, "
+            f"{count(users, 'user')}) to {args.out}; manifest {MANIFEST_NAME}"
+        )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        print(overview())
+        return EXIT_OK
+    commands = {"evaluate": _evaluate_command, "compare": _compare_command, "bucketize": _bucketize_command}
+    quiet = getattr(args, "quiet", False)
+    try:
+        # A library's warning is not a second line of output; --verbose shows them as notes.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with on_first_compile(lambda family: None if quiet else _say(COMPILING.format(family=family))):
+                code = commands[args.command](args)
+        if getattr(args, "verbose", False):
+            for warning in caught:
+                _say(f"warning: {warning.category.__name__}: {warning.message}")
+        return code
+    except InputError as error:
+        print(f"fastrank: error: {one_line(for_command_line(str(error)))}", file=sys.stderr)
+        return EXIT_INPUT
+    except EngineError as error:
+        print(f"fastrank: error: {one_line(str(error))}", file=sys.stderr)
+        return EXIT_ENGINE
+    except KeyboardInterrupt:
+        print("fastrank: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("fastrank: internal error: this is a bug in fastrank, please report it", file=sys.stderr)
+        return EXIT_BUG

@@ -1,0 +1,178 @@
+"""Command-line flags and the library's options, both ways: the parsed flags as the
+:class:`~fastrank.api.options.Options` or :class:`~fastrank.api.options.RunOptions` the API takes, and the
+API's messages (which name Python arguments) with the flags a command-line user types."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Any
+
+from ..api.options import Options, RunOptions
+from ..errors import InputError
+from ..scoring import DEFAULT_BATCH_SIZE
+
+# The library's messages name Python arguments; at the command line the same advice names flags.
+_FLAGS_FOR_ARGUMENTS = {  # the irregular ones; for_command_line maps any other name= itself
+    "safe_mode=False": "--no-safe-mode",
+    "allow_shared_columns=True": "--allow-shared-columns",
+    "baselines=": "--baseline",
+    "n_buckets=": "--buckets",
+    "plot_dir:": "--plot:",
+    "plot_dir=": "--plot",
+    "(fastrank.evaluate)": "(fastrank evaluate DATA, not --run)",
+    "pass a dict {name: run}": "name each run: --run NAME=PATH",
+}
+
+
+# "The 'n_resamples' parameter must be ..." reads "--resamples must be ..." at the command line.
+_FLAG_OF_PARAMETER = {"k": "-k", "n_resamples": "--resamples", "n_buckets": "--buckets",
+                      "buckets": "--buckets", "method": "--ci-method", "plot_dir": "--plot"}  # fmt: skip
+
+
+def for_command_line(message: str) -> str:
+    """``message`` with the Python arguments it names replaced by their command-line flags."""
+    for argument, flag in _FLAGS_FOR_ARGUMENTS.items():
+        message = re.sub(rf"(?<![\w-]){re.escape(argument)}", flag, message)
+    # Any other ``name='value'`` or bare ``name=`` is the flag of the same name.
+    message = re.sub(
+        r"(?<![\w'-])([a-z]+(?:_[a-z]+)*)='([\w.@-]+)'", lambda m: f"--{dashed(m[1])} {m[2]}", message
+    )
+    message = re.sub(r"(?<![\w'-])([a-z]+(?:_[a-z]+)*)=(?=[\s,;)]|$)", lambda m: f"--{dashed(m[1])}", message)
+    return re.sub(
+        r"The '(\w+)' parameter",
+        lambda match: _FLAG_OF_PARAMETER.get(match[1], "--" + match[1].replace("_", "-")),
+        message,
+    )
+
+
+def dashed(name: str) -> str:
+    return name.replace("_", "-")
+
+
+_TABLE_ONLY = ("data", "model", "scores", "baseline", "features", "min_items", "batch_size", "protocol",
+               "chunk_rows", "scheduler", "workers", "stream", "no_safe_mode",
+               "allow_shared_columns", "gauc_weight", "popularity_col")  # fmt: skip
+_RUN_ONLY = ("score_col", "rank_col", "ties", "map_denominator", "empty_run", "duplicates")
+# Options that describe a table: given without DATA, the demo must not run in its place.
+_ABOUT_DATA = ("model", "scores", "baseline", "features", "user_col", "item_col", "label_col", "gauc_weight",
+               "popularity_col", "delimiter", "allow_shared_columns")  # fmt: skip
+# Options that take several values: the ones that can swallow a DATA written after them.
+_SEVERAL = ("features", "metrics", "protocol", "k")
+
+
+def _flag(dest: str) -> str:
+    return {"data": "DATA", "k": "-k"}.get(dest, "--" + dashed(dest))
+
+
+def runs_given(args: argparse.Namespace) -> bool:
+    return bool(args.run or args.truth)
+
+
+def check_data_given(args: argparse.Namespace) -> None:
+    """Refuse to run the demo in place of the user's data: DATA is missing while options about a
+    table are given, or an option that takes several values took DATA as one of them."""
+    if args.data is not None or runs_given(args):
+        return
+    for dest in _SEVERAL:
+        values = getattr(args, dest, None) or []
+        if values and isinstance(values[-1], str) and os.path.isfile(values[-1]):
+            raise InputError(
+                f"DATA is missing: {_flag(dest)} took {values[-1]!r} as one of its values; put DATA before "
+                f"the options (fastrank {args.command} {values[-1]} {_flag(dest)} ...) or after -- "
+                f"({_flag(dest)} ... -- {values[-1]})"
+            )
+    about = [dest for dest in _ABOUT_DATA if getattr(args, dest, None) not in (None, [], False)]
+    if about:
+        raise InputError(
+            f"DATA is missing, but {_flag(about[0])} describes it; put DATA before the options "
+            f"(fastrank {args.command} data.parquet {_flag(about[0])} ...) or after -- "
+            "(... -- data.parquet); the demo runs only when no option about data is given"
+        )
+
+
+def _ks(args: argparse.Namespace) -> list[int]:
+    return [10] if args.k is None else args.k
+
+
+def run_options(args: argparse.Namespace) -> tuple[Any, RunOptions]:
+    """The runs (a dict when any is named ``NAME=PATH``) and :class:`~fastrank.api.options.RunOptions`
+    of ``--run ... --truth ...``; table options refused."""
+    if not (args.run and args.truth):
+        raise InputError("--run and --truth go together: the runs are evaluated against the truth")
+    given = [dest for dest in _TABLE_ONLY if getattr(args, dest, None)]
+    given += [name for name in ("engine", "predictor") if getattr(args, name) != "auto"]
+    if given:
+        raise InputError(f"{_flag(given[0])} is for evaluating a table; with --run and --truth, leave it out")
+    flags = ("user_col", "item_col", "score_col", "rank_col", "label_col", "ties", "map_denominator",
+             "empty_run", "duplicates", "delimiter")  # fmt: skip
+    given = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}
+    options = RunOptions(
+        k=_ks(args), metrics=args.metrics, threshold=args.threshold, **given
+    )  # defaults there
+    return named_runs(args.run), options
+
+
+def named_runs(values: list[str]) -> Any:
+    """``--run`` values as the API takes them: the paths, or a dict {name: path} when some are
+    given as ``NAME=PATH`` (a value that is an existing path is a path, ``=`` or not); the others
+    are named by their file names."""
+    from ..api.runs import run_sources
+
+    named: dict[str, str] = {}
+    unnamed: list[str] = []
+    for value in values:
+        name, equals, path = value.partition("=")
+        if equals and name and not os.path.exists(value):
+            if name in named:
+                raise InputError(f"--run: two runs are named {name!r}; give each run its own name")
+            named[name] = path
+        else:
+            unnamed.append(value)
+    if not named:
+        return values
+    runs = dict(run_sources(unnamed)) if unnamed else {}
+    clash = sorted(set(runs) & set(named))
+    if clash:
+        raise InputError(f"--run: two runs are named {clash[0]!r}; give each run its own name")
+    return {**named, **runs}
+
+
+def table_options(args: argparse.Namespace) -> Any:
+    """The :class:`~fastrank.api.options.Options` both commands share; they are checked by the API."""
+    given = [dest for dest in _RUN_ONLY if getattr(args, dest) is not None]
+    if given:
+        raise InputError(f"{_flag(given[0])} is for evaluating runs (--run and --truth)")
+    engine = args.engine
+    if args.stream:
+        if engine not in ("auto", "stream"):
+            raise InputError(f"--stream contradicts --engine {engine}; give one of them")
+        engine = "stream"
+    return Options(
+        model=args.model,
+        scores=args.scores,
+        baselines=args.baseline,
+        user_col=args.user_col or "user_id",
+        item_col="video_id" if args.item_col is None else args.item_col or None,
+        label_col=args.label_col or "watch_ratio",
+        features=args.features,
+        k=_ks(args),
+        metrics=args.metrics,
+        threshold=args.threshold,
+        gauc_weight=args.gauc_weight or "rows",
+        popularity_col=args.popularity_col,
+        protocol=getattr(args, "protocol", None) or "standard",
+        min_items=2 if args.min_items is None else args.min_items,
+        batch_size=DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size,
+        safe_mode=not args.no_safe_mode,
+        predictor=args.predictor,
+        progress=not args.quiet and sys.stderr.isatty(),
+        engine=engine,
+        chunk_rows=args.chunk_rows,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        allow_shared_columns=args.allow_shared_columns,
+        delimiter=args.delimiter,
+    )

@@ -1,0 +1,161 @@
+"""The CLI's printed output: summaries and comparisons as aligned text tables, JSON records, and
+the examples that ``python -m fastrank`` alone and each command's ``--help`` show."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import count
+from ..metrics.protocols import NOTEBOOK_NOTE
+
+
+def json_records(result: Any) -> list[dict[str, Any]]:
+    """An evaluation's summary as JSON records: NaN as null, the notebook protocol's caveat attached."""
+    records = result.records()
+    for record in records:
+        if isinstance(record["mean"], float) and math.isnan(record["mean"]):
+            record["mean"] = None
+        if record["protocol"] == "notebook":
+            record["note"] = NOTEBOOK_NOTE
+    return records
+
+
+def _align(columns: Sequence[str], rows: list[list[str]], right: set[str]) -> list[str]:
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(w) if name in right else cell.ljust(w)
+            for cell, w, name in zip(cells, widths, columns, strict=True)
+        ).rstrip()
+
+    return [line(columns), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def _k(k: Any) -> str:
+    """A cutoff; ``-`` for the metrics of the whole list."""
+    return "-" if k is None or k != k else str(k)
+
+
+def _number(value: float, digits: int = 4) -> str:
+    if value != value:
+        return "nan"
+    if 0 < abs(value) < 10 ** (1 - digits):  # e.g. ARP, a popularity share: significant digits
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}f}"
+
+
+def format_table(result: Any) -> str:
+    """The summary as an aligned text table, with the dataset's counts above it."""
+    head = f"{count(result.n_rows, 'row')}, {count(result.n_users, 'user')}"
+    if result.duplicates is not None:
+        head += f", {count(result.duplicates, 'duplicate (user, item) row')}"
+    columns = ["protocol", "metric", "k", "source", "mean", "users", "excluded"]
+    rows = [
+        [str(r["protocol"]), str(r["metric"]), _k(r["k"]), str(r["source"]), _number(r["mean"]),
+         f"{r['users']:,}", f"{r['excluded']:,}"]
+        for r in result.records()
+    ]  # fmt: skip
+    out = [head, "", *_align(columns, rows, {"k", "mean", "users", "excluded"})]
+    if any(r[0] == "notebook" for r in rows):
+        out += ["", f"* {NOTEBOOK_NOTE}."]
+    return "\n".join(out)
+
+
+def _p(value: float, at_floor: bool = False) -> str:
+    if value != value:
+        return "nan"
+    if at_floor:  # the randomization test's resolution: the true p-value may be smaller
+        return f"≤ {value:.4f}" if value >= 1e-4 else f"≤ {value:.1e}"
+    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def format_comparison(result: Any) -> str:
+    """Intervals, then paired comparisons, as aligned text tables."""
+    level = f"{100 * result.confidence:g}%"
+    ev = result.evaluation
+    head = f"{count(ev.n_rows, 'row')}, {count(ev.n_users, 'user')}; user-level bootstrap, {level} intervals"
+    columns = ["slice", "metric", "k", "source", "mean", f"{level} CI", "users"]
+    rows = [
+        [r["slice"], r["metric"], _k(r["k"]), r["source"], _number(r["mean"]),
+         f"[{_number(r['low'])}, {_number(r['high'])}]", f"{r['users']:,}"]
+        for r in result.records()["intervals"]
+    ]  # fmt: skip
+    out = [head] + (["", *_align(columns, rows, {"k", "mean", "users"})] if rows else [])
+    comparisons = result.records()["comparisons"]
+    if comparisons:
+        columns = [
+            "slice",
+            "metric",
+            "k",
+            "source",
+            "vs",
+            "diff",
+            f"{level} CI",
+            "p (sign-flip)",
+            "p (t)",
+            "d",
+            "wins/ties/losses",
+        ]
+        rows = [
+            [r["slice"], r["metric"], _k(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
+             f"[{r['low']:+.4f}, {r['high']:+.4f}]", _p(r["p_randomization"], r["p_randomization_at_floor"]),
+             _p(r["p_ttest"]),
+             _number(r["effect_size"], 2), f"{r['wins']}/{r['ties']}/{r['losses']}"]
+            for r in comparisons
+        ]  # fmt: skip
+        out += ["", *_align(columns, rows, {"k", "diff", "p (sign-flip)", "p (t)", "d"})]
+        out += ["", "diff: mean per-user difference (source - reference); d: Cohen's d_z; p-values two-sided,"
+                " Holm-adjusted when several sources are compared with the reference."]  # fmt: skip
+    overall = result.records()["overall"]
+    if overall:
+        columns = ["metric", "k", "source", "value", "users"]
+        rows = [
+            [r["metric"], _k(r["k"]), r["source"], _number(r["value"]), f"{r['users']:,}"] for r in overall
+        ]
+        out += ["", *_align(columns, rows, {"k", "value", "users"})]
+        out += ["", "no interval or paired test for these: not means of per-user values (GAUC weights the "
+                "users' AUC; coverage, Gini and entropy describe all lists at once)."]  # fmt: skip
+    return "\n".join(out)
+
+
+EXAMPLES = {
+    "evaluate": [
+        ("the built-in demo (synthetic KuaiRec-shaped table, demo model, baseline)", "fastrank evaluate"),
+        ("a table and a model", "fastrank evaluate data.parquet --model model.keras --baseline popularity"),
+        ("your column names", "fastrank evaluate ratings.csv --scores pred --user-col uid --item-col item "
+                              "--label-col rating -k 5 10"),
+        ("runs against held-out truth", "fastrank evaluate --run bm25=bm25.run --run dense.parquet "
+                                        "--truth qrels.txt --metrics ndcg@10 recall@100 map"),
+    ],
+    "compare": [
+        ("model vs baseline, intervals and paired tests", "fastrank compare data.parquet --model model.keras "
+                                                           "--baseline popularity"),
+        ("two runs", "fastrank compare --run a=exp1/test.run --run b=exp2/test.run --truth qrels.txt"),
+    ],
+    "bucketize": [
+        ("16 files by user, for --stream and --engine dask", "fastrank bucketize data.parquet buckets/ "
+                                                            "--buckets 16"),
+    ],
+}  # fmt: skip
+"""One or two examples per command: ``python -m fastrank`` alone and each ``--help`` show them."""
+
+
+def epilog(command: str) -> str:
+    """A command's examples, for the end of its ``--help``."""
+    return "examples:\n" + "\n".join(f"  {text}:\n    {line}" for text, line in EXAMPLES[command])
+
+
+def overview() -> str:
+    """What ``python -m fastrank`` alone prints: the commands, with their examples."""
+    helps = {"evaluate": "per-user ranking metrics of a model, score columns or runs",
+             "compare": "the same, with confidence intervals and paired tests against a reference",
+             "bucketize": "hash-partition a table by user into parquet files"}  # fmt: skip
+    lines = ["usage: fastrank {evaluate,compare,bucketize} ...  (fastrank COMMAND --help for its options)"]
+    for command, text in helps.items():
+        lines += ["", f"fastrank {command}: {text}"]
+        for what, line in EXAMPLES[command]:
+            lines += [f"  # {what}", f"  {line}"]
+    return "\n".join(lines)

@@ -1,0 +1,284 @@
+"""The per-table pipeline every engine runs: a :class:`Plan` (what to read and compute, resolved
+by :func:`fastrank.evaluate`), then :func:`score_table` on a table of whole users: group, check,
+predict, per-user metrics. The API chooses an engine; the engines (in memory, streaming, Dask)
+call :func:`score_table` and :func:`concat`. This module imports neither the API nor an engine.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import kernels
+from ..arrays.columns import check_values, feature_matrix, item_column, numeric_column, user_column
+from ..arrays.grouping import group_rows
+from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
+from ..metrics import protocols
+from ..metrics.auc import gauc_weights
+from ..metrics.beyond import catalog
+from ..metrics.registry import EXPOSURE_METRICS, NO_CUTOFF, SUMMARY_ONLY
+from ..scoring import check_features, load_scorer, predict
+
+MODEL_SOURCE = "model"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to read and compute, resolved and checked before any row is read.
+
+    Picklable when ``model`` is a path or None: the Dask engine ships it to workers, which load
+    the model themselves.
+    """
+
+    name: str
+    user_col: str
+    item_col: str | None
+    label_col: str
+    score_col: str | None
+    has_scores: bool
+    baselines: tuple[str, ...]
+    features: tuple[str, ...]
+    model: Any
+    ks: tuple[int, ...]
+    metrics: tuple[str, ...]
+    threshold: float
+    protocols: tuple[str, ...]
+    min_items: int
+    batch_size: int
+    safe_mode: bool
+    predictor: str
+    gauc_weight: str = "rows"
+    popularity_col: str | None = None
+    pairs: tuple[tuple[str, int | None], ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        """Columns to read, each once."""
+        keys = [self.user_col, self.label_col] + ([self.item_col] if self.item_col else [])
+        extra = list(self.features) + list(self.baselines) + ([self.score_col] if self.score_col else [])
+        extra += [c for c in (self.weight_col, self.popularity_col) if c]
+        return list(dict.fromkeys(keys + extra))
+
+    @property
+    def weight_col(self) -> str | None:
+        """GAUC's weight column, if it has one."""
+        return None if self.gauc_weight in ("rows", "users") else self.gauc_weight
+
+    @property
+    def standard_pairs(self) -> list[tuple[str, int | None]]:
+        """(metric, k) of the standard protocol: ``pairs`` as resolved (see
+        :func:`fastrank.metrics.registry.expand`), else each metric at every k, once without a cutoff for
+        the metrics of the whole list (AUC, GAUC, R-precision)."""
+        if self.pairs:
+            return list(self.pairs)
+        return list(
+            dict.fromkeys((m, None) if m in NO_CUTOFF else (m, k) for m in self.metrics for k in self.ks)
+        )
+
+    @property
+    def sources(self) -> list[str]:
+        """Score sources, in the order given."""
+        names = [MODEL_SOURCE] if self.model is not None else []
+        names += [self.score_col or "scores"] if self.has_scores else []
+        return names + list(self.baselines)
+
+    @property
+    def value_keys(self) -> list[tuple[str, str, int, str]]:
+        """(protocol, metric, k, source) of each per-user value column, in :func:`score_table` order."""
+        keys = []
+        for source_name in self.sources:
+            if "standard" in self.protocols:
+                pairs = [(m, k) for m, k in self.standard_pairs if m not in SUMMARY_ONLY or m == "gauc"]
+                keys += [("standard", m, k, source_name) for m, k in pairs]
+            if "notebook" in self.protocols:
+                for metric in ("ndcg_notebook", "ndcg_notebook_rounded"):
+                    keys.append(("notebook", metric, protocols.NOTEBOOK_K, source_name))
+        return keys
+
+
+def load_plan_scorer(plan: Plan, notes: list[str], timings: dict[str, float]) -> Any:
+    """The model ready to predict (None without one), its features checked against its input."""
+    if plan.model is None:
+        return None
+    clock = time.perf_counter()
+    scorer, fallback = load_scorer(plan.model, safe_mode=plan.safe_mode, predictor=plan.predictor)
+    if fallback:
+        notes.append(f"predictor: {fallback}")
+    check_features(scorer, list(plan.features), model_name(plan.model))
+    timings["model"] = time.perf_counter() - clock
+    return scorer
+
+
+def model_name(model: Any) -> str:
+    """How messages name a model: its path, or ``model`` for an object."""
+    return str(model) if isinstance(model, (str, os.PathLike)) else "model"
+
+
+@dataclass
+class Scored:
+    """Per-user values of a table, or of parts of one holding whole users (see :func:`concat`).
+
+    ``values`` maps (protocol, metric, k, source) to one float64 per user (NaN: not evaluated;
+    ``k`` None for the metrics of the whole list; for ``gauc``, the user's AUC);
+    ``duplicates`` counts each user's rows repeating an item (None without an item column);
+    ``gauc_weights`` is GAUC's weight of each user (None without GAUC); ``overall`` maps the keys
+    of the metrics of all lists at once (coverage, Gini, entropy) to (value, users counted).
+    """
+
+    users: np.ndarray
+    n_items: np.ndarray
+    duplicates: np.ndarray | None
+    values: dict[tuple[str, str, int | None, str], np.ndarray]
+    n_rows: int
+    gauc_weights: np.ndarray | None = None
+    overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = field(default_factory=dict)
+
+
+def concat(parts: Sequence[Scored]) -> Scored:
+    """The parts' users one after the other; the parts must hold different users and no
+    ``overall`` value (those need every user at once: :func:`~fastrank.api.options.resolve` keeps
+    their metrics in memory)."""
+    first = parts[0]
+    if any(p.overall for p in parts):
+        raise ValueError("concat: values over all users' lists cannot be combined from parts")
+    return Scored(
+        users=np.concatenate([p.users for p in parts]),
+        n_items=np.concatenate([p.n_items for p in parts]),
+        duplicates=None if first.duplicates is None else np.concatenate([p.duplicates for p in parts]),
+        values={key: np.concatenate([p.values[key] for p in parts]) for key in first.values},
+        n_rows=sum(p.n_rows for p in parts),
+        gauc_weights=None if first.gauc_weights is None else np.concatenate([p.gauc_weights for p in parts]),
+    )
+
+
+def add_time(timings: dict[str, float] | None, stage: str, since: float) -> float:
+    now = time.perf_counter()
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + now - since
+    return now
+
+
+def score_table(
+    table: Any,
+    plan: Plan,
+    scorer: Any,
+    *,
+    scores: np.ndarray | None = None,
+    name: str | None = None,
+    parallel: bool = True,
+    progress: bool = False,
+    timings: dict[str, float] | None = None,
+) -> Scored:
+    """Group, check, predict and evaluate one table holding whole users.
+
+    ``table`` (pyarrow) has the plan's columns; ``scorer`` is the loaded model (None without one).
+    ``name`` replaces the plan's in messages (e.g. a bucket file); ``parallel=False`` keeps every
+    kernel on the calling thread, for callers that are themselves a thread pool (Dask workers).
+    Stage times are added to ``timings``.
+    """
+    name = name or plan.name
+    clock = time.perf_counter()
+    users = user_column(table, plan.user_col, name)
+    groups = group_rows(users, parallel=parallel)
+    labels = check_values(
+        numeric_column(table, plan.label_col, name, users), f"{name}: column {plan.label_col!r}", groups,
+        float32_ok=False, max_value=np.inf, parallel=parallel,
+    )  # fmt: skip
+    items = None
+    duplicates = None
+    exposure = None
+    if plan.item_col:
+        raw_items = item_column(table, plan.item_col, name, users)
+        if "notebook" in plan.protocols:
+            protocols.check_item_ids(raw_items, name, plan.item_col)
+        if any(m in EXPOSURE_METRICS for m in plan.metrics) and "standard" in plan.protocols:
+            column = plan.popularity_col
+            popularity = None if column is None else numeric_column(table, column, name, users)
+            names = (f"{name}: column {plan.item_col!r}", f"{name}: column {column!r}")
+            exposure = catalog(raw_items, popularity, groups, parallel=parallel, names=names)
+        if raw_items.dtype.kind in "iu":
+            items = groups.take(raw_items)
+        # Item ids coded once: the catalog's codes serve the duplicate count too.
+        codes = items if exposure is None else exposure.codes
+        if codes is None:
+            codes = groups.take(pd.factorize(raw_items)[0])
+        duplicates = duplicates_per_user(groups, codes, parallel)
+    weights = None
+    if "gauc" in plan.metrics:
+        weight = plan.gauc_weight
+        if plan.weight_col:
+            weight = numeric_column(table, plan.weight_col, name, users)
+        weights = gauc_weights(weight, groups, parallel, name=f"{name}: column {plan.weight_col!r}")
+    clock = add_time(timings, "group", clock)
+
+    sources: dict[str, np.ndarray] = {}
+    if scorer is not None:
+        matrix = feature_matrix(table, plan.features, name, users)
+        clock = add_time(timings, "features", clock)
+        sources[MODEL_SOURCE] = predict(scorer, matrix, batch_size=plan.batch_size, progress=progress)
+        del matrix
+        clock = add_time(timings, "predict", clock)
+    if plan.has_scores:
+        if plan.score_col:
+            sources[plan.score_col] = numeric_column(table, plan.score_col, name, users)
+        else:
+            sources["scores"] = np.asarray(scores)
+    for column in plan.baselines:
+        sources[column] = numeric_column(table, column, name, users)
+
+    label_order = groups.take(labels)
+    values: dict[tuple[str, str, int | None, str], np.ndarray] = {}
+    overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = {}
+    for source_name, column_values in sources.items():
+        in_table = source_name in table.column_names
+        where = f"{name}: column {source_name!r}" if in_table else f"{name}: {source_name}"
+        # Every source as float64 (exact for float32 model scores): one compiled kernel serves all.
+        checked = check_values(column_values, where, groups, float32_ok=False, parallel=parallel)
+        checked = groups.take(checked)
+        if "standard" in plan.protocols:
+            result = protocols.standard(
+                groups, label_order, checked, plan.standard_pairs, plan.min_items, plan.threshold,
+                items=exposure, user_weights=weights, parallel=parallel,
+            )  # fmt: skip
+            evaluated = result.evaluated
+            for j, column in enumerate(result.metrics):
+                metric, _, cut = column.partition("@")
+                key = ("standard", metric, int(cut) if cut else None, source_name)
+                if column in result.overall:
+                    overall[key] = (result.overall[column], evaluated[column])
+                else:
+                    values[key] = result.values[:, j]
+        if "notebook" in plan.protocols:
+            assert items is not None
+            for metric, rounded in (("ndcg_notebook", False), ("ndcg_notebook_rounded", True)):
+                result = protocols.notebook(
+                    groups, items, label_order, checked, rounded=rounded, parallel=parallel
+                )
+                values["notebook", metric, protocols.NOTEBOOK_K, source_name] = result.values[:, 0]
+    add_time(timings, "metrics", clock)
+    return Scored(groups.keys, groups.sizes, duplicates, values, table.num_rows, weights, overall)
+
+
+def duplicates_per_user(groups: Any, items: np.ndarray, parallel: bool) -> np.ndarray:
+    """Rows repeating a (user, item) pair seen earlier, per user, in O(rows) whatever the item ids."""
+    low, high = int(items.min()), int(items.max())
+    if high - low < 1 << 26:
+        codes = items - low
+        n_codes = high - low + 1
+    else:  # ids too sparse for a table indexed by id: renumber them first
+        codes, uniques = pd.factorize(items)
+        n_codes = len(uniques)
+    out = np.empty(groups.n_groups, np.int64)
+    offsets, codes = frozen(groups.offsets), frozen(np.ascontiguousarray(codes, np.int64))
+    run_chunks(
+        lambda first, stop: kernels.repeats_per_group(first, stop, offsets, codes, n_codes, out),
+        even_bounds(groups.n_groups, 2 * thread_count(parallel)),
+        parallel,
+    )
+    return out

@@ -1,0 +1,190 @@
+"""TREC run and qrels files, as trec_eval reads them, to and from pyarrow tables.
+
+A run file has one line per retrieved item: ``qid Q0 docno rank score tag``; a qrels file one line
+per judged item: ``qid iter docno rel``. Fields are separated by any whitespace (spaces, tabs,
+several of them), blank lines are skipped; ``qid`` and ``docno`` are text, kept exactly as written
+(``NA``, ``null`` and ``nan`` are ids like any other). trec_eval ranks by ``score`` and ignores
+``rank``. Messages name lines as an editor counts them: from 1 at the file's start, blank lines
+included. Any source :func:`fastrank.inputs.formats.open_input` takes: a path, a pipe, ``-``, gzip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..errors import InputError
+from .formats import QRELS_FIELDS, RUN_FIELDS, Opened, open_input
+from .outputs import write_atomic
+
+_INTEGER = re.compile(rb"^[+-]?\d+$")
+_INT64 = (-(2**63), 2**63 - 1)
+# Whitespace other than a space or a line break, made a space before the second try at parsing.
+_OTHER_SPACE = bytes.maketrans(b"\t\v\f\r", b"    ")
+
+
+def read_run(
+    source: Any,
+    *,
+    user_col: str = "qid",
+    item_col: str = "docno",
+    score_col: str = "score",
+    rank_col: str = "rank",
+) -> pa.Table:
+    """The run at ``source`` as a table with columns ``user_col``, ``item_col`` (text),
+    ``rank_col`` (int64) and ``score_col`` (float64), in file order."""
+    _distinct(user_col, item_col, score_col, rank_col)
+    fields = _read(source, RUN_FIELDS, numeric={"rank": "rank", "score": "score"})
+    return pa.table(
+        {
+            user_col: fields["qid"],
+            item_col: fields["docno"],
+            rank_col: fields["rank"],
+            score_col: fields["score"],
+        }
+    )
+
+
+def read_qrels(
+    source: Any, *, user_col: str = "qid", item_col: str = "docno", label_col: str = "rel"
+) -> pa.Table:
+    """The qrels at ``source`` as a table with columns ``user_col``, ``item_col`` (text) and
+    ``label_col`` (float64, the relevance), in file order."""
+    _distinct(user_col, item_col, label_col)
+    fields = _read(source, QRELS_FIELDS, numeric={"rel": "relevance"})
+    return pa.table({user_col: fields["qid"], item_col: fields["docno"], label_col: fields["rel"]})
+
+
+def line_of_row(source: Any, row: int) -> int:
+    """The line number (from 1, blank lines counted) of data row ``row`` (from 0) of a TREC
+    file: for messages about a row found bad after reading."""
+    data = open_input(source).read_bytes()
+    seen = -1
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.strip():
+            seen += 1
+            if seen == row:
+                return number
+    return row + 1
+
+
+def _distinct(*columns: str) -> None:
+    if len(set(columns)) < len(columns):
+        raise InputError(f"TREC fields need distinct column names, got {', '.join(map(repr, columns))}")
+
+
+def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[str, Any]:
+    """The file's fields by name: text as pyarrow strings, ``numeric`` fields as numbers.
+
+    Single-space separated files (what trec_eval writes) parse in one pass of pyarrow's
+    multi-threaded reader; other whitespace is first made single spaces. Errors name the line.
+    """
+    opened = open_input(source)
+    layout = " ".join(names)
+    table = _parse(opened.stream(), names)  # a file is read by pyarrow's own buffered reader
+    if table is None:
+        data = opened.read_bytes()
+        table = _parse(pa.BufferReader(_single_spaced(data)), names)
+        if table is None:
+            raise _field_count_error(opened, data, names, layout)
+    columns = {name: table.column(name) for name in names}
+    for field, what in numeric.items():
+        columns[field] = _numbers(columns[field], field == "rank", opened, what, layout)
+    return columns
+
+
+def _parse(stream: Any, names: tuple[str, ...]) -> pa.Table | None:
+    """The text of ``stream`` as single-space separated fields, or None if a line has another count."""
+    import pyarrow.csv as pacsv
+
+    try:
+        return pacsv.read_csv(
+            stream,
+            read_options=pacsv.ReadOptions(column_names=list(names)),
+            parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, double_quote=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+
+
+def _single_spaced(data: bytes) -> bytes:
+    """Tabs and runs of spaces made one space, and none at a line's start or end."""
+    data = re.sub(rb" {2,}", b" ", data.translate(_OTHER_SPACE))
+    return re.sub(rb"(?m)^ | $", b"", data)
+
+
+def _field_count_error(opened: Opened, data: bytes, names: tuple[str, ...], layout: str) -> InputError:
+    for number, line in enumerate(data.splitlines(), start=1):
+        fields = line.split()
+        if fields and len(fields) != len(names):
+            kind = "run" if names == RUN_FIELDS else "qrels"
+            return InputError(
+                f"{opened.name}: line {number} has {len(fields)} fields; a TREC {kind} line has "
+                f"{len(names)}: {layout}"
+            )
+    return InputError(f"{opened.name}: not a TREC file with fields {layout}")
+
+
+def _numbers(text: pa.ChunkedArray, integer: bool, opened: Opened, what: str, layout: str) -> pa.ChunkedArray:
+    """A text field as int64 or finite float64; the first bad value is named with its line."""
+    try:
+        numbers = text.cast(pa.int64() if integer else pa.float64())
+        if integer or np.isfinite(numbers.to_numpy()).all():
+            return numbers
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    strings = text.to_pylist()
+    if integer:
+        bad = next(i for i, value in enumerate(strings) if not _is_int64(value.encode()))
+        need = "an integer"
+    else:
+        parsed = pd.to_numeric(pd.Series(strings, dtype=object), errors="coerce").to_numpy(np.float64)
+        bad = int(np.argmax(~np.isfinite(parsed)))
+        need = "a finite number"
+    line = line_of_row(opened, bad)
+    raise InputError(f"{opened.name}: line {line}: {what} {strings[bad]!s} is not {need} (fields: {layout})")
+
+
+def _is_int64(value: bytes) -> bool:
+    return bool(_INTEGER.match(value)) and _INT64[0] <= int(value) <= _INT64[1]
+
+
+def write_run(
+    table: Any,
+    path: str | os.PathLike,
+    *,
+    user_col: str,
+    item_col: str,
+    score_col: str,
+    tag: str = "fastrank",
+) -> Path:
+    """Write a run (a pandas DataFrame or pyarrow Table) as a TREC run file, atomically: lines
+    grouped by user, ranked by score descending (rank 1 first), scores in full precision."""
+    frame = table.to_pandas() if isinstance(table, pa.Table) else pd.DataFrame(table)
+    frame = frame[[user_col, item_col, score_col]]
+    frame = frame.sort_values([user_col, score_col], ascending=[True, False], kind="stable")
+    ranks = frame.groupby(user_col, sort=False).cumcount() + 1
+    lines = pd.DataFrame(
+        {"qid": frame[user_col], "Q0": "Q0", "docno": frame[item_col], "rank": ranks,
+         "score": frame[score_col].map(repr), "tag": tag}
+    )  # fmt: skip
+    return write_atomic(path, lambda temp: lines.to_csv(temp, sep=" ", header=False, index=False))
+
+
+def write_qrels(table: Any, path: str | os.PathLike, *, user_col: str, item_col: str, label_col: str) -> Path:
+    """Write truth (a pandas DataFrame or pyarrow Table) as a TREC qrels file, atomically."""
+    frame = table.to_pandas() if isinstance(table, pa.Table) else pd.DataFrame(table)
+    labels = frame[label_col]
+    as_int = labels.astype(np.int64)
+    rel = as_int if (as_int == labels).all() else labels.map(repr)
+    lines = pd.DataFrame({"qid": frame[user_col], "iter": 0, "docno": frame[item_col], "rel": rel})
+    return write_atomic(path, lambda temp: lines.to_csv(temp, sep=" ", header=False, index=False))

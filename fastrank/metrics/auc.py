@@ -1,0 +1,69 @@
+"""AUC per user, GAUC's user weights, and R-precision, which comes from the same per-user sort
+(:mod:`fastrank.kernels.classes`): validated entry points for :mod:`fastrank.metrics`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..arrays.columns import check_values
+from ..arrays.grouping import Groups, group_chunks
+from ..arrays.threads import frozen, run_chunks, thread_count
+from ..errors import InputError
+
+
+def gauc_weights(weight: Any, groups: Groups, parallel: bool = True, name: str = "gauc_weight") -> np.ndarray:
+    """Each user's GAUC weight: ``"rows"`` its rows, ``"users"`` 1, or an array of one weight per
+    row (input order, finite and >= 0) summed over its rows."""
+    if isinstance(weight, str):
+        if weight == "rows":
+            return groups.sizes.astype(np.float64)
+        if weight == "users":
+            return np.ones(groups.n_groups)
+        raise InputError(
+            "The 'gauc_weight' parameter must be 'rows', 'users' or one weight per row. "
+            f"Got {weight!r} instead."
+        )
+    checked = check_values(weight, name, groups, float32_ok=False, max_value=np.inf, parallel=parallel,
+                           why_not_negative="weights must be >= 0")  # fmt: skip
+    with np.errstate(over="ignore"):
+        sums = np.add.reduceat(groups.take(checked), groups.offsets[:-1]) if groups.n_groups else np.zeros(0)
+    overflow = np.flatnonzero(~np.isfinite(sums))
+    if overflow.size:
+        user = groups.keys[int(overflow[0])]
+        raise InputError(
+            f"{name}: the weights of user {user.item() if isinstance(user, np.generic) else user!r} sum past "
+            "the largest float64 (1.8e308); scale the weights down (a weighted mean does not change)"
+        )
+    return sums.astype(np.float64)
+
+
+def class_metrics(
+    groups: Groups,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    min_items: int,
+    *,
+    ties: int,
+    skip_no_relevant: bool,
+    parallel: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's AUC (NaN: fewer than ``min_items`` rows, or a single class) and R-precision
+    (``ties``: the kernels' tie code; without a relevant row 0, or NaN with ``skip_no_relevant``);
+    inputs validated and in group order."""
+    auc = np.empty(groups.n_groups, np.float64)
+    r_precision = np.empty(groups.n_groups, np.float64)
+    offsets = frozen(groups.offsets)
+    inputs = (frozen(labels), frozen(scores), threshold, min_items, ties, skip_no_relevant)
+    largest = int(groups.sizes.max())
+    run_chunks(
+        lambda first, stop: kernels.grouped_class_metrics(
+            first, stop, offsets, *inputs, largest, auc, r_precision
+        ),
+        group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
+        parallel,
+    )
+    return auc, r_precision

@@ -1,0 +1,200 @@
+"""Beyond-accuracy metrics of the top-k lists: catalog coverage, average recommendation popularity
+(ARP), novelty, the Gini index and Shannon entropy of item exposure, and the long-tail share.
+
+The catalog is every item of the evaluated table; an item's popularity is its share of the
+table's rows, or of a popularity column summed over its rows. The lists are the top k of each
+user by score, in the ranking metrics' order (:func:`fastrank.kernels.grouped_exposure`): with
+ties averaged, each of the ``s`` items of a tie that the cutoff splits, with ``t`` of its places
+inside the top k, is listed with probability ``t / s``, so exposures are expected counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import kernels
+from ..arrays.columns import check_ids, check_values
+from ..arrays.conversion import to_numpy
+from ..arrays.grouping import Groups, group_chunks
+from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
+from ..errors import InputError
+
+HEAD_SHARE = 0.2
+"""Long tail: an item is in the head when fewer than this share of the catalog's items are
+strictly more popular than it (ties at the border stay in the head); the rest is the tail."""
+
+PER_USER = {"arp": kernels.ARP, "novelty": kernels.NOVELTY, "long_tail": kernels.LONG_TAIL}
+"""Exposure metrics with a per-user value (its column in the kernel's output)."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The items of an evaluated table and their popularity, by *slot*: item ``codes[i] - offset``.
+
+    ``codes`` holds each row's item code in group order: the item id itself for integer ids in
+    a dense range (``offset`` its smallest), else a code from ``pd.factorize`` (``offset`` 0, ids
+    in ``uniques``). Per slot: ``present`` (the item is in the table), ``share`` (its popularity
+    share; the shares sum to 1), ``self_information`` (``-log2(share)``, inf for a share of 0)
+    and ``tail`` (1.0 for long-tail items, else 0.0).
+    """
+
+    codes: np.ndarray
+    offset: int
+    uniques: np.ndarray | None
+    present: np.ndarray
+    share: np.ndarray
+    self_information: np.ndarray
+    tail: np.ndarray
+
+    @property
+    def n_items(self) -> int:
+        """Distinct items in the table."""
+        return int(np.count_nonzero(self.present))
+
+    def item_id(self, slot: int) -> object:
+        """The id of the item in ``slot``, for messages."""
+        item = self.offset + slot if self.uniques is None else self.uniques[slot]
+        return item.item() if isinstance(item, np.generic) else item
+
+
+def catalog(
+    items: Any,
+    popularity: Any,
+    groups: Groups,
+    *,
+    parallel: bool = True,
+    names: tuple[str, str] = ("items", "popularity"),
+) -> Catalog:
+    """The :class:`Catalog` of one item id per row (input order). ``popularity``: one finite value
+    >= 0 per row, summed per item; None: each row counts 1. ``names`` name the two in messages."""
+    item_array = to_numpy(items, names[0])
+    if item_array.shape[0] != groups.n_rows:
+        rows = item_array.shape[0]
+        raise InputError(f"{names[0]}: {rows} rows, but users has {groups.n_rows}; lengths must match")
+    check_ids(item_array, names[0], groups)
+    bounds = even_bounds(len(item_array), thread_count(parallel))
+    codes, offset, span, uniques = _codes(item_array, bounds, parallel)
+    weights = np.empty(0)
+    if popularity is not None:
+        weights = check_values(popularity, names[1], groups, float32_ok=False, max_value=np.inf,
+                               parallel=parallel, why_not_negative="popularity must be >= 0")  # fmt: skip
+        largest = float(weights.max()) if len(weights) else 0.0
+        if largest > 0:  # a power of two, exact: shares unchanged, and no sum overflows
+            weights = np.ldexp(weights, -int(np.frexp(largest)[1]))
+    counts = np.zeros((len(bounds) - 1, span), np.int64)
+    totals = np.zeros((len(bounds) - 1, span), np.float64)
+    inputs = (frozen(codes), frozen(weights))
+    run_chunks(
+        lambda c, _: kernels.count_items(
+            inputs[0], int(bounds[c]), int(bounds[c + 1]), offset, inputs[1], counts[c], totals[c]
+        ),
+        np.arange(len(bounds)),
+        parallel,
+    )
+    counts, totals = counts.sum(axis=0), totals.sum(axis=0)
+    total = totals.sum()
+    if not total > 0:
+        raise InputError(f"{names[1]}: sums to {total:g}; popularity needs a positive total")
+    present = counts > 0
+    share = totals / total
+    n_items = int(np.count_nonzero(present))
+    more_popular = n_items - np.searchsorted(np.sort(share[present]), share, side="right")
+    tail = (present & (more_popular >= HEAD_SHARE * n_items)).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        self_information = -np.log2(share)
+    return Catalog(groups.take(codes), offset, uniques, present, share, self_information, tail)
+
+
+def _codes(items: np.ndarray, bounds: np.ndarray, parallel: bool) -> tuple[np.ndarray, int, int, Any]:
+    """Each row's item code, the offset of slot 0, the number of slots and, for factorized ids,
+    the id of each slot (``bounds``: the rows' chunks)."""
+    if items.dtype.kind in "iu" and len(items):
+        view = frozen(items.astype(np.int64, copy=False))
+        ranges = run_chunks(lambda first, stop: kernels.value_range(view, first, stop), bounds, parallel)
+        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        # Ids in a dense range index the per-item arrays directly: no renumbering pass.
+        if high - low < max(1 << 16, len(items) // 2):
+            return view, int(low), int(high - low + 1), None
+    codes, uniques = pd.factorize(items)
+    return codes.astype(np.int64), 0, len(uniques), np.asarray(uniques)
+
+
+def exposure_metrics(
+    groups: Groups,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    items: Catalog,
+    names: list[str],
+    k: int,
+    *,
+    tie: int,
+    min_items: int,
+    parallel: bool,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """The exposure metrics ``names`` at cutoff ``k``: per-user columns (ARP, novelty, long-tail
+    share; NaN for users with fewer than ``min_items`` rows) and the catalog-wide values (coverage,
+    Gini, entropy). Inputs are validated and in group order.
+    """
+    infinite = np.isinf(items.self_information) & items.present
+    if "novelty" in names and infinite.any():
+        item = items.item_id(int(np.flatnonzero(infinite)[0]))
+        raise InputError(
+            f"novelty: item {item!r} has a popularity of 0, so its self-information -log2(0) is "
+            "infinite; use a popularity with every item above 0"
+        )
+    span = len(items.share)
+    # One chunk per thread, so per-item accumulators cost threads x items, not more.
+    bounds = group_chunks(groups.offsets, min(groups.n_groups, thread_count(parallel)))
+    n_chunks = len(bounds) - 1
+    per_user = np.empty((groups.n_groups, len(PER_USER)), np.float64)
+    exposure = np.zeros((n_chunks, span), np.float64)
+    log_miss = np.zeros((n_chunks, span), np.float64)
+    certain = np.zeros((n_chunks, span), np.uint8)
+    inputs = [frozen(a) for a in (groups.offsets, labels, scores, items.codes)]
+    popularity = [frozen(a) for a in (items.share, np.nan_to_num(items.self_information), items.tail)]
+    max_items = int(groups.sizes.max()) if groups.n_groups else 0
+
+    def chunk(c: int) -> None:
+        kernels.grouped_exposure(
+            int(bounds[c]), int(bounds[c + 1]), *inputs, items.offset, k, tie, min_items, *popularity,
+            max_items, per_user, exposure[c], log_miss[c], certain[c],
+        )  # fmt: skip
+
+    run_chunks(lambda c, _: chunk(c), np.arange(n_chunks + 1), parallel)  # chunk c holds bounds[c:c + 2]
+    counts = exposure.sum(axis=0)[items.present]
+    surely = certain.any(axis=0)
+    n = items.n_items
+    overall = {
+        # Expected number of items listed at least once: 1 - P(no list holds the item), summed.
+        "coverage": float(surely.sum() + (-np.expm1(log_miss.sum(axis=0)[~surely])).sum()) / n,
+        "gini": gini(counts),
+        "entropy": entropy(counts),
+    }
+    columns = {name: per_user[:, PER_USER[name]] for name in names if name in PER_USER}
+    return columns, {name: overall[name] for name in names if name in overall}
+
+
+def gini(counts: np.ndarray) -> float:
+    """Gini index of ``counts`` over every item (0: equal exposure; near 1: a few items take it
+    all), RecBole's formula ``sum((2i - n - 1) x_i) / (n sum x)`` over counts sorted ascending,
+    ``i = 1..n``. NaN when every count is 0."""
+    total = counts.sum()
+    if not total > 0:
+        return float("nan")
+    n = len(counts)
+    ranks = np.arange(1, n + 1, dtype=np.float64)
+    return float(((2 * ranks - n - 1) @ np.sort(counts)) / (n * total))
+
+
+def entropy(counts: np.ndarray) -> float:
+    """Shannon entropy, in bits, of the exposure distribution ``counts / counts.sum()``; items
+    never listed add nothing. NaN when every count is 0."""
+    total = counts.sum()
+    if not total > 0:
+        return float("nan")
+    p = counts[counts > 0] / total
+    return float(-(p * np.log2(p)).sum())

@@ -1,0 +1,371 @@
+"""Validated entry points over the kernels: per-user ranking metrics, AUC and GAUC, and the
+beyond-accuracy metrics of :mod:`fastrank.metrics.beyond`, all returned as one :class:`RankingResult`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..arrays.checks import check_int, check_number
+from ..arrays.columns import check_values
+from ..arrays.grouping import Groups, group_chunks, group_rows
+from ..arrays.threads import frozen, run_chunks, thread_count
+from ..errors import InputError
+from .auc import class_metrics, gauc_weights
+from .beyond import Catalog, catalog, exposure_metrics
+from .registry import (
+    AUC_METRICS,
+    EXPOSURE_METRICS,
+    METRIC_CODES,
+    TIE_CODES,
+    Gain,
+    MetricSpec,
+    NoRelevant,
+    Ties,
+    parse_metric,
+)
+from .result import RankingResult
+
+# 2**1024 overflows float64.
+_MAX_EXPONENTIAL_LABEL = 1023.0
+
+
+def _check_k(k: Any) -> int | None:
+    return None if k is None else check_int(k, "k")
+
+
+def _check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
+    choices = tuple(choices)
+    if value not in choices:
+        raise InputError(
+            f"The '{name}' parameter must be one of {', '.join(map(repr, choices))}. Got {value!r} instead."
+        )
+    return value
+
+
+def ranking_metrics(
+    users: Any,
+    labels: Any,
+    scores: Any,
+    metrics: str | Sequence[str | MetricSpec] = ("ndcg@10",),
+    *,
+    gain: Gain = "linear",
+    ties: Ties = "average",
+    threshold: float = 1.0,
+    min_items: int = 2,
+    no_relevant: NoRelevant = "zero",
+    items: Any = None,
+    popularity: Any = None,
+    gauc_weight: Any = "rows",
+    parallel: bool = True,
+) -> RankingResult:
+    """Per-user ranking metrics of ``scores`` against ``labels``, all users in one compiled pass.
+
+    Parameters
+    ----------
+    users : array-like or Groups, shape (n_rows,)
+        User id of each row (numpy, pandas, pyarrow or a sequence), or the :class:`Groups` of an
+        earlier :func:`~fastrank.group_rows` call, to group once and evaluate many times. Rows need
+        not be sorted.
+    labels : array-like, shape (n_rows,)
+        Relevance of each row: finite and >= 0, real values allowed (e.g. watch ratio).
+    scores : array-like, shape (n_rows,)
+        Predicted score of each row; higher ranks first. float32 is used as is.
+    metrics : str or sequence of str
+        Names with an optional cutoff: ``ndcg@10``, ``dcg@5``, ``precision@k``, ``recall@k``,
+        ``hit_rate@k``, ``mrr`` / ``mrr@k``, ``map@k``, ``f1@k``; no cutoff means the whole list.
+        Without a cutoff: ``r_precision``, ``auc``, ``gauc``. Beyond accuracy, at a cutoff and
+        with ``items``: ``coverage@k``, ``arp@k``, ``novelty@k``, ``gini@k``, ``entropy@k``,
+        ``long_tail@k`` (see the README's metric table for each definition).
+    gain : {"linear", "exponential"}
+        DCG gain of a label: the label (as scikit-learn) or ``2**label - 1``.
+    ties : {"average", "pessimistic", "optimistic"}
+        Tied scores: every metric is averaged over all orders of the tie (scikit-learn's
+        ``ignore_ties=False`` for DCG/NDCG; exact closed forms for the binary metrics), or the tie
+        is ordered worst-first (labels ascending) or best-first (labels descending).
+    threshold : float
+        A row is relevant for the binary metrics (precision, recall, hit rate, MRR, MAP, F1,
+        R-precision, AUC) when ``label >= threshold``.
+    min_items : int
+        Users with fewer rows are skipped (NaN) for every metric. Default 2: one item has no ranking.
+    no_relevant : {"zero", "skip"}
+        Users with nothing to find, i.e. an ideal DCG of 0 (NDCG) or no relevant row (binary
+        metrics), score 0 (as scikit-learn) or are skipped (NaN). DCG is never skipped. AUC
+        skips users with a single class either way (counted in ``skipped_no_relevant``).
+    items : array-like, shape (n_rows,), optional
+        Item id of each row; needed by the beyond-accuracy metrics. The catalog is its distinct
+        values.
+    popularity : array-like, shape (n_rows,), optional
+        Finite values >= 0 summed per item into its popularity; default each row counts 1, so an
+        item's popularity is its share of the rows.
+    gauc_weight : {"rows", "users"} or array-like, shape (n_rows,)
+        GAUC's weight of a user: its rows (default, as RecBole), 1 (``"users"``: the plain mean of
+        the users' AUC), or the sum of a weight per row (finite, >= 0) over its rows.
+    parallel : bool
+        Run groups on numba's thread pool; pass False inside a caller's own thread pool.
+
+    Returns
+    -------
+    RankingResult
+        Per-user values, means, counts of users evaluated and skipped, and for each cutoff of the
+        ranking metrics the size of the score tie it splits.
+
+    Notes
+    -----
+    NDCG@k = DCG@k / ideal DCG@k with discount ``1 / log2(rank + 1)``; the ideal ranks labels
+    descending. precision@k divides the expected relevant count in the top k by k (also when a
+    user has fewer than k rows, as trec_eval); recall@k divides it by the user's relevant count;
+    hit_rate@k is the probability of a relevant row in the top k; mrr is the expected reciprocal
+    rank of the first relevant row (0 past the cutoff); map@k is average precision divided by
+    ``min(k, relevant count)``; f1@k is ``2 hits / (k + relevant count)``, the harmonic mean of
+    precision@k and recall@k; r_precision is precision at rank R = the relevant count; auc counts
+    a tie as half a pair, as ``sklearn.metrics.roc_auc_score``. Cost per user: O(n + k log k) for
+    rows in no particular order; O(n log n) for the metrics of the whole list and for AUC.
+
+    Examples
+    --------
+    >>> import fastrank
+    >>> r = fastrank.ranking_metrics(
+    ...     users=[1, 1, 1, 2, 2],
+    ...     labels=[3, 0, 1, 1, 0],
+    ...     scores=[0.9, 0.5, 0.5, 0.1, 0.2],  # user 1: a tie straddles rank 2
+    ...     metrics=["ndcg@2", "mrr"],
+    ... )
+    >>> r["ndcg@2"]  # the tie's two labels (0 and 1) share rank 2's discount
+    array([0.9131..., 0.6309...])
+    >>> r.mean
+    {'ndcg@2': 0.7720..., 'mrr': 0.75}
+    """
+    if not isinstance(metrics, (str, MetricSpec, Sequence)):
+        raise InputError(
+            f"The 'metrics' parameter must be a name or a list of names. Got {metrics!r} instead."
+        )
+    specs = _dedupe(
+        [parse_metric(m) for m in ([metrics] if isinstance(metrics, (str, MetricSpec)) else metrics)]
+    )
+    if not specs:
+        raise InputError("metrics: name at least one metric, e.g. 'ndcg@10'")
+    _check_choice(gain, "gain", ("linear", "exponential"))
+    _check_choice(ties, "ties", TIE_CODES)
+    _check_choice(no_relevant, "no_relevant", ("zero", "skip"))
+    min_items = check_int(min_items, "min_items")
+    threshold = check_number(threshold, "threshold")
+
+    exposure = [spec for spec in specs if spec.name in EXPOSURE_METRICS]
+    for spec in exposure:
+        if spec.k is None:
+            raise InputError(f"metrics: {spec.name} needs a cutoff, e.g. '{spec.name}@10'")
+    if exposure and items is None:
+        raise InputError(f"metrics: {exposure[0]} needs item ids; pass items= (one per row)")
+
+    groups = users if isinstance(users, Groups) else group_rows(users, parallel=parallel)
+    max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
+    label_array = check_values(
+        labels, "labels", groups, float32_ok=False, max_value=max_label, parallel=parallel
+    )
+    score_array = check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
+    items_catalog = catalog(items, popularity, groups, parallel=parallel) if exposure else None
+    user_weights = None
+    if any(spec.name == "gauc" for spec in specs):
+        user_weights = gauc_weights(gauc_weight, groups, parallel)
+    return evaluate_grouped(
+        groups,
+        groups.take(label_array),
+        groups.take(score_array),
+        specs,
+        gain=gain,
+        ties=ties,
+        threshold=float(threshold),
+        min_items=int(min_items),
+        no_relevant=no_relevant,
+        parallel=parallel,
+        items=items_catalog,
+        user_weights=user_weights,
+    )
+
+
+def _dedupe(specs: list[MetricSpec]) -> list[MetricSpec]:
+    return list(dict.fromkeys(specs))
+
+
+def evaluate_grouped(
+    groups: Groups,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    specs: list[MetricSpec],
+    *,
+    gain: str,
+    ties: str,
+    threshold: float,
+    min_items: int,
+    no_relevant: str,
+    parallel: bool,
+    ranked: np.ndarray | None = None,
+    map_denominator: str = "min",
+    items: Catalog | None = None,
+    user_weights: np.ndarray | None = None,
+) -> RankingResult:
+    """Run the kernels on validated arrays already in group order.
+
+    ``ranked`` (int64, one per group): only the first ``ranked[g]`` rows of group g are ranked;
+    its other rows are relevant items a top-N run missed, counted in the ideal DCG and the
+    relevant count only. ``map_denominator``: ``"min"`` divides AP@k by ``min(k, relevant)``,
+    ``"relevant"`` by the relevant count (trec_eval, ranx). ``items``: the catalog of the
+    beyond-accuracy metrics; ``user_weights``: GAUC's weight of each user (default its rows).
+    """
+    column = {spec: j for j, spec in enumerate(specs)}
+    out = np.full((groups.n_groups, len(specs)), np.nan)
+    cutoffs: tuple[int | None, ...] = ()
+    straddle = np.zeros((groups.n_groups, 0), np.int64)
+    # Tables take R-precision, with AUC, from the users' sorted scores; runs from their kernel.
+    by_class = [s for s in specs if s.name in AUC_METRICS or (s.name == "r_precision" and ranked is None)]
+    f1 = [spec for spec in specs if spec.name == "f1"]
+    ranking = [spec for spec in specs if spec.name in METRIC_CODES and spec not in by_class]
+    # F1@k = 2PR / (P + R) from precision@k and recall@k: the kernels need no code of their own.
+    ranking = list(dict.fromkeys(ranking + [MetricSpec(m, s.k) for s in f1 for m in ("precision", "recall")]))
+    if ranking:
+        values, straddle, cutoffs = _ranking_columns(
+            groups, labels, scores, ranking, gain=gain, ties=ties, threshold=threshold, min_items=min_items,
+            no_relevant=no_relevant, parallel=parallel, ranked=ranked, map_denominator=map_denominator,
+        )  # fmt: skip
+        for j, spec in enumerate(ranking):
+            if spec in column:
+                out[:, column[spec]] = values[:, j]
+        for spec in f1:
+            p = values[:, ranking.index(MetricSpec("precision", spec.k))]
+            r = values[:, ranking.index(MetricSpec("recall", spec.k))]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[:, column[spec]] = np.where(p + r > 0, 2 * p * r / (p + r), p + r)  # 0 or NaN
+
+    weights = {}
+    if by_class:
+        options = {"ties": TIE_CODES[ties], "skip_no_relevant": no_relevant == "skip", "parallel": parallel}
+        auc, r_precision = class_metrics(groups, labels, scores, threshold, min_items, **options)
+        for spec in by_class:
+            out[:, column[spec]] = r_precision if spec.name == "r_precision" else auc
+        if MetricSpec("gauc", None) in column:
+            weights["gauc"] = groups.sizes.astype(np.float64) if user_weights is None else user_weights
+
+    overall = {}
+    exposure = [spec for spec in specs if spec.name in EXPOSURE_METRICS]
+    if exposure and items is None:
+        raise InputError(f"metrics: {exposure[0]} needs item ids")
+    for k in dict.fromkeys(spec.k for spec in exposure):
+        names = [spec.name for spec in exposure if spec.k == k]
+        columns, values_at_k = exposure_metrics(
+            groups, labels, scores, items, names, int(k), tie=TIE_CODES[ties], min_items=min_items,
+            parallel=parallel,
+        )  # fmt: skip
+        for name, values in columns.items():
+            out[:, column[MetricSpec(name, k)]] = values
+        overall.update({f"{name}@{k}": value for name, value in values_at_k.items()})
+    return RankingResult(
+        users=groups.keys,
+        metrics=tuple(str(spec) for spec in specs),
+        values=out,
+        n_items=groups.sizes,
+        cutoffs=cutoffs,
+        tied_at_cutoff=straddle,
+        min_items=min_items,
+        weights=weights,
+        overall=overall,
+    )
+
+
+def _ranking_columns(
+    groups: Groups,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    specs: list[MetricSpec],
+    *,
+    gain: str,
+    ties: str,
+    threshold: float,
+    min_items: int,
+    no_relevant: str,
+    parallel: bool,
+    ranked: np.ndarray | None,
+    map_denominator: str,
+) -> tuple[np.ndarray, np.ndarray, tuple[int | None, ...]]:
+    """The ranking metrics' columns, the tie each cutoff splits, and the cutoffs."""
+    offsets = groups.offsets
+    cutoffs = tuple(dict.fromkeys(spec.k for spec in specs))
+    metric_ids = np.array([METRIC_CODES[spec.name] for spec in specs], np.int64)
+    metric_ks = np.array([spec.k or 0 for spec in specs], np.int64)
+    straddle_ks = np.array([k or 0 for k in cutoffs], np.int64)
+
+    max_n = int(groups.sizes.max())
+    full = any(spec.k is None and spec.name != "mrr" for spec in specs)
+    deepest = max_n if full else min(max(spec.k or 1 for spec in specs), max_n)
+    # scikit-learn's discount, computed the same way, so tie-averaged sums match it to the last bits.
+    discount = 1.0 / (np.log(np.arange(deepest) + 2) / np.log(2))
+    discount_cumsum = np.concatenate(([0.0], np.cumsum(discount)))
+
+    # How deep each group is ranked: MRR finds its first relevant row without a ranking, so a
+    # cutoff-free MRR does not make the ranking whole.
+    kmax = max([1, *(spec.k or 0 for spec in specs), *(k or 0 for k in cutoffs)])
+    need_ideal = any(spec.name == "ndcg" for spec in specs)
+    need_relevant = any(METRIC_CODES[spec.name] >= kernels.PRECISION for spec in specs)
+
+    out = np.empty((groups.n_groups, len(specs)), np.float64)
+    straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
+    inputs = [frozen(a) for a in (offsets, labels, scores, metric_ids, metric_ks, straddle_ks)]
+    options = [
+        full, kmax, gain == "exponential", TIE_CODES[ties], threshold, min_items, no_relevant == "skip",
+        need_ideal, need_relevant, frozen(discount), frozen(discount_cumsum), deepest, max_n,
+    ]  # fmt: skip
+    kernel = kernels.grouped_metrics
+    if ranked is not None:  # a run: its own kernel, so tables never compile the run's paths
+        kernel = kernels.grouped_ranked_metrics
+        inputs.insert(1, frozen(np.ascontiguousarray(ranked, np.int64)))
+        options.insert(7, map_denominator == "relevant")
+
+    def chunk(first: int, stop: int) -> None:
+        kernel(first, stop, *inputs, *options, out, straddle)
+
+    run_chunks(chunk, group_chunks(offsets, min(groups.n_groups, 4 * thread_count(parallel))), parallel)
+    return out, straddle, cutoffs
+
+
+def ndcg(
+    users: Any,
+    labels: Any,
+    scores: Any,
+    k: int | Sequence[int] | None = 10,
+    *,
+    gain: Gain = "linear",
+    ties: Ties = "average",
+    min_items: int = 2,
+    no_relevant: NoRelevant = "zero",
+    parallel: bool = True,
+) -> RankingResult:
+    """Per-user NDCG@k, with scikit-learn's semantics by default; see :func:`ranking_metrics`.
+
+    ``k`` may be one cutoff, several (computed in one pass, e.g. ``(5, 10, 20)``), or None for the
+    whole list. ``result.mean["ndcg@10"]`` is the mean over evaluated users; ``result["ndcg@10"]``
+    the per-user values. Per user it equals ``sklearn.metrics.ndcg_score([labels], [scores], k=k)``.
+
+    Examples
+    --------
+    >>> import fastrank
+    >>> fastrank.ndcg([7, 7, 7], [1.0, 0.0, 2.0], [0.2, 0.2, 0.1], k=2).mean
+    {'ndcg@2': 0.3099...}
+    """
+    ks = list(k) if isinstance(k, (list, tuple, np.ndarray)) else [k]
+    if not ks:
+        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
+    specs = [MetricSpec("ndcg", _check_k(one)) for one in ks]
+    return ranking_metrics(
+        users,
+        labels,
+        scores,
+        specs,
+        gain=gain,
+        ties=ties,
+        min_items=min_items,
+        no_relevant=no_relevant,
+        parallel=parallel,
+    )

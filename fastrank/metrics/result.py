@@ -1,0 +1,139 @@
+"""What :func:`fastrank.ranking_metrics` returns: :class:`RankingResult`, per-user values with
+their means and accounting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .registry import parse_metric
+
+
+@dataclass(frozen=True)
+class RankingResult:
+    """Per-user ranking metrics and their accounting.
+
+    Attributes
+    ----------
+    users : ndarray
+        User key of each row of ``values``.
+    metrics : tuple of str
+        Column names of ``values``, e.g. ``("ndcg@10", "mrr")``.
+    values : ndarray of float64, shape (n_users, n_metrics)
+        Metric of each user; NaN where the user was skipped for that metric. ``gauc``'s column
+        holds each user's AUC; coverage, Gini and entropy have no per-user value (NaN).
+    n_items : ndarray of int64
+        Rows (ranked items) per user.
+    cutoffs : tuple of int or None
+        The distinct cutoffs of ``metrics`` (None: whole list).
+    tied_at_cutoff : ndarray of int64, shape (n_users, n_cutoffs)
+        Size of the score tie that the cutoff splits (items on both sides of rank k), else 0.
+    min_items : int
+        Users with fewer rows were skipped for every metric.
+    weights : dict of str to ndarray
+        Per-user weights of the metrics whose mean is weighted (``gauc``).
+    overall : dict of str to float
+        Values over all users' lists at once (``coverage@k``, ``gini@k``, ``entropy@k``).
+    """
+
+    users: np.ndarray
+    metrics: tuple[str, ...]
+    values: np.ndarray
+    n_items: np.ndarray
+    cutoffs: tuple[int | None, ...]
+    tied_at_cutoff: np.ndarray
+    min_items: int
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    overall: dict[str, float] = field(default_factory=dict)
+
+    def __getitem__(self, metric: str) -> np.ndarray:
+        """Per-user values of one metric (NaN where skipped)."""
+        name = str(parse_metric(metric))
+        if name in self.overall:
+            raise KeyError(f"{name} describes all users' lists at once and has no per-user value; see .mean")
+        return self.values[:, self.metrics.index(name)]
+
+    @property
+    def mean(self) -> dict[str, float]:
+        """Mean of each metric over the users evaluated for it (NaN when none was): weighted for
+        ``gauc``, the catalog-wide value for coverage, Gini and entropy."""
+        out = {}
+        for j, name in enumerate(self.metrics):
+            if name in self.overall:
+                out[name] = self.overall[name]
+            else:
+                out[name] = weighted_mean(self.values[:, j], self.weights.get(name))
+        return out
+
+    @property
+    def evaluated(self) -> dict[str, int]:
+        """Users evaluated for each metric (for coverage, Gini and entropy: users whose list
+        counted)."""
+        listed = int(np.count_nonzero(self.n_items >= self.min_items))
+        return {
+            name: listed if name in self.overall else int(np.count_nonzero(~np.isnan(self.values[:, j])))
+            for j, name in enumerate(self.metrics)
+        }
+
+    @property
+    def skipped_min_items(self) -> int:
+        """Users skipped for every metric because they have fewer than ``min_items`` rows."""
+        return int(np.count_nonzero(self.n_items < self.min_items))
+
+    @property
+    def skipped_no_relevant(self) -> dict[str, int]:
+        """Users skipped for each metric for having no relevant item (``no_relevant="skip"``);
+        for ``auc`` and ``gauc``, users with a single class (all rows relevant, or none)."""
+        kept = len(self.users) - self.skipped_min_items
+        return {name: kept - count for name, count in self.evaluated.items()}
+
+    def summary(self) -> Any:
+        """One row per metric: mean, users evaluated and skipped by reason (a pandas DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "mean": self.mean,
+                "users": self.evaluated,
+                "skipped_min_items": dict.fromkeys(self.metrics, self.skipped_min_items),
+                "skipped_no_relevant": self.skipped_no_relevant,
+            }
+        ).rename_axis("metric")
+
+    def to_frame(self) -> Any:
+        """Per-user values, ``n_items`` and ``tied@k`` columns, indexed by user (a pandas DataFrame);
+        metrics without per-user values (coverage, Gini, entropy) are left out."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.values, columns=list(self.metrics), index=pd.Index(self.users, name="user"))
+        frame = frame.drop(columns=list(self.overall))
+        frame["n_items"] = self.n_items
+        for q, k in enumerate(self.cutoffs):
+            frame["tied@" + ("all" if k is None else str(k))] = self.tied_at_cutoff[:, q]
+        return frame
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None, name: str = "gauc") -> float:
+    """Mean of the non-NaN ``values``, weighted by ``weights`` when given; NaN when none is left.
+
+    Weights are scaled by a power of two (exact) so that no sum overflows, whatever their size;
+    weights that sum to 0 over the values left raise :class:`~fastrank.InputError` (``name``
+    says whose): the weighted mean is undefined.
+    """
+    kept = ~np.isnan(values)
+    if weights is None:
+        return float(values[kept].mean()) if kept.any() else float("nan")
+    if not kept.any():
+        return float("nan")
+    w = weights[kept]
+    largest = float(w.max())
+    if not largest > 0:
+        raise InputError(
+            f"{name}: the weights of the {int(kept.sum()):,} users with a value sum to 0, so their weighted "
+            "mean is undefined; weight users by rows or users, or by a column that is not 0 for all"
+        )
+    w = np.ldexp(w, -int(np.frexp(largest)[1]))  # the largest below 1: a sum of n stays below n
+    return float(values[kept] @ w / w.sum())
