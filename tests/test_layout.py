@@ -97,3 +97,20 @@ def test_fastrank_shows_its_folders_with_few_modules_beside_them():
         "arrays",
         "kernels",
     }
+
+
+PUBLIC_VERBS = {"evaluate", "evaluate_run", "compare", "compare_runs", "ranking_metrics", "__init__"}
+"""The public verbs (and RankingMetrics' constructor), whose long keyword signatures stay as users
+know them; every other function takes a few arguments and records."""
+
+
+def test_no_function_takes_more_than_15_parameters_but_the_public_verbs():
+    long = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name not in PUBLIC_VERBS:
+                args = node.args
+                count = len(args.posonlyargs) + len(args.args) + len(args.kwonlyargs)
+                if count > 15:
+                    long.append(f"{name}.{node.name}: {count}")
+    assert long == []

@@ -8,10 +8,11 @@ callers split the work into chunks and run them on threads (:mod:`fastrank.array
 from .checks import count_outside
 from .classes import grouped_class_metrics
 from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, value_range
-from .grouped import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, R_PRECISION, RECALL, grouped_metrics
+from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
 from .ranked import grouped_ranked_metrics
+from .ranking import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, R_PRECISION, RECALL, RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
@@ -32,6 +33,7 @@ __all__ = [
     "PRECISION",
     "RECALL",
     "R_PRECISION",
+    "RankOptions",
     "bootstrap_means",
     "count_items",
     "count_outside",

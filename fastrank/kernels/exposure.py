@@ -40,10 +40,11 @@ def count_items(codes, first, stop, offset, weights, counts, totals):
 
 @jit
 def grouped_exposure(
-    first, stop, offsets, labels, scores, items, offset, k, tie, min_items, share, self_information,
-    tail, max_items, per_user, exposure, log_miss, certain,
-):  # fmt: skip
-    """Top-``k`` exposure of groups ``first:stop``.
+    first, stop, offsets, data, items, offset, k, tie, min_items, popularity, max_items, per_user, acc
+):
+    """Top-``k`` exposure of groups ``first:stop``, ``data`` being ``(labels, scores)``,
+    ``popularity`` ``(share, self_information, tail)`` per item slot and ``acc`` the chunk's
+    accumulators ``(exposure, log_miss, certain)``.
 
     A row ranked inside the top k is listed with probability 1. With ``tie == AVERAGE``, the ``s``
     rows of a score tie that the cutoff splits, ``t`` of whose places lie inside the top k, are
@@ -57,6 +58,9 @@ def grouped_exposure(
     probability, ``certain`` = 1 when some list surely holds the item, else ``log_miss`` +=
     log(1 - probability), for expected coverage. ``max_items`` is the largest group.
     """
+    labels, scores = data
+    share, self_information, tail = popularity
+    exposure, log_miss, certain = acc
     top = np.empty(min(k, max_items) + 1, np.int64)
     block_max = np.empty((max_items + BLOCK - 1) // BLOCK, np.float64)
     for g in range(first, stop):

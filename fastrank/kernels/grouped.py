@@ -1,7 +1,8 @@
 """The grouped driver: every requested metric for every group, in one pass per group.
 
 Top-N runs against held-out truth have their own driver (:mod:`fastrank.kernels.ranked`): its
-extra paths would make every table evaluation's first run compile several seconds longer.
+extra paths would make every table evaluation's first run compile several seconds longer. Both
+drivers take each metric's formula from :func:`fastrank.kernels.ranking.metric_value`.
 
 Groups are rows ``offsets[g]:offsets[g + 1]`` of flat ``labels`` and ``scores``. A call covers a
 chunk of whole groups and allocates its scratch once; callers run chunks balanced by rows on a
@@ -13,76 +14,56 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import jit, jit_inline
-from .ranking import (
-    average_precision,
-    count_relevant,
-    dcg,
-    expected_hits,
-    hit,
-    ideal_dcg,
-    reciprocal_rank,
-    row_runs,
-    score_runs,
-    straddling_tie,
-)
+from .ranking import count_relevant, metric_value, row_runs, score_runs, straddling_tie
 from .topk import AVERAGE, BLOCK, select_top
-
-DCG = 0
-NDCG = 1
-PRECISION = 2
-RECALL = 3
-HIT_RATE = 4
-MRR = 5
-MAP = 6
-R_PRECISION = 7
-"""Computed by the runs' driver; tables take it from :mod:`fastrank.kernels.classes`."""
 
 
 @jit_inline
-def _evaluate_group(
-    lo, hi, labels, scores, metric_ids, metric_ks, straddle_ks, m, exponential, tie, threshold,
-    skip_no_relevant, need_ideal, need_relevant, discount, discount_cumsum,
-    top, top_labels, tie_len, tie_gain, tie_rel, row_len, row_gain, row_rel, block_max, out, straddle,
-):  # fmt: skip
-    """Every metric of one group ``lo:hi`` into ``out`` (one row) and ``straddle``; ``m`` is the
-    depth to rank (the largest cutoff, clipped to the group size)."""
-    n = hi - lo
-    select_top(scores, labels, lo, hi, m, tie, top, block_max)
-    n_ties = score_runs(top, m, lo, hi, scores, labels, exponential, threshold, tie_len, tie_gain, tie_rel)
-    if tie == AVERAGE:
-        run_len, run_gain, run_rel, n_runs = tie_len, tie_gain, tie_rel, n_ties
-    else:
-        n_runs = row_runs(top, m, labels, exponential, threshold, row_len, row_gain, row_rel)
-        run_len, run_gain, run_rel = row_len, row_gain, row_rel
-    if need_ideal:
-        select_top(labels, labels, lo, hi, m, AVERAGE, top_labels, block_max)
-    n_relevant = count_relevant(labels, lo, hi, threshold) if need_relevant else 0
+def scratch(o):
+    """The per-call scratch of both drivers: rank, run and block-maximum arrays, sized once."""
+    size = o.scratch_size
+    return (
+        np.empty(size, np.int64),  # top
+        np.empty(size if o.need_ideal else 0, np.int64),  # top_labels
+        np.empty(size, np.int64),  # tie_len
+        np.empty(size, np.float64),  # tie_gain
+        np.empty(size, np.int64),  # tie_rel
+        np.empty(size, np.int64),  # row_len
+        np.empty(size, np.float64),  # row_gain
+        np.empty(size, np.int64),  # row_rel
+        np.empty((o.max_items + BLOCK - 1) // BLOCK, np.float64),  # block_max
+    )
 
+
+@jit_inline
+def _evaluate_group(lo, hi, data, plan, o, tables, work, out, straddle):
+    """Every metric of one group ``lo:hi`` into ``out`` (one row) and ``straddle``."""
+    labels, scores = data
+    metric_ids, metric_ks, straddle_ks = plan
+    top, top_labels, tie_len, tie_gain, tie_rel, row_len, row_gain, row_rel, block_max = work
+    n = hi - lo
+    m = n if o.full else min(o.kmax, n)  # the depth to rank: the deepest cutoff, within the group
+    select_top(scores, labels, lo, hi, m, o.tie, top, block_max)
+    n_ties = score_runs(
+        top, m, lo, hi, scores, labels, o.exponential, o.threshold, tie_len, tie_gain, tie_rel
+    )
+    if o.tie == AVERAGE:
+        runs = (tie_len, tie_gain, tie_rel, n_ties)
+    else:
+        runs = (
+            row_len,
+            row_gain,
+            row_rel,
+            row_runs(top, m, labels, o.exponential, o.threshold, row_len, row_gain, row_rel),
+        )
+    if o.need_ideal:
+        select_top(labels, labels, lo, hi, m, AVERAGE, top_labels, block_max)
+    n_relevant = count_relevant(labels, lo, hi, o.threshold) if o.need_relevant else 0
+    group = (labels, scores, lo, hi, hi)
     for j in range(metric_ids.shape[0]):
-        metric = metric_ids[j]
-        k = metric_ks[j]
-        cut = n if k == 0 or k > n else k
-        if metric == DCG:
-            value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum)
-        elif metric == NDCG:
-            ideal = ideal_dcg(labels, top_labels, cut, exponential, discount)
-            if ideal == 0.0:
-                value = np.nan if skip_no_relevant else 0.0
-            else:
-                value = dcg(run_len, run_gain, n_runs, cut, discount_cumsum) / ideal
-        elif n_relevant == 0:
-            value = np.nan if skip_no_relevant else 0.0
-        elif metric == PRECISION:
-            value = expected_hits(run_len, run_rel, n_runs, cut) / (n if k == 0 else k)
-        elif metric == RECALL:
-            value = expected_hits(run_len, run_rel, n_runs, cut) / n_relevant
-        elif metric == HIT_RATE:
-            value = hit(run_len, run_rel, n_runs, cut)
-        elif metric == MRR:
-            value = reciprocal_rank(scores, labels, lo, hi, threshold, tie, cut)
-        else:
-            value = average_precision(run_len, run_rel, n_runs, cut, min(cut, n_relevant))
-        out[j] = value
+        out[j] = metric_value(
+            metric_ids[j], metric_ks[j], group, runs, (top_labels, m), n_relevant, tables, o
+        )
     for q in range(straddle_ks.shape[0]):
         k = straddle_ks[q]
         # No cutoff, or one at or past the end, splits no tie.
@@ -90,41 +71,23 @@ def _evaluate_group(
 
 
 @jit
-def grouped_metrics(
-    first, stop, offsets, labels, scores, metric_ids, metric_ks, straddle_ks, full, kmax,
-    exponential, tie, threshold, min_items, skip_no_relevant, need_ideal, need_relevant,
-    discount, discount_cumsum, scratch_size, max_items, out, straddle,
-):  # fmt: skip
+def grouped_metrics(first, stop, offsets, data, plan, o, tables, out, straddle):
     """Fill ``out[g, j]`` with metric j of group g and ``straddle[g, q]`` with the size of the tie
     split by cutoff ``straddle_ks[q]``, for groups ``first:stop``.
 
-    ``metric_ks[j] == 0`` means no cutoff (the whole group). Each group is ranked to depth
-    ``kmax`` (the deepest cutoff), or whole when ``full``; ``need_ideal`` (NDCG) ranks labels
-    too, ``need_relevant`` (binary metrics) counts relevant rows. Groups with fewer than
-    ``min_items`` rows get NaN everywhere; with ``skip_no_relevant``, so do metrics without any
-    relevant row (NDCG: ideal DCG of 0; binary metrics: no label >= threshold). Scratch arrays
-    hold ``scratch_size`` ranks; ``max_items`` is the largest group.
+    ``data`` is ``(labels, scores)``; ``plan`` is ``(metric_ids, metric_ks, straddle_ks)``, where
+    ``metric_ks[j] == 0`` means no cutoff (the whole group); ``o`` is the
+    :class:`~fastrank.kernels.ranking.RankOptions`; ``tables`` is ``(discount,
+    discount_cumsum)``. Groups with fewer than ``o.min_items`` rows get NaN everywhere; with
+    ``o.skip_no_relevant``, so do metrics without any relevant row (NDCG: ideal DCG of 0; binary
+    metrics: no label >= threshold).
     """
-    top = np.empty(scratch_size, np.int64)
-    top_labels = np.empty(scratch_size if need_ideal else 0, np.int64)
-    tie_len = np.empty(scratch_size, np.int64)
-    tie_gain = np.empty(scratch_size, np.float64)
-    tie_rel = np.empty(scratch_size, np.int64)
-    row_len = np.empty(scratch_size, np.int64)
-    row_gain = np.empty(scratch_size, np.float64)
-    row_rel = np.empty(scratch_size, np.int64)
-    block_max = np.empty((max_items + BLOCK - 1) // BLOCK, np.float64)
+    work = scratch(o)
     for g in range(first, stop):
         lo = offsets[g]
         hi = offsets[g + 1]
-        n = hi - lo
-        if n < min_items:
+        if hi - lo < o.min_items:
             out[g, :] = np.nan
             straddle[g, :] = 0
             continue
-        _evaluate_group(
-            lo, hi, labels, scores, metric_ids, metric_ks, straddle_ks,
-            n if full else min(kmax, n), exponential, tie, threshold, skip_no_relevant,
-            need_ideal, need_relevant, discount, discount_cumsum, top, top_labels,
-            tie_len, tie_gain, tie_rel, row_len, row_gain, row_rel, block_max, out[g], straddle[g],
-        )  # fmt: skip
+        _evaluate_group(lo, hi, data, plan, o, tables, work, out[g], straddle[g])

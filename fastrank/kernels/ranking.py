@@ -1,4 +1,5 @@
-"""Metric formulas over the ranked top of one group, described as runs.
+"""Metric formulas over the ranked top of one group, described as runs, and
+:func:`metric_value`, the one place a metric's code picks its formula (both drivers call it).
 
 A *run* is a block of consecutive ranks whose order is undetermined: a tie in the score when ties
 are averaged, a single row otherwise. ``run_len[j]`` is its size, ``run_gain[j]`` the sum of its
@@ -9,8 +10,78 @@ all orders inside each run, which is the exact metric when runs are single rows.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
+
 from .jit import jit, jit_inline
 from .topk import OPTIMISTIC, PESSIMISTIC, sift_down_min
+
+# The metric codes of the drivers (``fastrank.metrics.registry`` gives each metric its code).
+DCG, NDCG, PRECISION, RECALL, HIT_RATE, MRR, MAP, R_PRECISION = range(8)
+
+
+class RankOptions(NamedTuple):
+    """How the drivers rank and score every group of a call: one record, so a kernel takes a few
+    arguments. ``full``: rank whole groups (a metric without a cutoff), else to depth ``kmax``;
+    ``tie``: the tie rule's code; ``skip_no_relevant``: NaN, not 0, for a group without anything
+    relevant; ``need_ideal`` ranks labels too, ``need_relevant`` counts relevant rows;
+    ``map_by_relevant`` divides AP by the relevant count (trec_eval); scratch arrays hold
+    ``scratch_size`` ranks, ``max_items`` is the largest group."""
+
+    full: bool
+    kmax: int
+    exponential: bool
+    tie: int
+    threshold: float
+    min_items: int
+    skip_no_relevant: bool
+    need_ideal: bool
+    need_relevant: bool
+    map_by_relevant: bool
+    scratch_size: int
+    max_items: int
+
+
+@jit_inline
+def metric_value(metric, k, group, runs, ideal, n_relevant, tables, o):
+    """Metric ``metric`` at cutoff ``k`` (0: none) of one group.
+
+    ``group`` is ``(labels, scores, lo, hr, hi)``: rows ``lo:hr`` are ranked, rows ``hr:hi`` are
+    relevant items a ranking missed (a run's truth), counted in the ideal DCG and the relevant
+    count only. ``runs`` is ``(run_len, run_gain, run_rel, n_runs)`` over the ranked top;
+    ``ideal`` is ``(top_labels, n_ideal)``, the rows ranked by label; ``tables`` is
+    ``(discount, discount_cumsum)``; ``o`` the :class:`RankOptions`.
+    """
+    labels, scores, lo, hr, hi = group
+    run_len, run_gain, run_rel, n_runs = runs
+    n = hi - lo
+    n_ranked = hr - lo
+    cut = n_ranked if k == 0 or k > n_ranked else k
+    ideal_cut = n if k == 0 or k > n else k
+    nothing = np.nan if o.skip_no_relevant else 0.0
+    if metric == DCG:
+        return dcg(run_len, run_gain, n_runs, cut, tables[1])
+    if metric == NDCG:
+        top_labels, n_ideal = ideal
+        best = ideal_dcg(labels, top_labels, min(ideal_cut, n_ideal), o.exponential, tables[0])
+        return nothing if best == 0.0 else dcg(run_len, run_gain, n_runs, cut, tables[1]) / best
+    if n_relevant == 0:
+        return nothing
+    if metric == PRECISION:
+        size = n_ranked if k == 0 else k
+        return expected_hits(run_len, run_rel, n_runs, cut) / size if size > 0 else 0.0
+    if metric == RECALL:
+        return expected_hits(run_len, run_rel, n_runs, cut) / n_relevant
+    if metric == HIT_RATE:
+        return hit(run_len, run_rel, n_runs, cut)
+    if metric == MRR:
+        return reciprocal_rank(scores, labels, lo, hr, o.threshold, o.tie, cut)
+    if metric == MAP:
+        denominator = n_relevant if o.map_by_relevant else min(ideal_cut, n_relevant)
+        return average_precision(run_len, run_rel, n_runs, cut, denominator)
+    # R_PRECISION: precision at rank R = the relevant count, missed items included (trec_eval).
+    return expected_hits(run_len, run_rel, n_runs, min(n_relevant, n_ranked)) / n_relevant
 
 
 @jit_inline

@@ -154,14 +154,14 @@ def exposure_metrics(
     exposure = np.zeros((n_chunks, span), np.float64)
     log_miss = np.zeros((n_chunks, span), np.float64)
     certain = np.zeros((n_chunks, span), np.uint8)
-    inputs = [frozen(a) for a in (groups.offsets, labels, scores, items.codes)]
-    popularity = [frozen(a) for a in (items.share, np.nan_to_num(items.self_information), items.tail)]
+    offsets, data, codes = frozen(groups.offsets), (frozen(labels), frozen(scores)), frozen(items.codes)
+    popularity = tuple(frozen(a) for a in (items.share, np.nan_to_num(items.self_information), items.tail))
     max_items = int(groups.sizes.max()) if groups.n_groups else 0
 
     def chunk(c: int) -> None:
         kernels.grouped_exposure(
-            int(bounds[c]), int(bounds[c + 1]), *inputs, items.offset, k, tie, min_items, *popularity,
-            max_items, per_user, exposure[c], log_miss[c], certain[c],
+            int(bounds[c]), int(bounds[c + 1]), offsets, data, codes, items.offset, k, tie, min_items,
+            popularity, max_items, per_user, (exposure[c], log_miss[c], certain[c]),
         )  # fmt: skip
 
     run_chunks(lambda c, _: chunk(c), np.arange(n_chunks + 1), parallel)  # chunk c holds bounds[c:c + 2]

@@ -312,19 +312,23 @@ def _ranking_columns(
 
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
-    inputs = [frozen(a) for a in (offsets, labels, scores, metric_ids, metric_ks, straddle_ks)]
-    options = [
-        full, kmax, gain == "exponential", TIE_CODES[ties], threshold, min_items, no_relevant == "skip",
-        need_ideal, need_relevant, frozen(discount), frozen(discount_cumsum), deepest, max_n,
-    ]  # fmt: skip
-    kernel = kernels.grouped_metrics
-    if ranked is not None:  # a run: its own kernel, so tables never compile the run's paths
-        kernel = kernels.grouped_ranked_metrics
-        inputs.insert(1, frozen(np.ascontiguousarray(ranked, np.int64)))
-        options.insert(7, map_denominator == "relevant")
+    o = kernels.RankOptions(
+        full=bool(full), kmax=int(kmax), exponential=gain == "exponential", tie=int(TIE_CODES[ties]),
+        threshold=float(threshold), min_items=int(min_items), skip_no_relevant=no_relevant == "skip",
+        need_ideal=bool(need_ideal), need_relevant=bool(need_relevant),
+        map_by_relevant=map_denominator == "relevant", scratch_size=int(deepest), max_items=max_n,
+    )  # fmt: skip
+    data = (frozen(labels), frozen(scores))
+    plan = (frozen(metric_ids), frozen(metric_ks), frozen(straddle_ks))
+    tables = (frozen(discount), frozen(discount_cumsum))
+    offsets = frozen(offsets)
 
     def chunk(first: int, stop: int) -> None:
-        kernel(first, stop, *inputs, *options, out, straddle)
+        if ranked is None:
+            kernels.grouped_metrics(first, stop, offsets, data, plan, o, tables, out, straddle)
+        else:  # a run: its own kernel, so tables never compile the run's paths
+            rows = frozen(np.ascontiguousarray(ranked, np.int64))
+            kernels.grouped_ranked_metrics(first, stop, offsets, rows, data, plan, o, tables, out, straddle)
 
     run_chunks(chunk, group_chunks(offsets, min(groups.n_groups, 4 * thread_count(parallel))), parallel)
     return out, straddle, cutoffs
