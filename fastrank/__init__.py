@@ -4,29 +4,30 @@ Public API
 ----------
 ndcg(users, labels, scores, k=10, ...)
     Per-user NDCG@k (one or several k) with scikit-learn's semantics, and the mean.
-ranking_metrics(users, labels, scores, metrics=("ndcg@10",), items=None, ...)
-    Several metrics and cutoffs in one pass: dcg, ndcg, precision, recall, hit_rate, mrr, map, f1,
-    r_precision; auc and gauc (users' AUC weighted by rows, gauc_weight=); with items, the
-    beyond-accuracy metrics of the top-k lists: coverage, arp, novelty, gini, entropy, long_tail.
+ranking_metrics(users, labels, scores, metrics=..., items=None, ...)
+    Several metrics and cutoffs in one pass: any of METRICS (the ranking metrics, AUC and its
+    weighted mean GAUC; with items, the beyond-accuracy metrics of the top-k lists).
+METRICS
+    The metric names, in the order of the README's metric tables (fastrank.metrics.registry).
 group_rows(users) -> Groups
     Group rows by user once, to evaluate many score columns without regrouping.
 RankingResult
-    Per-user values, means (weighted for gauc; catalog-wide for coverage, gini, entropy), users
-    evaluated and skipped, ties split by each cutoff.
+    Per-user values, means (weighted where a metric is a weighted mean; catalog-wide for the
+    metrics of all lists at once), users evaluated and skipped, ties split by each cutoff.
 evaluate(data, model, baselines=..., k=10, protocol="standard", engine="auto", ...) -> Evaluation
     The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG (or metrics=)
     of every source; in memory, streamed in chunks of whole users, or on a Dask cluster (same
     numbers; the beyond-accuracy metrics in memory only).
 compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Comparison
     evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference.
-evaluate_run(run, truth, k=10, metrics="ndcg", ties="average", ...) -> Evaluation
+evaluate_run(run, truth, k=10, metrics=..., ties="average", ...) -> Evaluation
     Top-N recommendation lists (runs: parquet, CSV or TREC files, or tables) against held-out truth
     (qrels); relevant items a run missed count in the ideal DCG and the denominators; trec_eval
     parity with ties="trec", map_denominator="relevant". One run or several.
 compare_runs(run, truth, reference=None, ...) -> Comparison
     evaluate_run(), then the intervals and paired tests of compare().
-fastrank.keras.RankingMetrics(data, metrics=("ndcg@10",), ...)
-    Keras callback logging val_ndcg@10, val_gauc and other metrics every epoch (imports Keras).
+fastrank.keras.RankingMetrics(data, metrics=..., ...)
+    Keras callback logging metrics such as val_ndcg@10 every epoch (imports Keras).
 InputError
     The ValueError raised for bad input; its message names the argument, user and row at fault.
 MissingExtra

@@ -74,7 +74,7 @@ _SCHEMA = pa.schema(
 
 def _standard_scale(x: np.ndarray) -> np.ndarray:
     sd = x.std()
-    # A constant column (e.g. a single user) has no scale; map it to 0, not NaN.
+    # A constant column (e.g. a single user) has no scale; it becomes 0, not NaN.
     if not np.isfinite(sd) or sd == 0.0:
         return np.zeros_like(x, dtype=np.float64)
     return (x - x.mean()) / sd

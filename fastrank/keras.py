@@ -17,7 +17,7 @@ from .errors import InputError
 from .inputs.tables import TableSource
 from .metrics.beyond import catalog
 from .metrics.dispatch import evaluate_grouped, ranking_metrics
-from .metrics.registry import EXPOSURE_METRICS, MetricSpec, parse_metric
+from .metrics.registry import MetricSpec, example, parse_metric
 from .metrics.result import RankingResult
 from .scoring import DEFAULT_BATCH_SIZE, import_keras, input_width, predict
 
@@ -49,8 +49,9 @@ class RankingMetrics(keras.callbacks.Callback):
     features : array-like, shape (n_rows, n_features), optional
         Model inputs of each row.
     metrics : sequence of str
-        As :func:`fastrank.ranking_metrics`: ``"ndcg@10"``, ``"map@10"``, ``"mrr"``, ``"gauc"``
-        (logged as ``val_gauc``, users weighted by their rows), ``"coverage@10"``, ...
+        As :func:`fastrank.ranking_metrics`: specs ``name@k`` or ``name`` of
+        :data:`fastrank.METRICS`, each logged under ``prefix + spec``; a weighted mean weights its
+        users by their rows; the beyond-accuracy metrics need item ids.
     feature_cols : sequence of str, optional
         Model input columns of ``data``; default every column but user, item and label.
     user_col, item_col, label_col : str
@@ -82,7 +83,7 @@ class RankingMetrics(keras.callbacks.Callback):
         labels: Any = None,
         features: Any = None,
         items: Any = None,
-        metrics: Sequence[str] = ("ndcg@10",),
+        metrics: Sequence[str] = (example(10),),
         feature_cols: Sequence[str] | None = None,
         user_col: str = "user_id",
         item_col: str = "video_id",
@@ -100,7 +101,7 @@ class RankingMetrics(keras.callbacks.Callback):
             raise InputError(f"The 'every' parameter must be an int >= 1. Got {every!r} instead.")
         self.specs: list[MetricSpec] = list(dict.fromkeys(parse_metric(m) for m in metrics))
         if not self.specs:
-            raise InputError("metrics: name at least one metric, e.g. 'ndcg@10'")
+            raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
         # The options it shares with fastrank.evaluate, checked as evaluate checks them.
         shared = Options(
             user_col=user_col, item_col=item_col, label_col=label_col, features=feature_cols,
@@ -108,7 +109,7 @@ class RankingMetrics(keras.callbacks.Callback):
         )  # fmt: skip
         threshold, min_items, batch_size = check_scalars(shared)
         self.feature_names: list[str] | None = None
-        need_items = any(spec.name in EXPOSURE_METRICS for spec in self.specs)
+        need_items = any(spec.metric.needs_items for spec in self.specs)
         if data is not None:
             users, labels, features, items, self.feature_names = _read(data, shared, need_items)
         elif users is None or labels is None or features is None:
@@ -157,7 +158,7 @@ class RankingMetrics(keras.callbacks.Callback):
         scores = predict(model, self.features, batch_size=self.batch_size)
         if not np.isfinite(scores).all():  # a diverged model: nothing to rank, log NaN
             nan = np.full((self.groups.n_groups, len(self.specs)), np.nan)
-            names = tuple(map(str, self.specs))
+            names = tuple(str(spec) for spec in self.specs)
             return RankingResult(
                 self.groups.keys, names, nan, self.groups.sizes, (), nan[:, :0], self.options["min_items"]
             )

@@ -16,7 +16,7 @@ from ..engines.plan import add_time, load_plan_scorer, score_table
 from ..errors import InputError
 from ..inputs.tables import TableSource
 from ..metrics import protocols
-from ..metrics.registry import EXPOSURE_METRICS
+from ..metrics.registry import DEFAULT, REGISTRY
 from ..scoring import DEFAULT_BATCH_SIZE
 from .options import Options, resolve
 from .results import Evaluation, tables
@@ -35,7 +35,7 @@ def evaluate(
     label_col: str = "watch_ratio",
     features: Sequence[str] | None = None,
     k: int | Sequence[int] = 10,
-    metrics: str | Sequence[str] = "ndcg",
+    metrics: str | Sequence[str] = DEFAULT.name,
     threshold: float = 1.0,
     gauc_weight: str = "rows",
     popularity_col: str | None = None,
@@ -78,11 +78,10 @@ def evaluate(
     k : int or sequence of int
         Cutoffs of the standard protocol.
     metrics : str or sequence of str
-        Metrics of the standard protocol, each at every k: ``ndcg`` (default), ``dcg``,
-        ``precision``, ``recall``, ``hit_rate``, ``mrr``, ``map``, ``f1``; once, over the whole
-        list: ``r_precision``, ``auc``, ``gauc``; beyond accuracy, over the top-k lists (in-memory
-        engine, item column needed): ``coverage``, ``arp``, ``novelty``, ``gini``, ``entropy``,
-        ``long_tail`` (see :func:`fastrank.ranking_metrics` and the README's metric table).
+        Metrics of the standard protocol (names from :data:`fastrank.METRICS`), each at every k,
+        or at its own cutoff (``name@10``); those of the whole list once. The beyond-accuracy
+        metrics need the item column and the in-memory engine. Definitions: the README's metric
+        tables (:mod:`fastrank.metrics.registry`).
     threshold : float
         Relevance threshold of the binary metrics and AUC: a row is relevant when
         ``label >= threshold``.
@@ -90,7 +89,7 @@ def evaluate(
         GAUC's weight of a user: ``"rows"`` (its rows, as RecBole), ``"users"`` (1: the plain mean
         of the users' AUC) or a column name (its values summed over the user's rows).
     popularity_col : str, optional
-        Item popularity for ARP, novelty and the long tail: the column summed over each item's
+        Item popularity for the beyond-accuracy metrics: the column summed over each item's
         rows. Default: each row counts 1 (an item's share of the table's rows).
     protocol : {"standard", "notebook"} or a sequence of them
         ``standard``: per-user ``metrics`` at each k, relevance = label. ``notebook``: the KuaiRec
@@ -163,7 +162,7 @@ def evaluate_options(data: Any, options: Options) -> Evaluation:
 
         reason = too_large_for_memory(source, plan.columns)
         engine = "memory" if reason is None else "stream"
-        exposure = [name for name in plan.metrics if name in EXPOSURE_METRICS]
+        exposure = [name for name in plan.metrics if REGISTRY[name].needs_items]
         if reason and exposure:
             raise InputError(
                 f"metrics: {exposure[0]} looks at every user's list at once, in memory, but {reason}; "

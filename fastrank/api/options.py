@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays.checks import check_delimiter, check_int, check_number
+from ..arrays.checks import check_choice, check_delimiter, check_int, check_number
 from ..engines.plan import MODEL_SOURCE, Plan
 from ..errors import InputError
 from ..inputs.tables import TableSource
 from ..metrics import protocols
-from ..metrics.registry import AUC_METRICS, EXPOSURE_METRICS, MetricSpec, expand
+from ..metrics.registry import DEFAULT, REGISTRY, WEIGHTED, MetricSpec, example, expand, names
 from ..scoring import DEFAULT_BATCH_SIZE, PREDICTORS
 
 ENGINES = ("auto", "memory", "stream", "dask")
@@ -42,7 +42,7 @@ class Options:
     label_col: str = "watch_ratio"
     features: Sequence[str] | None = None
     k: int | Sequence[int] = 10
-    metrics: str | Sequence[str] = "ndcg"
+    metrics: str | Sequence[str] = DEFAULT.name
     threshold: float = 1.0
     gauc_weight: str = "rows"
     popularity_col: str | None = None
@@ -105,7 +105,7 @@ def resolve(options: Options, source: TableSource) -> Resolved:
         )
     pairs = expand(as_list(o.metrics), ks)
     if not pairs:
-        raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
+        raise InputError(f"metrics: name at least one metric, e.g. {example(None)!r}")
     metric_names = list(dict.fromkeys(spec.name for spec in pairs))
     threshold, min_items, batch_size = check_scalars(o)
     if o.predictor not in PREDICTORS:
@@ -140,9 +140,10 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     roles += [(column, "score column", "baselines=") for column in baselines]
     if o.model is not None and o.features is not None:
         roles += [(column, "feature column", "features=") for column in o.features]
-    if "gauc" in metric_names and isinstance(o.gauc_weight, str) and o.gauc_weight not in ("rows", "users"):
+    weighted = any(REGISTRY[name].family == WEIGHTED for name in metric_names)
+    if weighted and isinstance(o.gauc_weight, str) and o.gauc_weight not in ("rows", "users"):
         roles.append((o.gauc_weight, "weight column", "gauc_weight="))
-    if o.popularity_col is not None and any(name in EXPOSURE_METRICS for name in metric_names):
+    if o.popularity_col is not None and any(REGISTRY[name].needs_items for name in metric_names):
         roles.append((o.popularity_col, "popularity column", "popularity_col="))
     source.require_roles(roles)
     features: list[str] = []
@@ -173,18 +174,21 @@ def resolve(options: Options, source: TableSource) -> Resolved:
 
 def _check_metric_columns(o: Options, metrics: list[str], engine: str) -> None:
     """GAUC's weight and the beyond-accuracy metrics' item and popularity columns."""
-    exposure = [name for name in metrics if name in EXPOSURE_METRICS]
+    exposure = [name for name in metrics if REGISTRY[name].needs_items]
     if not isinstance(o.gauc_weight, str) or not o.gauc_weight:
         raise InputError(
             "The 'gauc_weight' parameter must be 'rows', 'users' or a column name. "
             f"Got {o.gauc_weight!r} instead."
         )
-    if o.gauc_weight != "rows" and "gauc" not in metrics:
-        raise InputError("gauc_weight= weights GAUC; add 'gauc' to the metrics or leave it out")
+    weighted = [REGISTRY[name] for name in names(lambda metric: metric.family == WEIGHTED)]
+    if o.gauc_weight != "rows" and not {metric.name for metric in weighted} & set(metrics):
+        labels = " and ".join(metric.label for metric in weighted)
+        asked = " or ".join(repr(metric.name) for metric in weighted)
+        raise InputError(f"gauc_weight= weights {labels}; add {asked} to the metrics or leave it out")
     if o.popularity_col is not None:
         if not exposure:
             raise InputError(
-                "popularity_col= is for the beyond-accuracy metrics (arp, novelty, long_tail, ...); add one "
+                f"popularity_col= is for the beyond-accuracy metrics ({', '.join(names(_listing))}); add one "
                 "to the metrics or leave it out"
             )
     if exposure and not o.item_col:
@@ -194,6 +198,10 @@ def _check_metric_columns(o: Options, metrics: list[str], engine: str) -> None:
             f"metrics: {exposure[0]} looks at every user's list at once, which engine='{engine}' does "
             "not hold; use engine='memory'"
         )
+
+
+def _listing(metric: Any) -> bool:
+    return metric.needs_items
 
 
 def _check_engine(o: Options) -> tuple[str, int | None, int | None]:
@@ -258,7 +266,7 @@ class RunOptions:
     :func:`check_run`."""
 
     k: int | Sequence[int] = 10
-    metrics: str | Sequence[str] = "ndcg"
+    metrics: str | Sequence[str] = DEFAULT.name
     user_col: str = "user_id"
     item_col: str = "item_id"
     score_col: str = "score"
@@ -287,24 +295,17 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
         )
     specs = expand(as_list(o.metrics), ks)
     for spec in specs:
-        if spec.name in AUC_METRICS or spec.name in EXPOSURE_METRICS:
+        if not spec.metric.for_runs:
             raise InputError(
                 f"metrics: {spec.name} is for tables of scored rows (fastrank.evaluate); a top-N run "
                 "has no scores for the items it left out"
             )
     if not specs:
-        raise InputError("metrics: name at least one metric, e.g. 'ndcg'")
-    for name, value, choices in (
-        ("ties", o.ties, RUN_TIES),
-        ("map_denominator", o.map_denominator, ("min", "relevant")),
-        ("empty_run", o.empty_run, ("zero", "skip")),
-        ("duplicates", o.duplicates, ("refuse", "first")),
-    ):
-        if value not in choices:
-            raise InputError(
-                f"The '{name}' parameter must be one of {', '.join(map(repr, choices))}. "
-                f"Got {value!r} instead."
-            )
+        raise InputError(f"metrics: name at least one metric, e.g. {example(None)!r}")
+    check_choice(o.ties, "ties", RUN_TIES)
+    check_choice(o.map_denominator, "map_denominator", ("min", "relevant"))
+    check_choice(o.empty_run, "empty_run", ("zero", "skip"))
+    check_choice(o.duplicates, "duplicates", ("refuse", "first"))
     check_delimiter(o.delimiter)
     columns = [o.user_col, o.item_col, o.label_col, o.score_col] + ([o.rank_col] if o.rank_col else [])
     for column in columns:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..engines.plan import MODEL_SOURCE, Scored
 from ..metrics import protocols
-from ..metrics.registry import NO_CUTOFF
+from ..metrics.registry import DEFAULT, NONE, REGISTRY, WEIGHTED
 from ..metrics.result import weighted_mean
 
 
@@ -24,12 +24,12 @@ class Evaluation:
     ----------
     summary : pandas.DataFrame
         One row per (protocol, metric, k, source): ``mean`` over evaluated users (weighted for
-        GAUC; the value over all lists for coverage, Gini and entropy), ``users`` evaluated and
+        a weighted mean; the value over all lists for the catalog-wide metrics), ``users`` evaluated and
         ``excluded`` (fewer than ``min_items`` rows, or for AUC and GAUC a single class). ``k`` is
-        None for the metrics of the whole list (AUC, GAUC, R-precision).
+        None for the metrics of the whole list.
     per_user : pandas.DataFrame
         Long format: ``user``, ``protocol``, ``metric``, ``k``, ``source``, ``value``, ``n_items``;
-        the metrics with a per-user value only (not GAUC, coverage, Gini, entropy).
+        the metrics with a per-user value only (not a weighted mean, nor a catalog-wide metric).
     n_rows, n_users : int
         Rows read and distinct users.
     duplicates : int or None
@@ -54,13 +54,13 @@ class Evaluation:
         source: str = MODEL_SOURCE,
         *,
         k: int | None = 10,
-        metric: str = "ndcg",
+        metric: str = DEFAULT.name,
         protocol: str = "standard",
     ) -> float:
         """The mean of one (protocol, metric, k, source) row of :attr:`summary`; ``k`` is ignored
-        for the metrics of the whole list (AUC, GAUC, R-precision)."""
+        for the metrics of the whole list."""
         s = self.summary
-        k = None if metric in NO_CUTOFF else k
+        k = None if metric in REGISTRY and REGISTRY[metric].cutoff == NONE else k
         at_k = s.k.isna() if k is None else s.k == k
         row = s[(s.protocol == protocol) & (s.metric == metric) & at_k & (s.source == source)]
         if row.empty:
@@ -85,9 +85,10 @@ def tables(scored: Scored, metric_order: Sequence[str] = ()) -> tuple[pd.DataFra
         rows.append(_row(key, value, users, n_users - users))
     for key, values in scored.values.items():
         evaluated = int(np.count_nonzero(~np.isnan(values)))
-        weights = scored.gauc_weights if key[1] == "gauc" else None
-        rows.append(_row(key, weighted_mean(values, weights), evaluated, len(values) - evaluated))
-        if key[1] == "gauc":  # a weighted mean: its per-user values are the users' AUC
+        weighted = REGISTRY[key[1]].family == WEIGHTED if key[1] in REGISTRY else False
+        weights = scored.gauc_weights if weighted else None
+        rows.append(_row(key, weighted_mean(values, weights, key[1]), evaluated, len(values) - evaluated))
+        if weighted:  # a weighted mean: its per-user values are those of the metric it weights
             continue
         protocol, metric, k, source_name = key
         frames.append(
@@ -116,8 +117,8 @@ def tables(scored: Scored, metric_order: Sequence[str] = ()) -> tuple[pd.DataFra
         (
             np.arange(len(summary)),
             np.array([-1 if k is None else k for k in ks]),
-            summary["metric"].map(metric_rank).to_numpy(),
-            summary["protocol"].map(protocol_rank).to_numpy(),
+            np.array([metric_rank[name] for name in summary["metric"]]),
+            np.array([protocol_rank[name] for name in summary["protocol"]]),
         )
     )
     per_user = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_PER_USER)

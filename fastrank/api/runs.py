@@ -5,8 +5,8 @@ rank; the *truth* (qrels) lists each user's held-out items with their relevance.
 shape trec_eval, pytrec_eval, ranx, RecBole and LensKit evaluate. Semantics:
 
 * a run row's label is the truth relevance of its (user, item), else 0;
-* truth items the run did not retrieve still count: in the ideal DCG and in the recall, MAP and
-  R-precision denominators (the kernels rank only a user's run rows, see
+* truth items the run did not retrieve still count: in the ideal DCG and in the denominators of
+  Recall, MAP and R-Precision (the kernels rank only a user's run rows, see
   :func:`fastrank.metrics.evaluate_grouped`);
 * users of the truth without run rows score 0 for every metric (trec_eval ``-c``, ranx), or are
   left out with ``empty_run="skip"``; users of the run without truth are skipped; both counted;
@@ -31,6 +31,7 @@ from ..engines.plan import Scored
 from ..errors import InputError
 from ..inputs.formats import STDIN, TABLE, Opened, input_kind, open_input, shown
 from ..metrics.dispatch import evaluate_grouped
+from ..metrics.registry import DEFAULT
 from .join import join, prepare_truth, read_run
 from .options import RunOptions, check_run
 from .results import Evaluation, tables
@@ -41,7 +42,7 @@ def evaluate_run(
     truth: Any,
     *,
     k: int | Sequence[int] = 10,
-    metrics: str | Sequence[str] = "ndcg",
+    metrics: str | Sequence[str] = DEFAULT.name,
     user_col: str = "user_id",
     item_col: str = "item_id",
     score_col: str = "score",
@@ -76,7 +77,7 @@ def evaluate_run(
     score_col, rank_col : str
         The run's score column (higher is better), or a rank column (1 = best; it wins when given).
     threshold : float
-        Relevant when relevance >= threshold (precision, recall, hit rate, MRR, MAP).
+        Relevant when relevance >= threshold (the binary metrics).
     ties : {"average", "trec", "pessimistic", "optimistic"}
         Tied scores: see :data:`fastrank.api.options.RUN_TIES`. ``trec`` reproduces trec_eval's
         numbers exactly.
@@ -152,7 +153,7 @@ def run_sources(run: Any) -> list[tuple[str, Any]]:
         many = isinstance(run, (list, tuple))
         items = list(run) if many else [run]
         paths = [source for source in items if isinstance(source, (str, os.PathLike))]
-        names = dict(zip(map(id, paths), _unique_names(paths), strict=True))
+        names = dict(zip([id(path) for path in paths], _unique_names(paths), strict=True))
         pairs = []
         for i, source in enumerate(items, start=1):
             if id(source) in names:
@@ -172,7 +173,7 @@ def run_sources(run: Any) -> list[tuple[str, Any]]:
 def _unique_names(paths: list[Any]) -> list[str]:
     """Each path's file name without its suffixes, with parent folders added where two would
     read the same; the same file twice is refused (it would be compared with itself)."""
-    if str(STDIN) in map(str, paths):
+    if STDIN in [str(path) for path in paths]:
         paths = [("stdin" if str(path) == STDIN else path) for path in paths]
     resolved = [os.path.realpath(path) for path in paths]
     for i, path in enumerate(resolved):

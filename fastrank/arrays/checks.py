@@ -8,6 +8,7 @@ API and the CLI alike (the CLI passes its options to the API).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,15 @@ def check_int(value: Any, name: str, *, low: int = 1, high: int = INT64_MAX, why
     if value > high:
         raise InputError(f"The '{name}' parameter must be an int <= {high:,}{why}. Got {value!r} instead.")
     return int(value)
+
+
+def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
+    """``value`` if it is one of ``choices``; the message lists them."""
+    choices = tuple(choices)
+    if isinstance(value, str) and value in choices:
+        return value
+    listed = ", ".join(repr(choice) for choice in choices)
+    raise InputError(f"The '{name}' parameter must be one of {listed}. Got {value!r} instead.")
 
 
 def check_number(value: Any, name: str) -> float:

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from ..errors import EngineError, InputError, count
 from ..kernels.jit import on_first_compile
+from ..metrics.registry import DEFAULT, NONE, OPTIONAL, example, names
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
 from .report import epilog, format_comparison, format_table, json_records, overview
 
@@ -66,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser(
         "evaluate",
         help="per-user ranking metrics of a Keras model and baselines on a user x item table",
-        description=(
-            "Evaluate per-user ranking quality (NDCG, DCG, precision, recall, hit rate, MRR, MAP, ...) on "
+        description=_wrapped(
+            "Evaluate per-user ranking quality (NDCG, MAP, Recall and more: see --metrics) on "
             "a user x item table, or of runs against held-out truth. Without DATA (and without options "
             "about data), runs the built-in demo: a synthetic KuaiRec-shaped table, the shipped demo "
             "model and a popularity baseline."
@@ -90,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = commands.add_parser(
         "compare",
         help="confidence intervals and paired tests of each source against a reference",
-        description=(
+        description=_wrapped(
             "Evaluate like 'evaluate', then give every source's mean with a user-level bootstrap "
             "interval and compare each source with a reference: mean difference with its interval, "
             "paired randomization and t-test p-values (Holm-adjusted), effect size, wins/ties/losses. "
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     bucket = commands.add_parser(
         "bucketize",
         help="hash-partition a table by user into N parquet files sorted by user, for --stream and dask",
-        description=(
+        description=_wrapped(
             "Split a table into N parquet files by a stable hash of the user id: each user's rows land "
             "in one file, each file is sorted by user (rows of a user keep their order), and a manifest "
             "lists the files. Works on tables larger than memory. The output directory must not exist."
@@ -139,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     bucket.add_argument("--delimiter", metavar="CHAR", help="a CSV's delimiter (default: sniffed)")
     bucket.add_argument("--quiet", action="store_true", help="no progress bar; print nothing on success")
     return parser
+
+
+def _wrapped(text: str) -> str:
+    """A description wrapped as argparse would, since the raw formatter (which keeps the
+    examples' layout) wraps nothing."""
+    import textwrap
+
+    return textwrap.fill(text, width=88)
 
 
 def _add_inputs(sub: argparse.ArgumentParser) -> None:
@@ -164,12 +173,7 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "--features", metavar="COLUMN", nargs="+", help="model input columns (default: all others)"
     )
     sub.add_argument("-k", type=int, nargs="+", help="cutoffs of the metrics named without one (default: 10)")
-    sub.add_argument(
-        "--metrics", nargs="+", default=["ndcg"], metavar="NAME",
-        help="metrics at each k: ndcg (default), dcg, precision, recall, hit_rate, mrr, map, f1; or at "
-        "their own cutoff: ndcg@10; over the whole list: r_precision, auc, gauc; beyond accuracy (top-k "
-        "lists, tables only): coverage, arp, novelty, gini, entropy, long_tail",
-    )  # fmt: skip
+    sub.add_argument("--metrics", nargs="+", default=[DEFAULT.name], metavar="NAME", help=_metrics_help())
     sub.add_argument(
         "--threshold",
         type=float,
@@ -182,7 +186,7 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     sub.add_argument(
         "--popularity-col", metavar="COLUMN",
-        help="item popularity for arp, novelty, long_tail: this column summed per item (default: rows)",
+        help="item popularity of the beyond-accuracy metrics: this column summed per item (default: rows)",
     )  # fmt: skip
     sub.add_argument("--min-items", type=int, help="exclude users with fewer rows (default: 2)")
     sub.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed: , ; tab or |)")
@@ -248,6 +252,18 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=None, metavar="N",
         help="dask without --scheduler: local worker processes, one thread each (default: one per core)",
     )  # fmt: skip
+
+
+def _metrics_help() -> str:
+    """The --metrics help, from the metric registry."""
+    at_k = names(lambda metric: metric.cutoff == OPTIONAL and not metric.needs_items)
+    whole = names(lambda metric: metric.cutoff == NONE)
+    beyond = names(lambda metric: metric.needs_items)
+    return (
+        f"metrics at each k (default {DEFAULT.name}): {', '.join(at_k)}; or at their own cutoff: "
+        f"{example()}; over the whole list: {', '.join(whole)}; beyond accuracy (top-k lists, tables "
+        f"only): {', '.join(beyond)}"
+    )
 
 
 def _add_output(sub: argparse.ArgumentParser) -> None:

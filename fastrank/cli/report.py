@@ -31,7 +31,7 @@ def _align(columns: Sequence[str], rows: list[list[str]], right: set[str]) -> li
             for cell, w, name in zip(cells, widths, columns, strict=True)
         ).rstrip()
 
-    return [line(columns), line(["-" * w for w in widths]), *map(line, rows)]
+    return [line(columns), line(["-" * w for w in widths]), *(line(row) for row in rows)]
 
 
 def _k(k: Any) -> str:
@@ -116,8 +116,8 @@ def format_comparison(result: Any) -> str:
             [r["metric"], _k(r["k"]), r["source"], _number(r["value"]), f"{r['users']:,}"] for r in overall
         ]
         out += ["", *_align(columns, rows, {"k", "value", "users"})]
-        out += ["", "no interval or paired test for these: not means of per-user values (GAUC weights the "
-                "users' AUC; coverage, Gini and entropy describe all lists at once)."]  # fmt: skip
+        out += ["", "no interval or paired test for these: not means of per-user values (a weighted mean, "
+                "or one number for all lists at once)."]  # fmt: skip
     return "\n".join(out)
 
 
@@ -128,7 +128,7 @@ EXAMPLES = {
         ("your column names", "fastrank evaluate ratings.csv --scores pred --user-col uid --item-col item "
                               "--label-col rating -k 5 10"),
         ("runs against held-out truth", "fastrank evaluate --run bm25=bm25.run --run dense.parquet "
-                                        "--truth qrels.txt --metrics ndcg@10 recall@100 map"),
+                                        "--truth qrels.txt -k 10 100"),
     ],
     "compare": [
         ("model vs baseline, intervals and paired tests", "fastrank compare data.parquet --model model.keras "

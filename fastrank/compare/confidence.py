@@ -23,7 +23,7 @@ from ..arrays.checks import check_int
 from ..errors import InputError
 from ..inputs.formats import TREC, input_kind, open_input
 from ..inputs.outputs import check_not_input, input_paths
-from ..metrics.registry import SUMMARY_ONLY, expand
+from ..metrics.registry import DEFAULT, REGISTRY, expand
 from .stats import bootstrap_intervals, check_options, holm, paired
 
 ALL_USERS = "all users"
@@ -55,7 +55,8 @@ class Comparison:
         PNG files written (``plot_dir``).
     overall : pandas.DataFrame
         ``metric``, ``k``, ``source``, ``value``, ``users``: the metrics that are not means of
-        per-user values (GAUC, coverage, Gini, entropy), so have no interval or paired test.
+        per-user values (a weighted mean, or one number for all lists at once), so have no interval
+        or paired test.
     """
 
     intervals: pd.DataFrame
@@ -217,7 +218,7 @@ class _Resampling:
         if self.plot_dir is not None:
             from .plots import plot_files
 
-            pairs = [(spec.name, spec.k) for spec in expand(metrics, ks) if spec.name not in SUMMARY_ONLY]
+            pairs = [(spec.name, spec.k) for spec in expand(metrics, ks) if spec.metric.per_user]
             check_not_input(plot_files(self.plot_dir, pairs), input_paths(*inputs), "plot_dir=")
 
     def cutoffs(self, k: Any, metrics: Any) -> tuple[list[int], list[str], list[int], list[str]]:
@@ -226,7 +227,7 @@ class _Resampling:
         names = [str(one) for one in as_list(metrics)]
         if self.plot_dir is None:
             return ks, names, ks, names
-        return ks, names, sorted(set(ks) | set(CURVE_KS)), list(dict.fromkeys([*names, "ndcg"]))
+        return ks, names, sorted(set(ks) | set(CURVE_KS)), list(dict.fromkeys([*names, DEFAULT.name]))
 
 
 def _with_confidence(
@@ -252,18 +253,18 @@ def _with_confidence(
         )
 
     pairs = [(spec.name, spec.k) for spec in expand(metrics, ks)]
-    without = [f"{m}@{k_one}" if k_one else m for m, k_one in pairs if m in SUMMARY_ONLY]
+    without = [f"{m}@{k_one}" if k_one else m for m, k_one in pairs if not REGISTRY[m].per_user]
     if without:
         evaluation.notes.append(
             f"compare: no interval or paired test for {', '.join(without)}: "
-            + "not means of per-user values (GAUC weights the users' AUC; coverage, Gini and entropy "
-            + "describe all lists at once); their values are listed without one (Comparison.overall)"
+            + "not means of per-user values (a weighted mean, or one number for all lists at once); "
+            + "their values are listed without one (Comparison.overall)"
         )
     summary = evaluation.summary
-    is_overall = [(m, None if pd.isna(k) else int(k)) in set(pairs) and m in SUMMARY_ONLY
+    is_overall = [(m, None if pd.isna(k) else int(k)) in set(pairs) and not REGISTRY[m].per_user
                   for m, k in zip(summary.metric, summary.k, strict=True)]  # fmt: skip
     overall = summary[is_overall].rename(columns={"mean": "value"})[OVERALL_COLUMNS].reset_index(drop=True)
-    pairs = [(m, k_one) for m, k_one in pairs if m not in SUMMARY_ONLY]
+    pairs = [(m, k_one) for m, k_one in pairs if REGISTRY[m].per_user]
     users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
     slices = _slices(users, slice_by, data, user_col) if pairs else []
     options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "method": ci_method}
@@ -308,7 +309,7 @@ def _with_confidence(
         from .plots import save_all
 
         curve_matrix = np.column_stack(
-            [_matrix(per_user, "ndcg", one, sources, users["user"]) for one in CURVE_KS]
+            [_matrix(per_user, DEFAULT.name, one, sources, users["user"]) for one in CURVE_KS]
         )
         mean, low, high = bootstrap_intervals(curve_matrix, **options)
         curve = pd.DataFrame({"k": np.repeat(CURVE_KS, len(sources)), "source": sources * len(CURVE_KS)})

@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import InputError
 from ..extras import require
 from ..inputs.outputs import check_output_dir, write_atomic
+from ..metrics.registry import DEFAULT, REGISTRY
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,35 +35,19 @@ _OUTSIDE_RIGHT = {
     "title_fontsize": "small",
 }
 
-_METRIC_NAMES = {
-    "dcg": "DCG",
-    "ndcg": "NDCG",
-    "precision": "Precision",
-    "recall": "Recall",
-    "hit_rate": "Hit rate",
-    "mrr": "MRR",
-    "map": "MAP",
-    "f1": "F1",
-    "r_precision": "R-precision",
-    "auc": "AUC",
-    "arp": "ARP",
-    "novelty": "Novelty",
-    "long_tail": "Long-tail share",
-}
-
 
 def plot_distributions(
     per_user: pd.DataFrame,
     path: str | os.PathLike,
     *,
-    metric: str = "ndcg",
+    metric: str = DEFAULT.name,
     k: int = 10,
     protocol: str = "standard",
 ) -> Figure:
     """Overlaid step histograms of the per-user ``metric@k``, one per source, saved as PNG.
 
     Bins are shared by all sources: one per step when the values lie on a lattice of at most 60
-    steps (precision@10: steps of 0.1), else 20 bins over [0, 1] when every value lies there (NDCG,
+    steps (Precision@10: steps of 0.1), else 20 bins over [0, 1] when every value lies there (NDCG,
     ...), else 30 over the values' range. The y axis counts users; a dashed vertical
     line marks each source's mean, and the legend gives the source, its mean and its user count.
     NaN values (users skipped for this metric) are dropped per source.
@@ -105,7 +90,7 @@ def plot_scatter(
     path: str | os.PathLike,
     *,
     reference: str,
-    metric: str = "ndcg",
+    metric: str = DEFAULT.name,
     k: int = 10,
     protocol: str = "standard",
 ) -> Figure:
@@ -211,9 +196,9 @@ def plot_curve(curve: pd.DataFrame, path: str | os.PathLike) -> Figure:
             markersize=3,
             label=source,
         )
-    ax.set_title("Mean NDCG@k with 95% confidence intervals")
+    ax.set_title(f"Mean {DEFAULT.label}@k with 95% confidence intervals")
     ax.set_xlabel("k (cutoff)")
-    ax.set_ylabel("mean NDCG@k")
+    ax.set_ylabel(f"mean {DEFAULT.label}@k")
     ax.grid(alpha=0.3)
     ax.legend(title="band: 95% CI", **_OUTSIDE_RIGHT)
     _save(fig, path)
@@ -226,7 +211,7 @@ def save_all(
     directory: str | os.PathLike,
     *,
     reference: str,
-    metrics: Sequence[tuple[str, int]] = (("ndcg", 10),),
+    metrics: Sequence[tuple[str, int]] = ((DEFAULT.name, 10),),
 ) -> list[Path]:
     """Write, for each (metric, k) of ``metrics``, ``distribution_<metric>@<k>.png`` and
     ``scatter_<metric>@<k>.png``, then ``curve.png``, into ``directory``.
@@ -298,7 +283,7 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
     for column in columns:
         if column not in frame.columns:
             raise InputError(
-                f"{name}: no column {column!r}; columns are: {', '.join(map(str, frame.columns))}"
+                f"{name}: no column {column!r}; columns are: {', '.join(str(c) for c in frame.columns)}"
             )
 
 
@@ -346,7 +331,7 @@ def _paired(rows: pd.DataFrame, reference: str, source: str) -> np.ndarray:
 
 
 def _bins(values: np.ndarray) -> np.ndarray:
-    # Values on a lattice (precision@10 takes steps of 0.1) get one bin centred on each step, so
+    # Values on a lattice (Precision@10 takes steps of 0.1) get one bin centred on each step, so
     # no value lands on a bin edge and no bin between two steps is left empty.
     distinct = np.unique(values)
     if 1 < distinct.size <= 60:
@@ -380,7 +365,7 @@ def _colour(index: int) -> str:
 
 
 def _metric_label(metric: str, k: int | None) -> str:
-    name = _METRIC_NAMES.get(metric, metric)
+    name = REGISTRY[metric].label if metric in REGISTRY else metric
     return name if k is None else f"{name}@{k}"
 
 
@@ -389,5 +374,7 @@ def _in_order_of(curve: pd.DataFrame, per_user: pd.DataFrame) -> pd.DataFrame:
     if "source" not in curve.columns or "source" not in per_user.columns:
         return curve
     order = {source: i for i, source in enumerate(_sources(per_user))}
-    rank = curve["source"].astype(str).map(order).fillna(len(order))
+    rank = (
+        curve["source"].astype(str).replace(order).where(curve["source"].astype(str).isin(order), len(order))
+    )
     return curve.iloc[np.argsort(rank.to_numpy(np.float64), kind="stable")]

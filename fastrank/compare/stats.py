@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import kernels
-from ..arrays.checks import check_int, check_number
+from ..arrays.checks import check_choice, check_int, check_number
 from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..errors import InputError
 
@@ -32,8 +32,7 @@ def check_options(n_resamples: int, seed: int, confidence: float, method: str) -
     confidence = check_number(confidence, "confidence")
     if not 0 < confidence < 1:
         raise InputError(f"The 'confidence' parameter must be in (0, 1). Got {confidence!r} instead.")
-    if method not in METHODS:
-        raise InputError(f"The 'method' parameter must be one of {METHODS}. Got {method!r} instead.")
+    check_choice(method, "method", METHODS)
 
 
 def _check_memory(n_resamples: int, n_columns: int) -> None:

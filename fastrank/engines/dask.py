@@ -297,5 +297,5 @@ def _scored(result: pd.DataFrame, plan: Plan, source: TableSource, manifest: Any
         duplicates=result["duplicates"].to_numpy() if plan.item_col else None,
         values={key: result[_column_name(key)].to_numpy() for key in plan.value_keys},
         n_rows=n_rows,
-        gauc_weights=result["gauc_weight"].to_numpy() if "gauc" in plan.metrics else None,
+        gauc_weights=result["gauc_weight"].to_numpy() if plan.weights_users else None,
     )

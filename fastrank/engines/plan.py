@@ -22,7 +22,7 @@ from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..metrics import protocols
 from ..metrics.auc import gauc_weights
 from ..metrics.beyond import catalog
-from ..metrics.registry import EXPOSURE_METRICS, NO_CUTOFF, SUMMARY_ONLY
+from ..metrics.registry import CATALOG, NONE, REGISTRY, WEIGHTED
 from ..scoring import check_features, load_scorer, predict
 
 MODEL_SOURCE = "model"
@@ -66,6 +66,11 @@ class Plan:
         return list(dict.fromkeys(keys + extra))
 
     @property
+    def weights_users(self) -> bool:
+        """Whether a metric is a weighted mean of per-user values (each user's weight travels)."""
+        return any(REGISTRY[m].family == WEIGHTED for m in self.metrics)
+
+    @property
     def weight_col(self) -> str | None:
         """GAUC's weight column, if it has one."""
         return None if self.gauc_weight in ("rows", "users") else self.gauc_weight
@@ -74,11 +79,13 @@ class Plan:
     def standard_pairs(self) -> list[tuple[str, int | None]]:
         """(metric, k) of the standard protocol: ``pairs`` as resolved (see
         :func:`fastrank.metrics.registry.expand`), else each metric at every k, once without a cutoff for
-        the metrics of the whole list (AUC, GAUC, R-precision)."""
+        the metrics of the whole list."""
         if self.pairs:
             return list(self.pairs)
         return list(
-            dict.fromkeys((m, None) if m in NO_CUTOFF else (m, k) for m in self.metrics for k in self.ks)
+            dict.fromkeys(
+                (m, None) if REGISTRY[m].cutoff == NONE else (m, k) for m in self.metrics for k in self.ks
+            )
         )
 
     @property
@@ -94,7 +101,8 @@ class Plan:
         keys = []
         for source_name in self.sources:
             if "standard" in self.protocols:
-                pairs = [(m, k) for m, k in self.standard_pairs if m not in SUMMARY_ONLY or m == "gauc"]
+                # A weighted mean keeps its users' values (the engines add up their weights).
+                pairs = [(m, k) for m, k in self.standard_pairs if REGISTRY[m].family != CATALOG]
                 keys += [("standard", m, k, source_name) for m, k in pairs]
             if "notebook" in self.protocols:
                 for metric in ("ndcg_notebook", "ndcg_notebook_rounded"):
@@ -125,10 +133,11 @@ class Scored:
     """Per-user values of a table, or of parts of one holding whole users (see :func:`concat`).
 
     ``values`` maps (protocol, metric, k, source) to one float64 per user (NaN: not evaluated;
-    ``k`` None for the metrics of the whole list; for ``gauc``, the user's AUC);
+    ``k`` None for the metrics of the whole list; for a weighted mean, the user's value of the
+    metric it weights);
     ``duplicates`` counts each user's rows repeating an item (None without an item column);
     ``gauc_weights`` is GAUC's weight of each user (None without GAUC); ``overall`` maps the keys
-    of the metrics of all lists at once (coverage, Gini, entropy) to (value, users counted).
+    of the metrics of all lists at once (catalog-wide) to (value, users counted).
     """
 
     users: np.ndarray
@@ -197,7 +206,7 @@ def score_table(
         raw_items = item_column(table, plan.item_col, name, users)
         if "notebook" in plan.protocols:
             protocols.check_item_ids(raw_items, name, plan.item_col)
-        if any(m in EXPOSURE_METRICS for m in plan.metrics) and "standard" in plan.protocols:
+        if any(REGISTRY[m].needs_items for m in plan.metrics) and "standard" in plan.protocols:
             column = plan.popularity_col
             popularity = None if column is None else numeric_column(table, column, name, users)
             names = (f"{name}: column {plan.item_col!r}", f"{name}: column {column!r}")
@@ -210,7 +219,7 @@ def score_table(
             codes = groups.take(pd.factorize(raw_items)[0])
         duplicates = duplicates_per_user(groups, codes, parallel)
     weights = None
-    if "gauc" in plan.metrics:
+    if plan.weights_users:
         weight = plan.gauc_weight
         if plan.weight_col:
             weight = numeric_column(table, plan.weight_col, name, users)

@@ -126,7 +126,7 @@ def check_not_input(targets: Iterable[str | os.PathLike], inputs: Sequence[Path]
     """Refuse, before any work, an output target that is one of the inputs (the same file, also
     through a symbolic or hard link) or lies inside an input directory: writing it would
     destroy, or change, what was evaluated."""
-    for target in map(Path, targets):
+    for target in (Path(one) for one in targets):
         for source in inputs:
             if source.is_dir():
                 if _inside(target, source):

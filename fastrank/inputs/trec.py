@@ -76,7 +76,7 @@ def line_of_row(source: Any, row: int) -> int:
 
 def _distinct(*columns: str) -> None:
     if len(set(columns)) < len(columns):
-        raise InputError(f"TREC fields need distinct column names, got {', '.join(map(repr, columns))}")
+        raise InputError(f"TREC fields need distinct column names, got {', '.join(repr(c) for c in columns)}")
 
 
 def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[str, Any]:
@@ -168,14 +168,14 @@ def write_run(
     tag: str = "fastrank",
 ) -> Path:
     """Write a run (a pandas DataFrame or pyarrow Table) as a TREC run file, atomically: lines
-    grouped by user, ranked by score descending (rank 1 first), scores in full precision."""
+    grouped by user, ranked by score descending (rank 1 first), scores written with every bit."""
     frame = table.to_pandas() if isinstance(table, pa.Table) else pd.DataFrame(table)
     frame = frame[[user_col, item_col, score_col]]
     frame = frame.sort_values([user_col, score_col], ascending=[True, False], kind="stable")
     ranks = frame.groupby(user_col, sort=False).cumcount() + 1
     lines = pd.DataFrame(
         {"qid": frame[user_col], "Q0": "Q0", "docno": frame[item_col], "rank": ranks,
-         "score": frame[score_col].map(repr), "tag": tag}
+         "score": [repr(score) for score in frame[score_col]], "tag": tag}
     )  # fmt: skip
     return write_atomic(path, lambda temp: lines.to_csv(temp, sep=" ", header=False, index=False))
 
@@ -185,6 +185,6 @@ def write_qrels(table: Any, path: str | os.PathLike, *, user_col: str, item_col:
     frame = table.to_pandas() if isinstance(table, pa.Table) else pd.DataFrame(table)
     labels = frame[label_col]
     as_int = labels.astype(np.int64)
-    rel = as_int if (as_int == labels).all() else labels.map(repr)
+    rel = as_int if (as_int == labels).all() else [repr(label) for label in labels]
     lines = pd.DataFrame({"qid": frame[user_col], "iter": 0, "docno": frame[item_col], "rel": rel})
     return write_atomic(path, lambda temp: lines.to_csv(temp, sep=" ", header=False, index=False))

@@ -1,5 +1,5 @@
 """Metrics of the whole list from each group's relevant and non-relevant scores, sorted apart:
-ROC AUC (one merge of the two) and R-precision (the top R of the two).
+ROC AUC (one merge of the two) and R-Precision (the top R of the two).
 
 The sort is an LSD radix sort of the scores' bits (8 passes of one byte, skipping a byte that
 every score shares): O(n) per group and about twice as fast as a comparison sort here.
@@ -53,7 +53,7 @@ def radix_sort(keys, scratch, n, counts):
 
 
 @jit
-def _r_precision(pos, n_pos, neg, n_neg, tie):
+def _precision_at_r(pos, n_pos, neg, n_neg, tie):
     """Expected relevant rows in the top R = ``n_pos`` (>= 1) over the sorted keys, divided by R."""
     # The R-th best key, walking both sorted arrays down from their ends.
     i = n_pos - 1
@@ -83,17 +83,17 @@ def _r_precision(pos, n_pos, neg, n_neg, tie):
 @jit
 def grouped_class_metrics(
     first, stop, offsets, labels, scores, threshold, min_items, tie, skip_no_relevant, max_items,
-    auc, r_precision,
+    pairs, at_r,
 ):  # fmt: skip
     """For groups ``first:stop``, with relevant rows those with ``label >= threshold``:
 
-    - ``auc[g]``: the probability that a relevant row scores above a non-relevant one, a tie
-      counting one half (the Mann-Whitney U over positives x negatives, as
+    - ``pairs[g]`` (AUC): the probability that a relevant row scores above a non-relevant one,
+      a tie counting one half (the Mann-Whitney U over positives x negatives, as
       ``sklearn.metrics.roc_auc_score``); NaN with a single class. The pair count is an exact
       integer, so the only rounding is the final division.
-    - ``r_precision[g]``: the relevant rows among the top R, R = the relevant count, divided by
-      R; the tie at rank R averaged over its orders, or ordered by ``tie``. Without a relevant
-      row: 0, or NaN with ``skip_no_relevant``.
+    - ``at_r[g]`` (R-Precision): the relevant rows among the top R, R = the relevant count,
+      divided by R; the tie at rank R averaged over its orders, or ordered by ``tie``. Without a
+      relevant row: 0, or NaN with ``skip_no_relevant``.
 
     Both NaN for groups with fewer than ``min_items`` rows. Scratch of ``max_items`` rows,
     allocated once.
@@ -107,8 +107,8 @@ def grouped_class_metrics(
         lo = offsets[g]
         hi = offsets[g + 1]
         if hi - lo < min_items:
-            auc[g] = np.nan
-            r_precision[g] = np.nan
+            pairs[g] = np.nan
+            at_r[g] = np.nan
             continue
         n_pos = 0
         n_neg = 0
@@ -120,16 +120,16 @@ def grouped_class_metrics(
                 n_neg += 1
                 values[hi - lo - n_neg] = scores[i] + 0.0
         if n_pos == 0:
-            auc[g] = np.nan
-            r_precision[g] = np.nan if skip_no_relevant else 0.0
+            pairs[g] = np.nan
+            at_r[g] = np.nan if skip_no_relevant else 0.0
             continue
         sortable_keys(values, n_pos, positive)
         sortable_keys(values[n_pos:], n_neg, negative)
         radix_sort(positive, scratch, n_pos, counts)
         radix_sort(negative, scratch, n_neg, counts)
-        r_precision[g] = _r_precision(positive, n_pos, negative, n_neg, tie)
+        at_r[g] = _precision_at_r(positive, n_pos, negative, n_neg, tie)
         if n_neg == 0:
-            auc[g] = np.nan
+            pairs[g] = np.nan
             continue
         # Twice the pairs ordered right: a positive above a negative counts 2, a tied pair 1.
         twice = 0
@@ -147,4 +147,4 @@ def grouped_class_metrics(
                 tied += 1
             twice += (same - r) * (2 * below + tied - below)
             r = same
-        auc[g] = twice / (2.0 * n_pos * n_neg)
+        pairs[g] = twice / (2.0 * n_pos * n_neg)

@@ -53,10 +53,10 @@ def grouped_exposure(
 
     ``items[i] - offset`` is row i's item slot. ``per_user[g]``: the mean over the group's
     ``min(k, n)`` listed places of the item's popularity ``share`` (ARP), ``self_information``
-    (novelty) and ``tail`` flag (long-tail share); NaN for groups with fewer than ``min_items``
+    (Novelty) and ``tail`` flag (long-tail share); NaN for groups with fewer than ``min_items``
     rows, which list nothing. Per item slot (this chunk's accumulators): ``exposure`` += the
     probability, ``certain`` = 1 when some list surely holds the item, else ``log_miss`` +=
-    log(1 - probability), for expected coverage. ``max_items`` is the largest group.
+    log(1 - probability), for the expected Coverage. ``max_items`` is the largest group.
     """
     labels, scores = data
     share, self_information, tail = popularity

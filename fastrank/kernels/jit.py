@@ -55,7 +55,7 @@ def jit_inline(fn: F) -> F:
 KERNEL_FAMILIES = {
     "grouped": "ranking-metric kernels for tables",
     "ranked": "ranking-metric kernels for runs",
-    "classes": "AUC and R-precision kernels",
+    "classes": "AUC and R-Precision kernels",
     "exposure": "beyond-accuracy kernels",
     "joining": "run-truth join kernels",
     "hashing": "hashing kernels",

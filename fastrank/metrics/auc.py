@@ -1,5 +1,6 @@
-"""AUC per user, GAUC's user weights, and R-precision, which comes from the same per-user sort
-(:mod:`fastrank.kernels.classes`): validated entry points for :mod:`fastrank.metrics`."""
+"""The class family (:mod:`fastrank.kernels.classes`: AUC and R-Precision from one per-user sort of
+the relevant and non-relevant scores) and the user weights of a weighted mean: validated entry
+points for :mod:`fastrank.metrics.dispatch`."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from ..errors import InputError
 
 
 def gauc_weights(weight: Any, groups: Groups, parallel: bool = True, name: str = "gauc_weight") -> np.ndarray:
-    """Each user's GAUC weight: ``"rows"`` its rows, ``"users"`` 1, or an array of one weight per
-    row (input order, finite and >= 0) summed over its rows."""
+    """Each user's weight in a weighted mean (GAUC): ``"rows"`` its rows, ``"users"`` 1, or an
+    array of one weight per row (input order, finite and >= 0) summed over its rows."""
     if isinstance(weight, str):
         if weight == "rows":
             return groups.sizes.astype(np.float64)
@@ -50,20 +51,20 @@ def class_metrics(
     ties: int,
     skip_no_relevant: bool,
     parallel: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's AUC (NaN: fewer than ``min_items`` rows, or a single class) and R-precision
-    (``ties``: the kernels' tie code; without a relevant row 0, or NaN with ``skip_no_relevant``);
-    inputs validated and in group order."""
-    auc = np.empty(groups.n_groups, np.float64)
-    r_precision = np.empty(groups.n_groups, np.float64)
+) -> np.ndarray:
+    """The class family's columns per user (groups x 2, the registry's ``column`` of each
+    metric): AUC (NaN: fewer than ``min_items`` rows, or a single class) and R-Precision
+    (``ties``: the kernels' tie code; without a relevant row 0, or NaN with
+    ``skip_no_relevant``); inputs validated and in group order."""
+    out = np.empty((2, groups.n_groups), np.float64)
     offsets = frozen(groups.offsets)
     inputs = (frozen(labels), frozen(scores), threshold, min_items, ties, skip_no_relevant)
     largest = int(groups.sizes.max())
     run_chunks(
         lambda first, stop: kernels.grouped_class_metrics(
-            first, stop, offsets, *inputs, largest, auc, r_precision
+            first, stop, offsets, *inputs, largest, out[0], out[1]
         ),
         group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
         parallel,
     )
-    return auc, r_precision
+    return out.T

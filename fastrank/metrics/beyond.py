@@ -10,6 +10,7 @@ inside the top k, is listed with probability ``t / s``, so exposures are expecte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +27,6 @@ from ..errors import InputError
 HEAD_SHARE = 0.2
 """Long tail: an item is in the head when fewer than this share of the catalog's items are
 strictly more popular than it (ties at the border stay in the head); the rest is the tail."""
-
-PER_USER = {"arp": kernels.ARP, "novelty": kernels.NOVELTY, "long_tail": kernels.LONG_TAIL}
-"""Exposure metrics with a per-user value (its column in the kernel's output)."""
 
 
 @dataclass(frozen=True)
@@ -128,19 +126,19 @@ def exposure_metrics(
     labels: np.ndarray,
     scores: np.ndarray,
     items: Catalog,
-    names: list[str],
     k: int,
     *,
+    columns: Sequence[int],
     tie: int,
     min_items: int,
     parallel: bool,
-) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """The exposure metrics ``names`` at cutoff ``k``: per-user columns (ARP, novelty, long-tail
-    share; NaN for users with fewer than ``min_items`` rows) and the catalog-wide values (coverage,
-    Gini, entropy). Inputs are validated and in group order.
+) -> tuple[np.ndarray, dict[str, float]]:
+    """The beyond-accuracy metrics at cutoff ``k``: the per-user columns of the exposure kernel
+    (users x 3, NaN for users with fewer than ``min_items`` rows; ``columns`` are those asked
+    for) and the catalog-wide values by name. Inputs are validated and in group order.
     """
     infinite = np.isinf(items.self_information) & items.present
-    if "novelty" in names and infinite.any():
+    if kernels.NOVELTY in columns and infinite.any():
         item = items.item_id(int(np.flatnonzero(infinite)[0]))
         raise InputError(
             f"novelty: item {item!r} has a popularity of 0, so its self-information -log2(0) is "
@@ -150,7 +148,7 @@ def exposure_metrics(
     # One chunk per thread, so per-item accumulators cost threads x items, not more.
     bounds = group_chunks(groups.offsets, min(groups.n_groups, thread_count(parallel)))
     n_chunks = len(bounds) - 1
-    per_user = np.empty((groups.n_groups, len(PER_USER)), np.float64)
+    per_user = np.empty((groups.n_groups, 3), np.float64)
     exposure = np.zeros((n_chunks, span), np.float64)
     log_miss = np.zeros((n_chunks, span), np.float64)
     certain = np.zeros((n_chunks, span), np.uint8)
@@ -174,8 +172,7 @@ def exposure_metrics(
         "gini": gini(counts),
         "entropy": entropy(counts),
     }
-    columns = {name: per_user[:, PER_USER[name]] for name in names if name in PER_USER}
-    return columns, {name: overall[name] for name in names if name in overall}
+    return per_user, overall
 
 
 def gini(counts: np.ndarray) -> float:

@@ -1,15 +1,15 @@
-"""Validated entry points over the kernels: per-user ranking metrics, AUC and GAUC, and the
-beyond-accuracy metrics of :mod:`fastrank.metrics.beyond`, all returned as one :class:`RankingResult`."""
+"""Validated entry points over the kernels: every metric of the registry
+(:mod:`fastrank.metrics.registry`), computed by its family, returned as one :class:`RankingResult`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import kernels
-from ..arrays.checks import check_int, check_number
+from ..arrays.checks import check_choice, check_int, check_number
 from ..arrays.columns import check_values
 from ..arrays.grouping import Groups, group_chunks, group_rows
 from ..arrays.threads import frozen, run_chunks, thread_count
@@ -17,14 +17,18 @@ from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
 from .registry import (
-    AUC_METRICS,
-    EXPOSURE_METRICS,
-    METRIC_CODES,
+    CATALOG,
+    CLASSES,
+    DERIVED,
+    EXPOSURE,
+    REQUIRED,
     TIE_CODES,
+    WEIGHTED,
     Gain,
     MetricSpec,
     NoRelevant,
     Ties,
+    example,
     parse_metric,
 )
 from .result import RankingResult
@@ -37,20 +41,11 @@ def _check_k(k: Any) -> int | None:
     return None if k is None else check_int(k, "k")
 
 
-def _check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
-    choices = tuple(choices)
-    if value not in choices:
-        raise InputError(
-            f"The '{name}' parameter must be one of {', '.join(map(repr, choices))}. Got {value!r} instead."
-        )
-    return value
-
-
 def ranking_metrics(
     users: Any,
     labels: Any,
     scores: Any,
-    metrics: str | Sequence[str | MetricSpec] = ("ndcg@10",),
+    metrics: str | Sequence[str | MetricSpec] = (example(10),),
     *,
     gain: Gain = "linear",
     ties: Ties = "average",
@@ -75,11 +70,9 @@ def ranking_metrics(
     scores : array-like, shape (n_rows,)
         Predicted score of each row; higher ranks first. float32 is used as is.
     metrics : str or sequence of str
-        Names with an optional cutoff: ``ndcg@10``, ``dcg@5``, ``precision@k``, ``recall@k``,
-        ``hit_rate@k``, ``mrr`` / ``mrr@k``, ``map@k``, ``f1@k``; no cutoff means the whole list.
-        Without a cutoff: ``r_precision``, ``auc``, ``gauc``. Beyond accuracy, at a cutoff and
-        with ``items``: ``coverage@k``, ``arp@k``, ``novelty@k``, ``gini@k``, ``entropy@k``,
-        ``long_tail@k`` (see the README's metric table for each definition).
+        Names from :data:`fastrank.METRICS` with an optional cutoff (``name@10``); no cutoff means
+        the whole list. Each metric's definition and cutoffs: the README's metric tables (the
+        registry, :mod:`fastrank.metrics.registry`). Beyond-accuracy metrics need ``items``.
     gain : {"linear", "exponential"}
         DCG gain of a label: the label (as scikit-learn) or ``2**label - 1``.
     ties : {"average", "pessimistic", "optimistic"}
@@ -87,8 +80,8 @@ def ranking_metrics(
         ``ignore_ties=False`` for DCG/NDCG; exact closed forms for the binary metrics), or the tie
         is ordered worst-first (labels ascending) or best-first (labels descending).
     threshold : float
-        A row is relevant for the binary metrics (precision, recall, hit rate, MRR, MAP, F1,
-        R-precision, AUC) when ``label >= threshold``.
+        A row is relevant for the binary metrics (those that count relevant rows, AUC
+        included) when ``label >= threshold``.
     min_items : int
         Users with fewer rows are skipped (NaN) for every metric. Default 2: one item has no ranking.
     no_relevant : {"zero", "skip"}
@@ -115,15 +108,9 @@ def ranking_metrics(
 
     Notes
     -----
-    NDCG@k = DCG@k / ideal DCG@k with discount ``1 / log2(rank + 1)``; the ideal ranks labels
-    descending. precision@k divides the expected relevant count in the top k by k (also when a
-    user has fewer than k rows, as trec_eval); recall@k divides it by the user's relevant count;
-    hit_rate@k is the probability of a relevant row in the top k; mrr is the expected reciprocal
-    rank of the first relevant row (0 past the cutoff); map@k is average precision divided by
-    ``min(k, relevant count)``; f1@k is ``2 hits / (k + relevant count)``, the harmonic mean of
-    precision@k and recall@k; r_precision is precision at rank R = the relevant count; auc counts
-    a tie as half a pair, as ``sklearn.metrics.roc_auc_score``. Cost per user: O(n + k log k) for
-    rows in no particular order; O(n log n) for the metrics of the whole list and for AUC.
+    Every metric is the expected value over the orders of tied scores (exact closed forms), or
+    ``ties`` orders them. Cost per user: O(n + k log k) for rows in no particular order; O(n log
+    n) for the metrics of the whole list; O(n) for AUC (a radix sort of each class).
 
     Examples
     --------
@@ -147,19 +134,19 @@ def ranking_metrics(
         [parse_metric(m) for m in ([metrics] if isinstance(metrics, (str, MetricSpec)) else metrics)]
     )
     if not specs:
-        raise InputError("metrics: name at least one metric, e.g. 'ndcg@10'")
-    _check_choice(gain, "gain", ("linear", "exponential"))
-    _check_choice(ties, "ties", TIE_CODES)
-    _check_choice(no_relevant, "no_relevant", ("zero", "skip"))
+        raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
+    check_choice(gain, "gain", ("linear", "exponential"))
+    check_choice(ties, "ties", TIE_CODES)
+    check_choice(no_relevant, "no_relevant", ("zero", "skip"))
     min_items = check_int(min_items, "min_items")
     threshold = check_number(threshold, "threshold")
 
-    exposure = [spec for spec in specs if spec.name in EXPOSURE_METRICS]
-    for spec in exposure:
-        if spec.k is None:
+    for spec in specs:
+        if spec.metric.cutoff == REQUIRED and spec.k is None:
             raise InputError(f"metrics: {spec.name} needs a cutoff, e.g. '{spec.name}@10'")
-    if exposure and items is None:
-        raise InputError(f"metrics: {exposure[0]} needs item ids; pass items= (one per row)")
+    needing_items = [spec for spec in specs if spec.metric.needs_items]
+    if needing_items and items is None:
+        raise InputError(f"metrics: {needing_items[0]} needs item ids; pass items= (one per row)")
 
     groups = users if isinstance(users, Groups) else group_rows(users, parallel=parallel)
     max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
@@ -167,9 +154,9 @@ def ranking_metrics(
         labels, "labels", groups, float32_ok=False, max_value=max_label, parallel=parallel
     )
     score_array = check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
-    items_catalog = catalog(items, popularity, groups, parallel=parallel) if exposure else None
+    items_catalog = catalog(items, popularity, groups, parallel=parallel) if needing_items else None
     user_weights = None
-    if any(spec.name == "gauc" for spec in specs):
+    if any(spec.metric.family == WEIGHTED for spec in specs):
         user_weights = gauc_weights(gauc_weight, groups, parallel)
     return evaluate_grouped(
         groups,
@@ -214,54 +201,58 @@ def evaluate_grouped(
     its other rows are relevant items a top-N run missed, counted in the ideal DCG and the
     relevant count only. ``map_denominator``: ``"min"`` divides AP@k by ``min(k, relevant)``,
     ``"relevant"`` by the relevant count (trec_eval, ranx). ``items``: the catalog of the
-    beyond-accuracy metrics; ``user_weights``: GAUC's weight of each user (default its rows).
+    beyond-accuracy metrics; ``user_weights``: the weight of each user in a weighted mean
+    (default its rows).
     """
     column = {spec: j for j, spec in enumerate(specs)}
     out = np.full((groups.n_groups, len(specs)), np.nan)
     cutoffs: tuple[int | None, ...] = ()
     straddle = np.zeros((groups.n_groups, 0), np.int64)
-    # Tables take R-precision, with AUC, from the users' sorted scores; runs from their kernel.
-    by_class = [s for s in specs if s.name in AUC_METRICS or (s.name == "r_precision" and ranked is None)]
-    f1 = [spec for spec in specs if spec.name == "f1"]
-    ranking = [spec for spec in specs if spec.name in METRIC_CODES and spec not in by_class]
-    # F1@k = 2PR / (P + R) from precision@k and recall@k: the kernels need no code of their own.
-    ranking = list(dict.fromkeys(ranking + [MetricSpec(m, s.k) for s in f1 for m in ("precision", "recall")]))
+    # A weighted mean's per-user values are its part's; a derived metric needs its parts.
+    needed = [MetricSpec(part, s.k) for s in specs for part in s.metric.parts]
+    everything = list(dict.fromkeys([*specs, *needed]))
+    # Tables take the class family from the users' sorted scores; runs take a metric that has a
+    # formula of the drivers (R-Precision, counting the relevant items a run missed) from there.
+    by_class = [s for s in everything if s.metric.family == CLASSES and (ranked is None or s.metric.code < 0)]
+    ranking = [s for s in everything if s.metric.code >= 0 and s not in by_class]
+    values: dict[MetricSpec, np.ndarray] = {}
     if ranking:
-        values, straddle, cutoffs = _ranking_columns(
+        columns, straddle, cutoffs = _ranking_columns(
             groups, labels, scores, ranking, gain=gain, ties=ties, threshold=threshold, min_items=min_items,
             no_relevant=no_relevant, parallel=parallel, ranked=ranked, map_denominator=map_denominator,
         )  # fmt: skip
-        for j, spec in enumerate(ranking):
-            if spec in column:
-                out[:, column[spec]] = values[:, j]
-        for spec in f1:
-            p = values[:, ranking.index(MetricSpec("precision", spec.k))]
-            r = values[:, ranking.index(MetricSpec("recall", spec.k))]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[:, column[spec]] = np.where(p + r > 0, 2 * p * r / (p + r), p + r)  # 0 or NaN
-
-    weights = {}
+        values.update({spec: columns[:, j] for j, spec in enumerate(ranking)})
     if by_class:
         options = {"ties": TIE_CODES[ties], "skip_no_relevant": no_relevant == "skip", "parallel": parallel}
-        auc, r_precision = class_metrics(groups, labels, scores, threshold, min_items, **options)
-        for spec in by_class:
-            out[:, column[spec]] = r_precision if spec.name == "r_precision" else auc
-        if MetricSpec("gauc", None) in column:
-            weights["gauc"] = groups.sizes.astype(np.float64) if user_weights is None else user_weights
+        columns = class_metrics(groups, labels, scores, threshold, min_items, **options)
+        values.update({spec: columns[:, spec.metric.column] for spec in by_class})
+    weights = {}
+    for spec in specs:
+        metric = spec.metric
+        if metric.family == DERIVED:
+            values[spec] = metric.combine(*(values[MetricSpec(part, spec.k)] for part in metric.parts))
+        elif metric.family == WEIGHTED:
+            values[spec] = values[MetricSpec(metric.parts[0], spec.k)]
+            weights[str(spec)] = groups.sizes.astype(np.float64) if user_weights is None else user_weights
 
     overall = {}
-    exposure = [spec for spec in specs if spec.name in EXPOSURE_METRICS]
-    if exposure and items is None:
-        raise InputError(f"metrics: {exposure[0]} needs item ids")
-    for k in dict.fromkeys(spec.k for spec in exposure):
-        names = [spec.name for spec in exposure if spec.k == k]
-        columns, values_at_k = exposure_metrics(
-            groups, labels, scores, items, names, int(k), tie=TIE_CODES[ties], min_items=min_items,
+    listing = [spec for spec in specs if spec.metric.needs_items]
+    if listing and items is None:
+        raise InputError(f"metrics: {listing[0]} needs item ids")
+    for k in dict.fromkeys(spec.k for spec in listing):
+        asked = [spec.metric.column for spec in listing if spec.k == k and spec.metric.family == EXPOSURE]
+        per_user, values_at_k = exposure_metrics(
+            groups, labels, scores, items, int(k), columns=asked, tie=TIE_CODES[ties], min_items=min_items,
             parallel=parallel,
         )  # fmt: skip
-        for name, values in columns.items():
-            out[:, column[MetricSpec(name, k)]] = values
-        overall.update({f"{name}@{k}": value for name, value in values_at_k.items()})
+        for spec in listing:
+            if spec.k == k and spec.metric.family == EXPOSURE:
+                values[spec] = per_user[:, spec.metric.column]
+            elif spec.k == k and spec.metric.family == CATALOG:
+                overall[str(spec)] = values_at_k[spec.name]
+    for spec in specs:
+        if spec in values:
+            out[:, column[spec]] = values[spec]
     return RankingResult(
         users=groups.keys,
         metrics=tuple(str(spec) for spec in specs),
@@ -293,12 +284,12 @@ def _ranking_columns(
     """The ranking metrics' columns, the tie each cutoff splits, and the cutoffs."""
     offsets = groups.offsets
     cutoffs = tuple(dict.fromkeys(spec.k for spec in specs))
-    metric_ids = np.array([METRIC_CODES[spec.name] for spec in specs], np.int64)
+    metric_ids = np.array([spec.metric.code for spec in specs], np.int64)
     metric_ks = np.array([spec.k or 0 for spec in specs], np.int64)
     straddle_ks = np.array([k or 0 for k in cutoffs], np.int64)
 
     max_n = int(groups.sizes.max())
-    full = any(spec.k is None and spec.name != "mrr" for spec in specs)
+    full = any(spec.k is None and spec.metric.whole_list for spec in specs)
     deepest = max_n if full else min(max(spec.k or 1 for spec in specs), max_n)
     # scikit-learn's discount, computed the same way, so tie-averaged sums match it to the last bits.
     discount = 1.0 / (np.log(np.arange(deepest) + 2) / np.log(2))
@@ -307,8 +298,8 @@ def _ranking_columns(
     # How deep each group is ranked: MRR finds its first relevant row without a ranking, so a
     # cutoff-free MRR does not make the ranking whole.
     kmax = max([1, *(spec.k or 0 for spec in specs), *(k or 0 for k in cutoffs)])
-    need_ideal = any(spec.name == "ndcg" for spec in specs)
-    need_relevant = any(METRIC_CODES[spec.name] >= kernels.PRECISION for spec in specs)
+    need_ideal = any(spec.metric.ideal for spec in specs)
+    need_relevant = any(spec.metric.binary for spec in specs)
 
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)

@@ -19,7 +19,7 @@ from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..errors import InputError
 from .beyond import Catalog
 from .dispatch import evaluate_grouped
-from .registry import MetricSpec
+from .registry import DEFAULT, MetricSpec
 from .result import RankingResult
 
 PROTOCOLS = ("standard", "notebook")
@@ -87,7 +87,7 @@ def notebook(
     # Position p of a user's list: gain = id ranked p-th by label, score = id ranked p-th by score.
     gains = items[by_label].astype(np.float64)
     id_scores = items[by_score].astype(np.float64)
-    spec = [MetricSpec("ndcg", NOTEBOOK_K)]
+    spec = [MetricSpec(DEFAULT.name, NOTEBOOK_K)]  # the notebook's metric: NDCG, on item ids
     return evaluate_grouped(groups, gains, id_scores, spec, gain="linear", ties="average", threshold=1.0,
                      min_items=NOTEBOOK_MIN_ITEMS, no_relevant="zero", parallel=parallel)  # fmt: skip
 

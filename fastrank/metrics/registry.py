@@ -1,16 +1,20 @@
-"""Metric names, aliases and tie rules, and :func:`parse_metric` for ``"ndcg@10"``-style specs.
+"""The metric registry: every metric fastrank computes is one :class:`Metric` in :data:`REGISTRY`.
 
-Three families: the ranking metrics of the grouped kernels (:data:`METRIC_CODES`, and F1 from
-two of them), the AUC family (:data:`AUC_METRICS`, one sort per user) and the beyond-accuracy
-metrics of the top-k lists (:data:`EXPOSURE_METRICS`, which need item ids).
+The CLI's choices and help, the plots' labels, error messages, the engines' refusals and the
+README's metric tables all read from here (``tests/test_metrics_registry.py`` holds the README
+equal to it). A new metric is one entry, its formula (:mod:`fastrank.kernels.ranking` for the
+ranking family), and its tests. Also here: :func:`parse_metric` for ``"name@10"`` specs and
+:func:`expand`, which pairs metrics with cutoffs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 from .. import kernels
 from ..arrays.checks import INT64_MAX
@@ -20,34 +24,161 @@ Ties = Literal["average", "pessimistic", "optimistic"]
 Gain = Literal["linear", "exponential"]
 NoRelevant = Literal["zero", "skip"]
 
-METRIC_CODES = {  # name: the kernels' metric code
-    "dcg": kernels.DCG,
-    "ndcg": kernels.NDCG,
-    "precision": kernels.PRECISION,
-    "recall": kernels.RECALL,
-    "hit_rate": kernels.HIT_RATE,
-    "mrr": kernels.MRR,
-    "map": kernels.MAP,
-    "r_precision": kernels.R_PRECISION,
-}
-DERIVED = ("f1",)
-"""Metrics computed from others: F1@k from precision@k and recall@k."""
-AUC_METRICS = ("auc", "gauc")
-"""Per-user AUC, and GAUC: the users' AUC averaged with weights."""
-EXPOSURE_METRICS = ("coverage", "arp", "novelty", "gini", "entropy", "long_tail")
-"""Beyond-accuracy metrics of the top-k lists; they need item ids and a cutoff."""
-SUMMARY_ONLY = ("gauc", "coverage", "gini", "entropy")
-"""Metrics whose value is not the plain mean of per-user values: GAUC is a weighted mean, the
-others describe all top-k lists at once and have no per-user value."""
-NO_CUTOFF = ("auc", "gauc", "r_precision")
-"""Metrics over the whole list: a cutoff is refused."""
-ALIASES = {"hit": "hit_rate", "hr": "hit_rate", "ap": "map", "p": "precision", "r": "recall",
-           "rprec": "r_precision"}  # fmt: skip
-TIE_CODES = {
-    "average": kernels.AVERAGE,
-    "pessimistic": kernels.PESSIMISTIC,
-    "optimistic": kernels.OPTIMISTIC,
-}
+TIE_CODES = {"average": kernels.AVERAGE, "pessimistic": kernels.PESSIMISTIC, "optimistic": kernels.OPTIMISTIC}
+"""Tie rules of every metric, and their codes in the kernels."""
+
+# Families: how a metric is computed, so what it can be computed from.
+RANKING = "ranking"  # a formula of the grouped drivers (kernels.ranking.metric_value), at any cutoff
+DERIVED = "derived"  # per user, from other metrics' values at the same cutoff (numpy)
+CLASSES = "classes"  # per user, from the relevant and non-relevant scores sorted apart (kernels.classes)
+WEIGHTED = "weighted"  # no per-user value: a weighted mean of another metric's per-user values
+EXPOSURE = "exposure"  # per user, a mean over the top-k list's items (kernels.exposure)
+CATALOG = "catalog"  # no per-user value: one number for every user's top-k list at once (metrics.beyond)
+
+# Cutoffs.
+OPTIONAL = "optional"  # at a cutoff (name@k), or over the whole list without one
+NONE = "none"  # the whole list only: a cutoff is refused
+REQUIRED = "required"  # a cutoff only
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric, and everything the rest of fastrank asks of it.
+
+    Attributes
+    ----------
+    name, label : str
+        Its name in specs (``name@10``) and how plots title it.
+    family : str
+        How it is computed (module constants :data:`RANKING` ... :data:`CATALOG`).
+    definition, convention : str
+        Its one-line definition and whose numbers it reproduces (the README's metric tables).
+    cutoff : str
+        :data:`OPTIONAL`, :data:`NONE` (the whole list) or :data:`REQUIRED`.
+    code : int
+        Its formula in the grouped drivers (-1: none; a top-N run can be scored only by one).
+    column : int
+        Its column in its family's kernel output (classes, exposure), -1 for none.
+    binary, ideal : bool
+        It counts relevant rows (label >= threshold); it needs the ideal ranking of the labels.
+    whole_list : bool
+        Without a cutoff it ranks the whole list (a reciprocal rank finds its row without).
+    parts : tuple of str
+        The metrics it is computed from (derived, weighted).
+    combine : callable
+        Derived: its per-user values from its parts' (arrays, in ``parts`` order).
+    aliases : tuple of str
+        Other names accepted in specs.
+    """
+
+    name: str
+    label: str
+    family: str
+    definition: str
+    convention: str = ""
+    cutoff: str = OPTIONAL
+    code: int = -1
+    column: int = -1
+    binary: bool = False
+    ideal: bool = False
+    whole_list: bool = True
+    parts: tuple[str, ...] = ()
+    combine: Callable[..., np.ndarray] | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def per_user(self) -> bool:
+        """Whether each user has a value (and compare gives an interval and a paired test)."""
+        return self.family not in (WEIGHTED, CATALOG)
+
+    @property
+    def needs_items(self) -> bool:
+        """Whether it needs item ids and every user's list at once (the in-memory engine)."""
+        return self.family in (EXPOSURE, CATALOG)
+
+    @property
+    def for_runs(self) -> bool:
+        """Whether a top-N run gives it: a run has no score for the items it left out."""
+        return self.code >= 0 or (self.family == DERIVED and all(REGISTRY[p].for_runs for p in self.parts))
+
+    @property
+    def shown(self) -> str:
+        """How the README's tables name it: ``name@k``, or ``name`` for the whole list."""
+        return f"`{self.name}`" if self.cutoff == NONE else f"`{self.name}@k`"
+
+
+def _harmonic_mean(p: np.ndarray, r: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(p + r > 0, 2 * p * r / (p + r), p + r)  # 0, or NaN where both are
+
+
+_CLASS_COLUMNS = {"pairs": 0, "at_r": 1}  # the columns of kernels.grouped_class_metrics
+_REGISTERED = [
+    Metric("dcg", "DCG", RANKING, "sum of gain / log2(rank + 1) over the top k (gain: the label, or "
+           "2^label - 1 with `gain=\"exponential\"`)", code=kernels.DCG),
+    Metric("ndcg", "NDCG", RANKING, "DCG@k divided by the DCG@k of the labels sorted descending (the "
+           "ideal)", "`sklearn.metrics.ndcg_score(ignore_ties=False)`", code=kernels.NDCG, ideal=True),
+    Metric("precision", "Precision", RANKING, "relevant items (label >= `threshold`) in the top k, "
+           "divided by k (also when a user has fewer than k items)", "trec_eval's `P_k`",
+           code=kernels.PRECISION, binary=True, aliases=("p",)),
+    Metric("recall", "Recall", RANKING, "relevant items in the top k, divided by the user's relevant "
+           "items", "trec_eval's `recall_k`", code=kernels.RECALL, binary=True, aliases=("r",)),
+    Metric("hit_rate", "Hit rate", RANKING, "probability of at least one relevant item in the top k",
+           "trec_eval's `success_k`", code=kernels.HIT_RATE, binary=True, aliases=("hit", "hr")),
+    Metric("mrr", "MRR", RANKING, "reciprocal rank of the first relevant item (0 past the cutoff)",
+           "trec_eval's `recip_rank`", code=kernels.MRR, binary=True, whole_list=False),
+    Metric("map", "MAP", RANKING, "average precision: the sum of Precision@r over relevant ranks r <= k, "
+           "divided by min(k, relevant items), or with `map_denominator=\"relevant\"` (runs) by the "
+           "relevant items", "trec_eval's `map_cut` and ranx with `map_denominator=\"relevant\"`",
+           code=kernels.MAP, binary=True, aliases=("ap",)),
+    Metric("f1", "F1", DERIVED, "harmonic mean of Precision@k and Recall@k, 2 x hits / (k + relevant "
+           "items); 0 when both are 0", binary=True, parts=("precision", "recall"), combine=_harmonic_mean),
+    Metric("r_precision", "R-precision", CLASSES, "Precision at rank R, R = the user's relevant items "
+           "(for runs, R counts the relevant items the run missed)", "trec_eval's `Rprec`", cutoff=NONE,
+           code=kernels.R_PRECISION, column=_CLASS_COLUMNS["at_r"], binary=True, aliases=("rprec",)),
+    Metric("auc", "AUC", CLASSES, "probability that a relevant item scores above a non-relevant one, a "
+           "tie counting one half; users with one class only (every item relevant, or none) are "
+           "skipped, and counted", "`sklearn.metrics.roc_auc_score` of (label >= `threshold`, score)",
+           cutoff=NONE, column=_CLASS_COLUMNS["pairs"], binary=True),
+    Metric("gauc", "GAUC", WEIGHTED, "not a per-user value: the mean of the users' AUC weighted by "
+           "their rows, by 1 (`gauc_weight=\"users\"`), or by the sum of a weight per row; weights "
+           "that sum to 0 are refused", "RecBole's GAUC (rows: the usual \"impressions\" weight)",
+           cutoff=NONE, binary=True, parts=("auc",)),
+    Metric("coverage", "Coverage", CATALOG, "expected share of catalog items listed in at least one "
+           "user's top k (an item listed with probability p_u by user u counts 1 - prod(1 - p_u))",
+           "RecBole's ItemCoverage, with ties in expectation", cutoff=REQUIRED),
+    Metric("arp", "ARP", EXPOSURE, "per user, the mean popularity share of the k listed items (min(k, n) "
+           "for a user with n < k items); then the mean over users", "RecBole's AveragePopularity uses "
+           "raw interaction counts: multiply by the table's rows to compare", cutoff=REQUIRED,
+           column=kernels.ARP),
+    Metric("novelty", "Novelty", EXPOSURE, "per user, the mean self-information -log2(share) of the "
+           "listed items; then the mean over users", "mean self-information (Zhou et al. 2010); "
+           "RecTools' MeanInvUserFreq uses users / all users instead of rows / all rows",
+           cutoff=REQUIRED, column=kernels.NOVELTY),
+    Metric("gini", "Gini", CATALOG, "Gini index of the exposures over every catalog item, never-listed "
+           "ones included: sum((2i - n - 1) x_i) / (n sum x) over exposures sorted ascending; 0 equal "
+           "exposure, near 1 a few items take it all", "RecBole's GiniIndex", cutoff=REQUIRED),
+    Metric("entropy", "Entropy", CATALOG, "Shannon entropy, in bits, of the exposure shares (x / sum x) "
+           "of the listed items", "RecBole's ShannonEntropy uses natural logs and divides by the "
+           "number of items listed", cutoff=REQUIRED),
+    Metric("long_tail", "Long-tail share", EXPOSURE, "per user, the share of the listed places going to "
+           "long-tail items: items outside the most popular 20% of the catalog (an item is in the head "
+           "when fewer than 20% of the items are strictly more popular; ties at the border stay in the "
+           "head); then the mean over users", "RecBole's TailPercentage defaults to the least popular "
+           "10% instead", cutoff=REQUIRED, column=kernels.LONG_TAIL),
+]  # fmt: skip
+REGISTRY: dict[str, Metric] = {metric.name: metric for metric in _REGISTERED}
+"""Every metric by name, in the order the CLI's help and the README list them."""
+
+METRICS: tuple[str, ...] = tuple(REGISTRY)
+"""Metric names understood by :func:`fastrank.ranking_metrics`."""
+
+ALIASES = {alias: metric.name for metric in _REGISTERED for alias in metric.aliases}
+
+DEFAULT = REGISTRY["ndcg"]
+"""The metric of every entry point that is given none, of the notebook protocol, and of
+compare's curve of every cutoff."""
+
 _SPEC = re.compile(r"^\s*([a-z_0-9]+)\s*(?:@\s*(-?\d+))?\s*$")
 
 
@@ -61,44 +192,65 @@ class MetricSpec:
     def __str__(self) -> str:
         return self.name if self.k is None else f"{self.name}@{self.k}"
 
+    @property
+    def metric(self) -> Metric:
+        """Its registry entry."""
+        return REGISTRY[self.name]
 
-METRICS: tuple[str, ...] = (*METRIC_CODES, *DERIVED, *AUC_METRICS, *EXPOSURE_METRICS)
-"""Metric names understood by :func:`ranking_metrics`."""
+
+def example(k: int | None = 10) -> str:
+    """A spec to show in messages and help: the default metric at ``k``."""
+    return DEFAULT.name if k is None else f"{DEFAULT.name}@{k}"
 
 
 def parse_metric(spec: str | MetricSpec) -> MetricSpec:
-    """Parse ``"ndcg@10"``, ``"mrr"`` (no cutoff) and the like into a :class:`MetricSpec`."""
+    """Parse ``"name@10"``, ``"name"`` (no cutoff) and the like into a :class:`MetricSpec`."""
     if isinstance(spec, MetricSpec):
         return spec
     match = _SPEC.match(str(spec).lower())
     if not match:
         raise InputError(
-            f"metrics: cannot read {spec!r}; write a name and an optional cutoff, e.g. 'ndcg@10'"
+            f"metrics: cannot read {spec!r}; write a name and an optional cutoff, e.g. {example()!r}"
         )
     name = ALIASES.get(match.group(1), match.group(1))
-    if name not in METRICS:
+    if name not in REGISTRY:
         raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
     k = None if match.group(2) is None else int(match.group(2))
     if k is not None and k < 1:
         raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
     if k is not None and k > INT64_MAX:
         raise InputError(f"metrics: {spec!r}: the cutoff k must be an int <= {INT64_MAX:,}. Got {k} instead.")
-    if k is not None and name in NO_CUTOFF:
+    if k is not None and REGISTRY[name].cutoff == NONE:
         raise InputError(f"metrics: {spec!r}: {name} ranks the whole list, so it takes no cutoff")
     return MetricSpec(name, k)
 
 
 def expand(metrics: Iterable[str | MetricSpec], ks: Sequence[int]) -> list[MetricSpec]:
     """The (metric, cutoff) pairs to compute, each once, in the order given: a metric named with
-    a cutoff (``"ndcg@10"``) at that cutoff; a bare name (``"ndcg"``) at every cutoff of ``ks``;
-    a metric of the whole list (:data:`NO_CUTOFF`) once, without one."""
+    a cutoff (``name@10``) at that cutoff; a bare name at every cutoff of ``ks``; a metric of the
+    whole list once, without one."""
     pairs = []
     for metric in metrics:
         spec = parse_metric(metric)
-        if spec.name in NO_CUTOFF:
+        if spec.metric.cutoff == NONE:
             pairs.append(MetricSpec(spec.name, None))
         elif spec.k is not None:
             pairs.append(spec)
         else:
             pairs += [MetricSpec(spec.name, k) for k in ks]
     return list(dict.fromkeys(pairs))
+
+
+def names(test: Callable[[Metric], bool]) -> list[str]:
+    """The names of the registered metrics that pass ``test``, in registry order."""
+    return [metric.name for metric in _REGISTERED if test(metric)]
+
+
+def readme_tables() -> tuple[str, str]:
+    """The README's two metric tables (accuracy; beyond accuracy), as the registry defines them."""
+    accuracy = ["| metric | per user | reproduces |", "|---|---|---|"]
+    beyond = ["| metric | definition | convention |", "|---|---|---|"]
+    for metric in _REGISTERED:
+        table = beyond if metric.needs_items else accuracy
+        table.append(f"| {metric.shown} | {metric.definition} | {metric.convention} |")
+    return "\n".join(accuracy), "\n".join(beyond)

@@ -21,10 +21,11 @@ class RankingResult:
     users : ndarray
         User key of each row of ``values``.
     metrics : tuple of str
-        Column names of ``values``, e.g. ``("ndcg@10", "mrr")``.
+        Column names of ``values``: metric specs, ``name@k`` or ``name``.
     values : ndarray of float64, shape (n_users, n_metrics)
-        Metric of each user; NaN where the user was skipped for that metric. ``gauc``'s column
-        holds each user's AUC; coverage, Gini and entropy have no per-user value (NaN).
+        Metric of each user; NaN where the user was skipped for that metric. A weighted mean's
+        column holds each user's value of the metric it weights; the catalog-wide metrics have no
+        per-user value (NaN).
     n_items : ndarray of int64
         Rows (ranked items) per user.
     cutoffs : tuple of int or None
@@ -34,9 +35,9 @@ class RankingResult:
     min_items : int
         Users with fewer rows were skipped for every metric.
     weights : dict of str to ndarray
-        Per-user weights of the metrics whose mean is weighted (``gauc``).
+        Per-user weights of the metrics whose mean is weighted.
     overall : dict of str to float
-        Values over all users' lists at once (``coverage@k``, ``gini@k``, ``entropy@k``).
+        Values over all users' lists at once (the catalog-wide metrics).
     """
 
     users: np.ndarray
@@ -58,20 +59,19 @@ class RankingResult:
 
     @property
     def mean(self) -> dict[str, float]:
-        """Mean of each metric over the users evaluated for it (NaN when none was): weighted for
-        ``gauc``, the catalog-wide value for coverage, Gini and entropy."""
+        """Mean of each metric over the users evaluated for it (NaN when none was): weighted for a
+        weighted mean, the value over all lists for a catalog-wide metric."""
         out = {}
         for j, name in enumerate(self.metrics):
             if name in self.overall:
                 out[name] = self.overall[name]
             else:
-                out[name] = weighted_mean(self.values[:, j], self.weights.get(name))
+                out[name] = weighted_mean(self.values[:, j], self.weights.get(name), name)
         return out
 
     @property
     def evaluated(self) -> dict[str, int]:
-        """Users evaluated for each metric (for coverage, Gini and entropy: users whose list
-        counted)."""
+        """Users evaluated for each metric (for a catalog-wide metric: users whose list counted)."""
         listed = int(np.count_nonzero(self.n_items >= self.min_items))
         return {
             name: listed if name in self.overall else int(np.count_nonzero(~np.isnan(self.values[:, j])))
@@ -86,7 +86,7 @@ class RankingResult:
     @property
     def skipped_no_relevant(self) -> dict[str, int]:
         """Users skipped for each metric for having no relevant item (``no_relevant="skip"``);
-        for ``auc`` and ``gauc``, users with a single class (all rows relevant, or none)."""
+        for AUC and its weighted mean, users with a single class (all rows relevant, or none)."""
         kept = len(self.users) - self.skipped_min_items
         return {name: kept - count for name, count in self.evaluated.items()}
 
@@ -105,7 +105,7 @@ class RankingResult:
 
     def to_frame(self) -> Any:
         """Per-user values, ``n_items`` and ``tied@k`` columns, indexed by user (a pandas DataFrame);
-        metrics without per-user values (coverage, Gini, entropy) are left out."""
+        metrics without per-user values (the catalog-wide metrics) are left out."""
         import pandas as pd
 
         frame = pd.DataFrame(self.values, columns=list(self.metrics), index=pd.Index(self.users, name="user"))
@@ -116,7 +116,7 @@ class RankingResult:
         return frame
 
 
-def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None, name: str = "gauc") -> float:
+def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None, name: str = "mean") -> float:
     """Mean of the non-NaN ``values``, weighted by ``weights`` when given; NaN when none is left.
 
     Weights are scaled by a power of two (exact) so that no sum overflows, whatever their size;

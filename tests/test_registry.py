@@ -1,0 +1,61 @@
+"""The metric registry (fastrank.metrics.registry) is the one place a metric is declared: the README,
+the CLI and the entry points read from it, and a metric's name appears in few modules."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastrank
+from fastrank.cli.commands import build_parser
+from fastrank.metrics.registry import METRICS, REGISTRY, readme_tables
+
+PACKAGE = Path(fastrank.__file__).parent
+
+
+def test_the_readme_metric_tables_are_the_registry():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    for table in readme_tables():
+        assert table in readme, table.splitlines()[0]
+
+
+def _modules_naming(name: str) -> list[str]:
+    """Modules of fastrank/ whose text holds ``name`` as a word (as ``grep -w`` finds it), Python's
+    own ``map()`` and pandas' ``.map()`` aside."""
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        if name == "map":
+            text = re.sub(r"\bmap\(", "", text)
+        if word.search(text):
+            found.append(str(path.relative_to(PACKAGE)))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("name", METRICS)
+def test_a_metric_is_named_in_at_most_three_modules(name):
+    """The registry, its formula, and one more (a public function named after it, a CLI flag)."""
+    assert len(_modules_naming(name)) <= 3, _modules_naming(name)
+
+
+def test_the_cli_offers_every_registered_metric():
+    evaluate = build_parser()._subparsers._group_actions[0].choices["evaluate"]
+    help_text = next(action.help for action in evaluate._actions if action.dest == "metrics")
+    assert all(re.search(rf"\b{name}\b", help_text) for name in METRICS), help_text
+
+
+@pytest.mark.parametrize("name", METRICS)
+def test_every_registered_metric_is_computed(name):
+    metric = REGISTRY[name]
+    rng = np.random.default_rng(1)
+    users = np.repeat(np.arange(6), 8)
+    labels = rng.integers(0, 3, users.size).astype(float)
+    scores = rng.random(users.size)
+    spec = name if metric.cutoff == "none" else f"{name}@3"
+    result = fastrank.ranking_metrics(users, labels, scores, [spec], items=rng.integers(0, 10, users.size))
+    assert np.isfinite(result.mean[spec])
+    assert metric.label and metric.definition
