@@ -12,7 +12,7 @@ from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
 from .ranked import grouped_ranked_metrics
-from .ranking import DCG, HIT_RATE, MAP, MRR, NDCG, PRECISION, R_PRECISION, RECALL, RankOptions
+from .ranking import RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
@@ -21,18 +21,10 @@ from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 __all__ = [
     "ARP",
     "AVERAGE",
-    "DCG",
-    "HIT_RATE",
     "LONG_TAIL",
-    "MAP",
-    "MRR",
-    "NDCG",
     "NOVELTY",
     "OPTIMISTIC",
     "PESSIMISTIC",
-    "PRECISION",
-    "RECALL",
-    "R_PRECISION",
     "RankOptions",
     "bootstrap_means",
     "count_items",

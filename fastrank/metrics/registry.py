@@ -19,6 +19,7 @@ import numpy as np
 from .. import kernels
 from ..arrays.checks import INT64_MAX
 from ..errors import InputError
+from ..kernels import ranking as formulas
 
 Ties = Literal["average", "pessimistic", "optimistic"]
 Gain = Literal["linear", "exponential"]
@@ -115,27 +116,27 @@ def _harmonic_mean(p: np.ndarray, r: np.ndarray) -> np.ndarray:
 _CLASS_COLUMNS = {"pairs": 0, "at_r": 1}  # the columns of kernels.grouped_class_metrics
 _REGISTERED = [
     Metric("dcg", "DCG", RANKING, "sum of gain / log2(rank + 1) over the top k (gain: the label, or "
-           "2^label - 1 with `gain=\"exponential\"`)", code=kernels.DCG),
+           "2^label - 1 with `gain=\"exponential\"`)", code=formulas.DCG),
     Metric("ndcg", "NDCG", RANKING, "DCG@k divided by the DCG@k of the labels sorted descending (the "
-           "ideal)", "`sklearn.metrics.ndcg_score(ignore_ties=False)`", code=kernels.NDCG, ideal=True),
+           "ideal)", "`sklearn.metrics.ndcg_score(ignore_ties=False)`", code=formulas.NDCG, ideal=True),
     Metric("precision", "Precision", RANKING, "relevant items (label >= `threshold`) in the top k, "
            "divided by k (also when a user has fewer than k items)", "trec_eval's `P_k`",
-           code=kernels.PRECISION, binary=True, aliases=("p",)),
+           code=formulas.PRECISION, binary=True, aliases=("p",)),
     Metric("recall", "Recall", RANKING, "relevant items in the top k, divided by the user's relevant "
-           "items", "trec_eval's `recall_k`", code=kernels.RECALL, binary=True, aliases=("r",)),
+           "items", "trec_eval's `recall_k`", code=formulas.RECALL, binary=True, aliases=("r",)),
     Metric("hit_rate", "Hit rate", RANKING, "probability of at least one relevant item in the top k",
-           "trec_eval's `success_k`", code=kernels.HIT_RATE, binary=True, aliases=("hit", "hr")),
+           "trec_eval's `success_k`", code=formulas.HIT_RATE, binary=True, aliases=("hit", "hr")),
     Metric("mrr", "MRR", RANKING, "reciprocal rank of the first relevant item (0 past the cutoff)",
-           "trec_eval's `recip_rank`", code=kernels.MRR, binary=True, whole_list=False),
+           "trec_eval's `recip_rank`", code=formulas.MRR, binary=True, whole_list=False),
     Metric("map", "MAP", RANKING, "average precision: the sum of Precision@r over relevant ranks r <= k, "
            "divided by min(k, relevant items), or with `map_denominator=\"relevant\"` (runs) by the "
            "relevant items", "trec_eval's `map_cut` and ranx with `map_denominator=\"relevant\"`",
-           code=kernels.MAP, binary=True, aliases=("ap",)),
+           code=formulas.MAP, binary=True, aliases=("ap",)),
     Metric("f1", "F1", DERIVED, "harmonic mean of Precision@k and Recall@k, 2 x hits / (k + relevant "
            "items); 0 when both are 0", binary=True, parts=("precision", "recall"), combine=_harmonic_mean),
     Metric("r_precision", "R-precision", CLASSES, "Precision at rank R, R = the user's relevant items "
            "(for runs, R counts the relevant items the run missed)", "trec_eval's `Rprec`", cutoff=NONE,
-           code=kernels.R_PRECISION, column=_CLASS_COLUMNS["at_r"], binary=True, aliases=("rprec",)),
+           code=formulas.R_PRECISION, column=_CLASS_COLUMNS["at_r"], binary=True, aliases=("rprec",)),
     Metric("auc", "AUC", CLASSES, "probability that a relevant item scores above a non-relevant one, a "
            "tie counting one half; users with one class only (every item relevant, or none) are "
            "skipped, and counted", "`sklearn.metrics.roc_auc_score` of (label >= `threshold`, score)",
