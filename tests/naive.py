@@ -69,6 +69,11 @@ def auc(rel, scores):
     return wins / (len(pos) * len(neg))
 
 
+def rbp(rel, k, p=0.8):
+    """Rank-biased precision of one ranking: (1 - p) sum of p**(rank - 1) over relevant ranks <= k."""
+    return float(sum((1 - p) * p**i for i in range(min(k, len(rel))) if rel[i]))
+
+
 def dcg(gains, k):
     k = min(k, len(gains))
     return float(np.sum(gains[:k] / np.log2(np.arange(k) + 2)))
@@ -83,7 +88,7 @@ BINARY = {
 }
 
 
-MORE_BINARY = {"f1": f1, "r_precision": r_precision}
+MORE_BINARY = {"f1": f1, "r_precision": r_precision, "rbp": rbp}
 
 
 def binary_metric(name, labels, scores, k, ties, threshold):

@@ -357,3 +357,52 @@ def test_auc_of_scores_one_ulp_apart():
 def test_auc_counts_minus_zero_and_zero_as_a_tie(labels, scores, want):
     result = fastrank.ranking_metrics([1] * len(labels), labels, scores, ["auc"])
     assert result.values[0, 0] == roc_auc_score(np.array(labels) >= 1, scores) == want
+
+
+@given(
+    grouped_data(max_size=7, max_groups=10),
+    st.sampled_from([0.5, 1.0]),
+    st.sampled_from(["average", "pessimistic", "optimistic"]),
+)
+def test_rank_biased_precision_equals_the_mean_over_every_order_of_ties(data, threshold, ties):
+    """RBP@k against a plain loop over rankings: every order of each tie (averaged), or the tie
+    ordered worst- or best-first."""
+    users, labels, scores = data
+    ks = [1, 2, 3, 5, None]
+    names = [f"rbp@{k}" if k else "rbp" for k in ks]
+    frame = fastrank.ranking_metrics(
+        users, labels, scores, names, threshold=threshold, ties=ties, min_items=1
+    ).to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        for name, k in zip(names, ks, strict=True):
+            want = naive.binary_metric("rbp", y, s, k, ties, threshold) if np.any(y >= threshold) else 0.0
+            assert frame.loc[user, name] == pytest.approx(want, rel=1e-12, abs=1e-12), (user, name)
+
+
+@given(grouped_data(max_size=400, max_groups=6), st.sampled_from([[1], [10], [3, 50]]))
+def test_rank_biased_precision_on_long_lists_shares_a_ties_weights(data, ks):
+    """Tied rows share the mean weight of the tie's places inside the cutoff (RBP is linear in
+    the weights): the closed form, checked on long lists where enumeration cannot go."""
+    users, labels, scores = data
+    result = fastrank.ranking_metrics(users, labels, scores, [f"rbp@{k}" for k in ks], min_items=1).to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        order = np.argsort(-s, kind="stable")
+        places = np.empty(len(s), float)
+        for k in ks:
+            weights = np.where(np.arange(len(s)) < k, 0.2 * 0.8 ** np.arange(len(s)), 0.0)
+            for value in np.unique(s):
+                tied = s[order] == value
+                places[order[tied]] = weights[tied].mean()
+            want = float(np.sum(places * (y >= 1.0))) if np.any(y >= 1.0) else 0.0
+            assert result.loc[user, f"rbp@{k}"] == pytest.approx(want, rel=1e-12, abs=1e-15), (user, k)
+
+
+def test_rank_biased_precision_of_a_run_ranks_its_own_rows_only():
+    import pandas as pd
+
+    run = pd.DataFrame({"user_id": 1, "item_id": [10, 11, 12], "score": [0.9, 0.5, 0.5]})
+    truth = pd.DataFrame({"user_id": 1, "item_id": [11, 99], "relevance": [1.0, 1.0]})  # 99 never listed
+    result = fastrank.evaluate_run(run, truth, k=[2, 3], metrics=["rbp"])
+    tie = (0.2 * 0.8 + 0.2 * 0.8**2) / 2  # item 11 shares ranks 2 and 3 with item 12
+    assert result.mean("run", k=3, metric="rbp") == pytest.approx(tie, rel=1e-15)
+    assert result.mean("run", k=2, metric="rbp") == pytest.approx(0.2 * 0.8 / 2, rel=1e-15)

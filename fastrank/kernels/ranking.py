@@ -18,7 +18,10 @@ from .jit import jit, jit_inline
 from .topk import OPTIMISTIC, PESSIMISTIC, sift_down_min
 
 # The metric codes of the drivers (``fastrank.metrics.registry`` gives each metric its code).
-DCG, NDCG, PRECISION, RECALL, HIT_RATE, MRR, MAP, R_PRECISION = range(8)
+DCG, NDCG, PRECISION, RECALL, HIT_RATE, MRR, MAP, R_PRECISION, RBP = range(9)
+RBP_PERSISTENCE = 0.8
+"""Rank-biased precision's p: the chance a user goes on to the next rank (Moffat & Zobel's and
+ir_measures' 0.8)."""
 
 
 class RankOptions(NamedTuple):
@@ -80,6 +83,8 @@ def metric_value(metric, k, group, runs, ideal, n_relevant, tables, o):
     if metric == MAP:
         denominator = n_relevant if o.map_by_relevant else min(ideal_cut, n_relevant)
         return average_precision(run_len, run_rel, n_runs, cut, denominator)
+    if metric == RBP:
+        return rank_biased_precision(run_len, run_rel, n_runs, cut, RBP_PERSISTENCE)
     # R_PRECISION: precision at rank R = the relevant count, missed items included (trec_eval).
     return expected_hits(run_len, run_rel, n_runs, min(n_relevant, n_ranked)) / n_relevant
 
@@ -254,6 +259,24 @@ def average_precision(run_len, run_rel, n_runs, k, denominator):
         above += relevant
         p += size
     return total / denominator
+
+
+@jit
+def rank_biased_precision(run_len, run_rel, n_runs, k, persistence):
+    """RBP@k: ``(1 - p)`` times the sum of ``p**(rank - 1)`` over the relevant rows in the top k.
+
+    Linear in the places' weights, so a run's relevant rows share the weight of its places
+    inside the cutoff: ``(1 - p) * sum(p**r for r in range(a, b)) = p**a - p**b``.
+    """
+    total = 0.0
+    p = 0
+    for j in range(n_runs):
+        if p >= k:
+            break
+        size = run_len[j]
+        total += run_rel[j] / size * (persistence**p - persistence ** min(p + size, k))
+        p += size
+    return total
 
 
 @jit

@@ -132,6 +132,10 @@ _REGISTERED = [
            "divided by min(k, relevant items), or with `map_denominator=\"relevant\"` (runs) by the "
            "relevant items", "trec_eval's `map_cut` and ranx with `map_denominator=\"relevant\"`",
            code=formulas.MAP, binary=True, aliases=("ap",)),
+    Metric("rbp", "RBP", RANKING, f"rank-biased precision with persistence p = {formulas.RBP_PERSISTENCE}: "
+           "(1 - p) times the sum of p^(rank - 1) over the relevant items in the top k (Moffat & Zobel "
+           "2008); no normalisation, so a list of k relevant items scores 1 - p^k", "ir_measures' "
+           "`RBP(p=0.8)` (binary relevance)", code=formulas.RBP, binary=True),
     Metric("f1", "F1", DERIVED, "harmonic mean of Precision@k and Recall@k, 2 x hits / (k + relevant "
            "items); 0 when both are 0", binary=True, parts=("precision", "recall"), combine=_harmonic_mean),
     Metric("r_precision", "R-precision", CLASSES, "Precision at rank R, R = the user's relevant items "
