@@ -79,7 +79,7 @@ def test_the_layout_test_sees_the_package():
         "fastrank.kernels.topk",
     } <= (set(modules))
     imported = {m for m, _ in _imports("fastrank.api.evaluate", modules["fastrank.api.evaluate"], modules)}
-    assert "fastrank.engines.plan" in imported
+    assert "fastrank.engines.protocol" in imported
 
 
 def test_fastrank_shows_its_folders_with_few_modules_beside_them():

@@ -1,6 +1,6 @@
-"""``evaluate``: options resolved (:mod:`fastrank.api.options`), an engine chosen (in memory, streaming,
-Dask), per-user values from :func:`~fastrank.engines.plan.score_table`, then the summary. The CLI is
-a thin layer over this function; training jobs and notebooks call it directly.
+"""``evaluate``: options resolved (:mod:`fastrank.api.options`), an engine chosen from the registry
+(:mod:`fastrank.engines`: in memory, streaming, Dask) and run, then the summary. The CLI is a thin
+layer over this function; training jobs and notebooks call it directly.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from ..arrays.checks import check_delimiter
-from ..engines.plan import add_time, load_plan_scorer, score_table
-from ..errors import InputError
+from ..engines import choose
+from ..engines.protocol import Work
 from ..inputs.tables import TableSource
 from ..metrics import protocols
-from ..metrics.registry import DEFAULT, REGISTRY
+from ..metrics.registry import DEFAULT
 from ..scoring import DEFAULT_BATCH_SIZE
 from .options import Options, resolve
 from .results import Evaluation, tables
@@ -154,49 +154,14 @@ def evaluate_options(data: Any, options: Options) -> Evaluation:
             options = options.replace(baselines=[DEMO_BASELINE])
     source = TableSource(data, delimiter=check_delimiter(options.delimiter))
     resolved = resolve(options, source)
-    plan, engine = resolved.plan, resolved.engine
+    plan, settings = resolved.plan, resolved.settings
     scores = options.scores
     score_array = None if scores is None or isinstance(scores, str) else np.asarray(scores)
-    if engine == "auto":
-        from ..engines.stream import too_large_for_memory
-
-        reason = too_large_for_memory(source, plan.columns)
-        engine = "memory" if reason is None else "stream"
-        exposure = [name for name in plan.metrics if REGISTRY[name].needs_items]
-        if reason and exposure:
-            raise InputError(
-                f"metrics: {exposure[0]} looks at every user's list at once, in memory, but {reason}; "
-                "pass engine='memory' to try anyway, or leave the beyond-accuracy metrics out"
-            )
-        if reason:
-            notes.append(f"engine: streaming, because {reason}")
-    if engine != "memory" and score_array is not None:
-        raise InputError(f"engine {engine}: scores given as an array need the whole table; use a column")
-
-    timings = {"load": time.perf_counter() - clock}  # options, schema and columns checked
-    if engine == "dask":
-        from ..engines.dask import evaluate_dask
-
-        scored = evaluate_dask(
-            source, plan, scheduler=resolved.scheduler, workers=resolved.workers, timings=timings,
-            notes=notes, progress=options.progress,
-        )  # fmt: skip
-    else:
-        scorer = load_plan_scorer(plan, notes, timings)
-        if engine == "stream":
-            from ..engines.stream import evaluate_stream
-
-            scored = evaluate_stream(
-                source, plan, scorer, chunk_rows=resolved.chunk_rows, timings=timings, notes=notes,
-                progress=options.progress,
-            )  # fmt: skip
-        else:
-            clock = time.perf_counter()
-            table = source.read(plan.columns)
-            add_time(timings, "load", clock)
-            scored = score_table(
-                table, plan, scorer, scores=score_array, progress=options.progress, timings=timings
-            )
+    work = Work(notes, {})
+    engine = choose(settings, source, plan, work)
+    work.timings["load"] = time.perf_counter() - clock  # options, schema and columns checked
+    scored = engine.run(source, plan, settings, work, score_array)
+    timings = work.timings
     if scored.duplicates is not None and scored.duplicates.sum():
         notes.append(
             f"duplicates: {int(scored.duplicates.sum())} rows repeat a ({plan.user_col}, {plan.item_col}) "

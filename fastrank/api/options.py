@@ -10,7 +10,6 @@ every engine) and the engine's own settings. Runs against held-out truth have th
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +17,14 @@ from typing import Any
 import numpy as np
 
 from ..arrays.checks import check_choice, check_delimiter, check_int, check_number
+from ..engines import check_plan, check_settings
 from ..engines.plan import MODEL_SOURCE, Plan
+from ..engines.protocol import EngineSettings
 from ..errors import InputError
 from ..inputs.tables import TableSource
 from ..metrics import protocols
 from ..metrics.registry import DEFAULT, REGISTRY, WEIGHTED, MetricSpec, example, expand, names
 from ..scoring import DEFAULT_BATCH_SIZE, PREDICTORS
-
-ENGINES = ("auto", "memory", "stream", "dask")
-"""``auto``: in memory, or streamed when the input looks too large for memory."""
 
 
 @dataclass(frozen=True)
@@ -62,17 +60,36 @@ class Options:
     def replace(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def engine_settings(self) -> EngineSettings:
+        """Where the work runs, as one record for the engines."""
+        return EngineSettings(self.engine, self.chunk_rows, self.scheduler, self.workers, self.progress)
+
 
 @dataclass(frozen=True)
 class Resolved:
-    """Checked options: the :class:`~fastrank.engines.plan.Plan` and where it runs (``engine`` may
-    still be ``"auto"``: the API decides from the input's size)."""
+    """Checked options: the :class:`~fastrank.engines.plan.Plan` and where it runs (the engine
+    may still be ``"auto"``: :func:`fastrank.engines.choose` decides from the input's size)."""
 
     plan: Plan
-    engine: str
-    chunk_rows: int | None
-    scheduler: Any
-    workers: int | None
+    settings: EngineSettings
+
+    @property
+    def engine(self) -> str:
+        """The engine named (or ``"auto"``)."""
+        return self.settings.engine
+
+    @property
+    def chunk_rows(self) -> int | None:
+        return self.settings.chunk_rows
+
+    @property
+    def scheduler(self) -> Any:
+        return self.settings.scheduler
+
+    @property
+    def workers(self) -> int | None:
+        return self.settings.workers
 
 
 def as_list(value: Any) -> list[Any]:
@@ -118,7 +135,7 @@ def resolve(options: Options, source: TableSource) -> Resolved:
             )
     if not wanted:
         raise InputError("protocol: name at least one protocol")
-    engine, chunk_rows, workers = _check_engine(o)
+    settings = check_settings(o.engine_settings)
     check_delimiter(o.delimiter)
     baselines = as_list(o.baselines)
     if o.model is None and o.scores is None and not baselines:
@@ -159,7 +176,7 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     _check_roles(o.user_col, o.item_col, o.label_col, score_cols, features, o.allow_shared_columns)
     if "notebook" in wanted and not o.item_col:
         raise InputError("the notebook protocol needs an item column (item_col)")
-    _check_metric_columns(o, metric_names, engine)
+    _check_metric_columns(o, metric_names)
     plan = Plan(
         name=source.name, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col,
         score_col=score_col, has_scores=o.scores is not None, baselines=tuple(baselines),
@@ -169,10 +186,11 @@ def resolve(options: Options, source: TableSource) -> Resolved:
         safe_mode=o.safe_mode, predictor=o.predictor, gauc_weight=o.gauc_weight,
         popularity_col=o.popularity_col,
     )  # fmt: skip
-    return Resolved(plan, engine, chunk_rows, o.scheduler, workers)
+    check_plan(settings.engine, plan)
+    return Resolved(plan, settings)
 
 
-def _check_metric_columns(o: Options, metrics: list[str], engine: str) -> None:
+def _check_metric_columns(o: Options, metrics: list[str]) -> None:
     """GAUC's weight and the beyond-accuracy metrics' item and popularity columns."""
     exposure = [name for name in metrics if REGISTRY[name].needs_items]
     if not isinstance(o.gauc_weight, str) or not o.gauc_weight:
@@ -193,36 +211,10 @@ def _check_metric_columns(o: Options, metrics: list[str], engine: str) -> None:
             )
     if exposure and not o.item_col:
         raise InputError(f"metrics: {exposure[0]} needs an item column (item_col=)")
-    if exposure and engine in ("stream", "dask"):
-        raise InputError(
-            f"metrics: {exposure[0]} looks at every user's list at once, which engine='{engine}' does "
-            "not hold; use engine='memory'"
-        )
 
 
 def _listing(metric: Any) -> bool:
     return metric.needs_items
-
-
-def _check_engine(o: Options) -> tuple[str, int | None, int | None]:
-    if o.engine not in ENGINES:
-        raise InputError(f"engine: must be one of {', '.join(ENGINES)}. Got {o.engine!r} instead.")
-    if (o.scheduler is not None or o.workers is not None) and o.engine != "dask":
-        given = "scheduler=" if o.scheduler is not None else "workers="
-        raise InputError(f"{given} needs engine='dask'")
-    if o.scheduler is not None and o.workers is not None:
-        raise InputError("workers= starts a local cluster; with scheduler= the cluster has its own workers")
-    if o.chunk_rows is not None and o.engine not in ("auto", "stream"):
-        raise InputError(f"chunk_rows= is for streaming, not for engine='{o.engine}'")
-    chunk_rows = None if o.chunk_rows is None else check_int(o.chunk_rows, "chunk_rows")
-    workers = o.workers
-    if workers is not None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise InputError(f"workers= must be >= 1, got {workers!r}")
-        cores = os.cpu_count() or 1
-        # More local worker processes than cores only adds start-up cost and memory.
-        workers = check_int(workers, "workers", high=4 * cores, why=f" (4 x the {cores} cores here)")
-    return o.engine, chunk_rows, workers
 
 
 def _check_roles(

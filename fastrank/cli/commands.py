@@ -17,6 +17,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from ..engines import AUTO
+from ..engines import NAMES as ENGINE_NAMES
 from ..errors import EngineError, InputError, count
 from ..kernels.jit import on_first_compile
 from ..metrics.registry import DEFAULT, NONE, OPTIONAL, example, names
@@ -234,7 +236,7 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     engine = sub.add_argument_group("engine (where the work runs; every engine gives the same numbers)")
     engine.add_argument(
-        "--engine", choices=["auto", "memory", "stream", "dask"], default="auto",
+        "--engine", choices=list(ENGINE_NAMES), default=AUTO,
         help="auto: in memory, or streamed when the input is too large for memory (default)",
     )  # fmt: skip
     engine.add_argument(

@@ -1,4 +1,55 @@
-"""Engines beyond one in-memory table: :mod:`.stream` (chunks of whole users on one machine) and
-:mod:`.dask` (partitions of whole users on a Dask cluster). Both run
-:func:`fastrank.engines.plan.score_table`, as the in-memory engine does, so every engine computes the
-same per-user values. Engines import the pipeline, never the API above them."""
+"""Where the work runs: one module per engine, each an object of the
+:class:`~fastrank.engines.protocol.Engine` shape, registered here by name. Every engine runs
+:func:`fastrank.engines.plan.score_table` on tables of whole users, so every engine computes the
+same per-user values: :mod:`.memory` (the whole table at once), :mod:`.stream` (chunks of whole
+users on one machine), :mod:`.dask` (partitions of whole users on a Dask cluster). Engines import
+the plan, never the API above them."""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from ..inputs.tables import TableSource
+from ..metrics.registry import REGISTRY
+from . import dask, memory, stream
+from .plan import Plan
+from .protocol import Engine, EngineSettings, Work
+
+ENGINES: dict[str, Engine] = {engine.name: engine for engine in (memory.ENGINE, stream.ENGINE, dask.ENGINE)}
+"""The engines by name; ``"auto"`` picks one (:func:`choose`)."""
+AUTO = "auto"
+NAMES = (AUTO, *ENGINES)
+
+
+def check_settings(settings: EngineSettings) -> EngineSettings:
+    """``settings`` checked by the engine they name (``"auto"``: as streaming, which it may become)."""
+    if settings.engine not in NAMES:
+        raise InputError(f"engine: must be one of {', '.join(NAMES)}. Got {settings.engine!r} instead.")
+    return ENGINES[stream.ENGINE.name if settings.engine == AUTO else settings.engine].check(settings)
+
+
+def check_plan(engine: str, plan: Plan) -> None:
+    """Refuse a metric of every list at once on an engine that never holds them all."""
+    listing = [name for name in plan.metrics if REGISTRY[name].needs_items]
+    if listing and engine in ENGINES and not ENGINES[engine].holds_every_list:
+        raise InputError(
+            f"metrics: {listing[0]} looks at every user's list at once, which engine='{engine}' does "
+            "not hold; use engine='memory'"
+        )
+
+
+def choose(settings: EngineSettings, source: TableSource, plan: Plan, work: Work) -> Engine:
+    """The engine to run: the one named, or for ``"auto"`` in memory unless the input looks too
+    large for the memory available (then streaming, said in a note)."""
+    if settings.engine != AUTO:
+        return ENGINES[settings.engine]
+    reason = stream.too_large_for_memory(source, plan.columns)
+    if reason is None:
+        return memory.ENGINE
+    listing = [name for name in plan.metrics if REGISTRY[name].needs_items]
+    if listing:
+        raise InputError(
+            f"metrics: {listing[0]} looks at every user's list at once, in memory, but {reason}; "
+            "pass engine='memory' to try anyway, or leave the beyond-accuracy metrics out"
+        )
+    work.notes.append(f"engine: streaming, because {reason}")
+    return stream.ENGINE

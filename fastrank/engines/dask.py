@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..arrays.checks import check_int
 from ..errors import EngineError, InputError
 from ..extras import require
 from ..inputs.tables import TableSource
 from .plan import Plan, Scored, load_plan_scorer, score_table
 from .progress import progress_bar
+from .protocol import EngineSettings, Work, refuse_chunk_rows, refuse_score_array
 
 _META_COLUMNS = ("user", "partition", "n_items", "duplicates")
 _ROW_COLUMNS = ("__fastrank_part", "__fastrank_row")
@@ -137,6 +140,43 @@ def _with_absolute_model(plan: Plan) -> Plan:
     return replace(plan, model=str(Path(plan.model).resolve()))
 
 
+class DaskEngine:
+    """Partitions of whole users on a Dask cluster (:func:`evaluate_dask`)."""
+
+    name = "dask"
+    holds_every_list = False
+
+    def check(self, settings: EngineSettings) -> EngineSettings:
+        refuse_chunk_rows(settings, self.name)
+        if settings.scheduler is not None and settings.workers is not None:
+            raise InputError(
+                "workers= starts a local cluster; with scheduler= the cluster has its own workers"
+            )
+        workers = settings.workers
+        if workers is None:
+            return settings
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InputError(f"workers= must be >= 1, got {workers!r}")
+        cores = os.cpu_count() or 1
+        # More local worker processes than cores only adds start-up cost and memory.
+        return replace(
+            settings,
+            workers=check_int(workers, "workers", high=4 * cores, why=f" (4 x the {cores} cores here)"),
+        )
+
+    def run(
+        self, source: TableSource, plan: Plan, settings: EngineSettings, work: Work, scores: np.ndarray | None
+    ) -> Scored:
+        refuse_score_array(scores, self.name)
+        return evaluate_dask(
+            source, plan, scheduler=settings.scheduler, workers=settings.workers, timings=work.timings,
+            notes=work.notes, progress=settings.progress,
+        )  # fmt: skip
+
+
+ENGINE = DaskEngine()
+
+
 @contextlib.contextmanager
 def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
     from distributed import Client, LocalCluster
@@ -154,7 +194,7 @@ def _client(scheduler: Any, workers: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    n_workers = workers or os.cpu_count() or 1  # workers: checked by fastrank.api.options.resolve
+    n_workers = workers or os.cpu_count() or 1  # workers: checked by DaskEngine.check
     # One thread per worker process: the kernels run serially inside a task, and Dask's nanny
     # already pins OpenMP/BLAS pools to one thread in each worker it starts.
     with (

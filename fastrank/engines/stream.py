@@ -11,16 +11,19 @@ import os
 import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..arrays.checks import check_int
 from ..errors import InputError, count
 from ..inputs.tables import TableSource
-from .plan import Plan, Scored, add_time, concat, score_table
+from .plan import Plan, Scored, add_time, concat, load_plan_scorer, score_table
 from .progress import progress_bar
+from .protocol import EngineSettings, Work, refuse_cluster_settings, refuse_score_array
 
 DEFAULT_CHUNK_ROWS = 1 << 20
 """Rows per chunk: about 200 MB of working memory with the demo's nine columns."""
@@ -86,7 +89,7 @@ def evaluate_stream(
     """Score ``source`` chunk by chunk (see :func:`user_chunks`); per-user values equal the
     in-memory engine's. Raises :class:`~fastrank.InputError` when a user's rows are not together.
     ``progress``: a bar of the rows done (of the total that parquet metadata gives)."""
-    chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows  # checked by options.resolve
+    chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows  # checked by StreamEngine.check
     # Arrow batches a little smaller than a chunk, so a chunk is a few batches, not one huge one.
     batches = source.batches(plan.columns, max(1, min(int(chunk_rows), 1 << 16)))
     parts: list[Scored] = []
@@ -119,6 +122,31 @@ def evaluate_stream(
         )
     return concat(parts)
 
+
+class StreamEngine:
+    """Chunks of whole users on one machine (:func:`evaluate_stream`)."""
+
+    name = "stream"
+    holds_every_list = False
+
+    def check(self, settings: EngineSettings) -> EngineSettings:
+        refuse_cluster_settings(settings)
+        if settings.chunk_rows is None:
+            return settings
+        return replace(settings, chunk_rows=check_int(settings.chunk_rows, "chunk_rows"))
+
+    def run(
+        self, source: TableSource, plan: Plan, settings: EngineSettings, work: Work, scores: np.ndarray | None
+    ) -> Scored:
+        refuse_score_array(scores, self.name)
+        scorer = load_plan_scorer(plan, work.notes, work.timings)
+        return evaluate_stream(
+            source, plan, scorer, chunk_rows=settings.chunk_rows, timings=work.timings, notes=work.notes,
+            progress=settings.progress,
+        )  # fmt: skip
+
+
+ENGINE = StreamEngine()
 
 _ROW = re.compile(r"\bat row (\d+)")
 
