@@ -180,3 +180,25 @@ def test_a_trec_run_given_as_data_is_named_for_what_it_is(tmp_path, capsys):
     assert "it looks like a TREC run file: evaluate runs with --run and --truth" in refused(
         capsys, "evaluate", path, "--baseline", "score"
     )
+
+
+def test_the_format_can_be_named_instead_of_guessed(tmp_path, capsys):
+    """``input_format=`` / ``--input-format`` reads every input as the format named, whatever its
+    content suggests; a name that is not registered is refused with the registered ones."""
+    path = tmp_path / "table.parquet.bak"
+    FRAME.to_parquet(path)
+    assert _mean(path, input_format="parquet") == _mean()
+    with pytest.raises(fastrank.InputError, match=r"table.parquet.bak: cannot read as CSV"):
+        _mean(path, input_format="csv")
+    (tmp_path / "run.txt").write_text("user_id;item_id;score\nq1;d2;0.5\nq2;d1;0.4\n")
+    (tmp_path / "truth.txt").write_text("user_id;item_id;relevance\nq1;d2;1\nq2;d1;2\n")
+    got = fastrank.evaluate_run(
+        tmp_path / "run.txt", tmp_path / "truth.txt", metrics=["mrr"], input_format="csv"
+    )
+    assert got.mean("run", metric="mrr") == 1.0
+    with pytest.raises(
+        fastrank.InputError, match=r"'input_format' parameter must be one of 'parquet', 'csv'"
+    ):
+        _mean(path, input_format="trec")  # TREC files are runs and truth, not tables
+    line = refused(capsys, "evaluate", path, "--baseline", "s", "--input-format", "json")
+    assert "invalid choice: 'json'" in line

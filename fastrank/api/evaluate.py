@@ -14,6 +14,7 @@ import numpy as np
 from ..arrays.checks import check_delimiter
 from ..engines import choose
 from ..engines.protocol import Work
+from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..metrics import protocols
 from ..metrics.registry import DEFAULT
@@ -51,6 +52,7 @@ def evaluate(
     workers: int | None = None,
     allow_shared_columns: bool = False,
     delimiter: str | None = None,
+    input_format: str | None = None,
 ) -> Evaluation:
     """Evaluate a recommender's per-user ranking quality on a user x item table.
 
@@ -127,6 +129,9 @@ def evaluate(
     delimiter : str, optional
         A CSV's delimiter, one character; default: sniffed from its first lines (``,``, ``;``,
         tab or ``|``).
+    input_format : str, optional
+        A table format of :data:`fastrank.inputs.registry.FORMATS` (``parquet``, ``csv``) to read
+        ``data`` with, instead of the one its content shows.
 
     Returns
     -------
@@ -152,7 +157,11 @@ def evaluate_options(data: Any, options: Options) -> Evaluation:
             notes.append(f"demo: model {DEMO_MODEL_PATH}")
         if not options.baselines:
             options = options.replace(baselines=[DEMO_BASELINE])
-    source = TableSource(data, delimiter=check_delimiter(options.delimiter))
+    source = TableSource(
+        data,
+        delimiter=check_delimiter(options.delimiter),
+        input_format=check_format(options.input_format, tables_only=True),
+    )
     resolved = resolve(options, source)
     plan, settings = resolved.plan, resolved.settings
     scores = options.scores

@@ -23,8 +23,7 @@ from ..arrays.grouping import Groups, group_rows
 from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..engines.plan import duplicates_per_user
 from ..errors import InputError, count
-from ..inputs import trec
-from ..inputs.formats import TREC, input_kind
+from ..inputs.registry import run_format
 from ..inputs.tables import TableSource
 from .options import RunOptions
 
@@ -66,17 +65,18 @@ class Run:
 
 def read_run(source: Any, name: str, o: RunOptions) -> Run:
     """One run (a TREC file, a table file or a frame) read and checked."""
-    kind, source = input_kind(source)
+    form, source = run_format(source, o.input_format)
     by = o.rank_col or o.score_col
-    if kind == TREC:
-        table = trec.read_run(source)
-        user_col, item_col, by = "qid", "docno", "rank" if o.rank_col else "score"
+    if form is not None and not form.table:  # fixed fields (TREC)
+        table = form.read_run(source)
+        fields = form.fields
+        user_col, item_col, by = fields["user"], fields["item"], fields["rank" if o.rank_col else "score"]
         where = source.name
 
         def row_name(row: int) -> str:
-            return f"line {trec.line_of_row(source, row)}"
+            return form.row_name(source, row)
     else:
-        table_source = TableSource(source, delimiter=o.delimiter)
+        table_source = TableSource(source, delimiter=o.delimiter, input_format=o.input_format)
         user_col, item_col, row_name = o.user_col, o.item_col, _row
         where = table_source.name if table_source.path is not None else _run_name(name)
         if by not in table_source.column_names:
@@ -135,17 +135,17 @@ class Truth:
 def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     """The truth read and checked (relevance finite and >= 0; a repeated (user, item) refused or
     its first row kept, by ``o.duplicates``), its pairs sorted once for every run's lookups."""
-    kind, truth = input_kind(truth)
-    if kind == TREC:
-        table = trec.read_qrels(truth)
-        user_col, item_col, label_col = "qid", "docno", "rel"
+    form, truth = run_format(truth, o.input_format)
+    if form is not None and not form.table:  # fixed fields (TREC)
+        table = form.read_qrels(truth)
+        user_col, item_col, label_col = (form.fields[role] for role in ("user", "item", "label"))
         where = truth.name
 
         def row_name(row: int) -> str:
-            return f"line {trec.line_of_row(truth, row)}"
+            return form.row_name(truth, row)
     else:
         user_col, item_col, label_col, row_name = o.user_col, o.item_col, o.label_col, _row
-        source = TableSource(truth, delimiter=o.delimiter)
+        source = TableSource(truth, delimiter=o.delimiter, input_format=o.input_format)
         source.require_roles(
             [(o.user_col, "truth column", "user_col="), (o.item_col, "truth column", "item_col="),
              (o.label_col, "truth column", "label_col=")]

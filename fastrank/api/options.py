@@ -21,6 +21,7 @@ from ..engines import check_plan, check_settings
 from ..engines.plan import MODEL_SOURCE, Plan
 from ..engines.protocol import EngineSettings
 from ..errors import InputError
+from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..metrics import protocols
 from ..metrics.registry import DEFAULT, REGISTRY, WEIGHTED, MetricSpec, example, expand, names
@@ -56,6 +57,7 @@ class Options:
     workers: int | None = None
     allow_shared_columns: bool = False
     delimiter: str | None = None
+    input_format: str | None = None
 
     def replace(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)
@@ -270,6 +272,7 @@ class RunOptions:
     empty_run: str = "zero"
     duplicates: str = "refuse"
     delimiter: str | None = None
+    input_format: str | None = None
 
     def replace(self, **changes: Any) -> RunOptions:
         return dataclasses.replace(self, **changes)
@@ -299,6 +302,7 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
     check_choice(o.empty_run, "empty_run", ("zero", "skip"))
     check_choice(o.duplicates, "duplicates", ("refuse", "first"))
     check_delimiter(o.delimiter)
+    check_format(o.input_format)
     columns = [o.user_col, o.item_col, o.label_col, o.score_col] + ([o.rank_col] if o.rank_col else [])
     for column in columns:
         if not isinstance(column, str) or not column:

@@ -29,7 +29,8 @@ import numpy as np
 from ..arrays.grouping import groups_from_offsets
 from ..engines.plan import Scored
 from ..errors import InputError
-from ..inputs.formats import STDIN, TABLE, Opened, input_kind, open_input, shown
+from ..inputs.formats import STDIN, Opened, open_input, shown
+from ..inputs.registry import run_format
 from ..metrics.dispatch import evaluate_grouped
 from ..metrics.registry import DEFAULT
 from .join import join, prepare_truth, read_run
@@ -54,6 +55,7 @@ def evaluate_run(
     empty_run: str = "zero",
     duplicates: str = "refuse",
     delimiter: str | None = None,
+    input_format: str | None = None,
 ) -> Evaluation:
     """Evaluate top-N recommendation lists (runs) against held-out truth.
 
@@ -90,6 +92,9 @@ def evaluate_run(
         A (user, item) repeated in a run or in the truth: an error naming it, or keep the first.
     delimiter : str, optional
         The delimiter of CSV runs and truth, one character; default: sniffed.
+    input_format : str, optional
+        The format of :data:`fastrank.inputs.registry.FORMATS` (``parquet``, ``csv``, ``trec``) to
+        read the runs and the truth files with, instead of the one their content shows.
 
     Returns
     -------
@@ -213,12 +218,17 @@ def open_inputs(sources: list[tuple[str, Any]], truth: Any) -> tuple[list[tuple[
 _TREC_FIELDS = "run: qid Q0 docno rank score tag; qrels: qid iter docno rel"
 
 
+def _is_table(source: Any, o: RunOptions) -> bool:
+    form, _ = run_format(source, o.input_format)
+    return form is None or form.table
+
+
 def check_columns_apply(sources: list[tuple[str, Any]], truth: Any, o: RunOptions) -> None:
     """Refuse a column option that names a table column when every input it applies to is a TREC
     file, whose fields are fixed: it would be ignored, or worse, read another field."""
     default = RunOptions()
-    run_tables = [source for _, source in sources if input_kind(source)[0] == TABLE]
-    truth_table = input_kind(truth)[0] == TABLE
+    run_tables = [source for _, source in sources if _is_table(source, o)]
+    truth_table = _is_table(truth, o)
     applies = {
         "user_col": run_tables or truth_table,
         "item_col": run_tables or truth_table,

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from ..engines import AUTO
 from ..engines import NAMES as ENGINE_NAMES
 from ..errors import EngineError, InputError, count
+from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
 from ..metrics.registry import DEFAULT, NONE, OPTIONAL, example, names
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
@@ -192,6 +193,10 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     sub.add_argument("--min-items", type=int, help="exclude users with fewer rows (default: 2)")
     sub.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed: , ; tab or |)")
+    sub.add_argument(
+        "--input-format", choices=list(FORMATS),
+        help="read DATA, runs and truth in this format (default: told by their content)",
+    )  # fmt: skip
     sub.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
     sub.add_argument(
         "--predictor", choices=["auto", "numpy", "keras"], default="auto",

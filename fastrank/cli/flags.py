@@ -107,7 +107,7 @@ def run_options(args: argparse.Namespace) -> tuple[Any, RunOptions]:
     if given:
         raise InputError(f"{_flag(given[0])} is for evaluating a table; with --run and --truth, leave it out")
     flags = ("user_col", "item_col", "score_col", "rank_col", "label_col", "ties", "map_denominator",
-             "empty_run", "duplicates", "delimiter")  # fmt: skip
+             "empty_run", "duplicates", "delimiter", "input_format")  # fmt: skip
     given = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}
     options = RunOptions(
         k=_ks(args), metrics=args.metrics, threshold=args.threshold, **given
@@ -175,4 +175,5 @@ def table_options(args: argparse.Namespace) -> Any:
         workers=args.workers,
         allow_shared_columns=args.allow_shared_columns,
         delimiter=args.delimiter,
+        input_format=args.input_format,
     )

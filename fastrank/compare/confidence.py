@@ -21,8 +21,9 @@ from ..api.options import Options, RunOptions, as_list
 from ..api.results import Evaluation
 from ..arrays.checks import check_int
 from ..errors import InputError
-from ..inputs.formats import TREC, input_kind, open_input
+from ..inputs.formats import open_input
 from ..inputs.outputs import check_not_input, input_paths
+from ..inputs.registry import run_format
 from ..metrics.registry import DEFAULT, REGISTRY, expand
 from .stats import bootstrap_intervals, check_options, holm, paired
 
@@ -155,7 +156,7 @@ def compare_options(
     evaluation = evaluate_options(data, options)
     baselines = as_list(options.baselines)
     default = baselines[0] if baselines else (DEMO_BASELINE if data is None else None)
-    slices = (slice_by, data, options.user_col)
+    slices = (slice_by, data, options)
     another = "a model (model=) or another baseline (baselines=)"
     return _with_confidence(evaluation, ks, metrics, reference or default, resampling, slices, another)
 
@@ -184,14 +185,15 @@ def compare_runs(
     options = RunOptions(k=k, **run_kwargs)
     ks, metrics, eval_ks, eval_metrics = resampling.cutoffs(options.k, options.metrics)
     sources, truth = open_inputs(run_sources(run), truth)  # read once: the slices read the truth again
-    if slice_by not in (None, ACTIVITY) and input_kind(truth)[0] == TREC:
+    truth_format = run_format(truth, options.input_format)[0]
+    if slice_by not in (None, ACTIVITY) and truth_format is not None and not truth_format.table:
         raise InputError(
             f"slice_by={slice_by!r}: {truth.name} is a TREC qrels file (fields qid iter docno rel), with no "
             f"column {slice_by!r}; slice by 'activity', or give the truth as a table with that column"
         )
     resampling.check_plots_apart(ks, metrics, [source for _, source in sources], truth)
     evaluation = evaluate_run_options(dict(sources), truth, options.replace(k=eval_ks, metrics=eval_metrics))
-    slices = (slice_by, truth, options.user_col)
+    slices = (slice_by, truth, options)
     return _with_confidence(evaluation, ks, metrics, reference, resampling, slices, "another run")
 
 
@@ -232,14 +234,15 @@ class _Resampling:
 
 def _with_confidence(
     evaluation: Evaluation, ks: list[int], metrics: list[str], reference: str | None, resampling: _Resampling,
-    slicing: tuple[str | None, Any, str], another: str,
+    slicing: tuple[str | None, Any, Any], another: str,
 ) -> Comparison:  # fmt: skip
     """Intervals for every source, and paired comparisons with ``reference`` (default: the first
-    source), per slice of users (``slicing``: slice_by, the table its column is read from, its
+    source), per slice of users (``slicing``: slice_by, the table its column is read from, and
+    the options that read it: its user column, delimiter and input format;
     user column). ``another`` says how to add a source, in the note for a single source."""
     n_resamples, seed, confidence = resampling.n_resamples, resampling.seed, resampling.confidence
     ci_method, plot_dir = resampling.ci_method, resampling.plot_dir
-    slice_by, data, user_col = slicing
+    slice_by, data, reading = slicing
     per_user = evaluation.per_user[evaluation.per_user.protocol == "standard"]
     sources = list(dict.fromkeys(evaluation.summary["source"]))
     if reference is None:
@@ -266,7 +269,7 @@ def _with_confidence(
     overall = summary[is_overall].rename(columns={"mean": "value"})[OVERALL_COLUMNS].reset_index(drop=True)
     pairs = [(m, k_one) for m, k_one in pairs if REGISTRY[m].per_user]
     users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
-    slices = _slices(users, slice_by, data, user_col) if pairs else []
+    slices = _slices(users, slice_by, data, reading) if pairs else []
     options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "method": ci_method}
     interval_rows, comparison_rows = [], []
     for metric, k_one in pairs:
@@ -347,7 +350,7 @@ def _matrix(
 
 
 def _slices(
-    users: pd.DataFrame, slice_by: str | None, data: Any, user_col: str
+    users: pd.DataFrame, slice_by: str | None, data: Any, reading: Any
 ) -> list[tuple[str, np.ndarray]]:
     everyone = np.ones(len(users), bool)
     if slice_by is None:
@@ -363,19 +366,24 @@ def _slices(
                 low, high = int(n_items[mask].min()), int(n_items[mask].max())
                 out.append((f"activity Q{b + 1} ({low}-{high} rows)", mask))
         return out
-    values = _user_column(slice_by, users["user"], data, user_col)
+    values = _user_column(slice_by, users["user"], data, reading)
     out = [(ALL_USERS, everyone)]
     for value in pd.unique(values):
         out.append((f"{slice_by}={value}", values == value))
     return out
 
 
-def _user_column(column: str, users: pd.Series, data: Any, user_col: str) -> np.ndarray:
+def _user_column(column: str, users: pd.Series, data: Any, reading: Any) -> np.ndarray:
     """One value of ``column`` per user, in ``users`` order; raises if it varies within a user."""
     from ..demo import demo_table_path
     from ..inputs.tables import TableSource
 
-    source = TableSource(demo_table_path() if data is None else data)
+    source = TableSource(
+        demo_table_path() if data is None else data,
+        delimiter=reading.delimiter,
+        input_format=reading.input_format,
+    )
+    user_col = reading.user_col
     table = source.read([user_col, column]).to_pandas()
     if table[column].isna().any():
         row = int(np.flatnonzero(table[column].isna().to_numpy())[0])

@@ -33,8 +33,9 @@ import pyarrow as pa
 
 from ..arrays.checks import check_delimiter, check_int
 from ..errors import InputError
+from ..inputs.formats import arrow_reason
 from ..inputs.outputs import check_not_input, check_output_dir, input_paths, temp_path
-from ..inputs.tables import TableSource, arrow_reason
+from ..inputs.tables import TableSource
 from ..kernels import fnv1a64_buckets, splitmix64_buckets
 from .progress import progress_bar
 

@@ -94,6 +94,11 @@ class Opened:
         return pa.input_stream(str(self.path), compression="gzip" if self.gzip else None)
 
 
+def arrow_reason(error: Exception) -> str:
+    """The first line of a pyarrow (or other) error, for a one-line message."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 def shown(path: Any) -> str:
     """A path as messages print it: as it is, or quoted when it holds a line break or another
     control character (a message is one line)."""
@@ -223,22 +228,6 @@ def _read_pipe(path: Path, name: str) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
-
-
-TREC = "trec"
-TABLE = "table"
-
-
-def input_kind(source: Any) -> tuple[str, Any]:
-    """(``"trec"``, :class:`Opened`) for a TREC run or qrels file, else
-    (``"table"``, the source, opened if it is a path). Told by content: plain text whose first
-    line holds a number (every TREC line does) is TREC; a first line of names is a CSV header."""
-    if not isinstance(source, (str, os.PathLike, Opened)):
-        return TABLE, source
-    opened = open_input(source)
-    if opened.kind == "text" and not looks_like_header(first_line(opened.head())):
-        return TREC, opened
-    return TABLE, opened
 
 
 def first_line(head: bytes) -> str:

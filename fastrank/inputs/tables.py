@@ -11,21 +11,8 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import InputError
-from .formats import (
-    QRELS_FIELDS,
-    RUN_FIELDS,
-    Opened,
-    is_number,
-    looks_like_header,
-    open_input,
-    shown,
-    sniff_delimiter,
-)
-
-
-def arrow_reason(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
+from .formats import QRELS_FIELDS, RUN_FIELDS, Opened, arrow_reason, is_number, looks_like_header, open_input
+from .registry import format_of
 
 LOOKALIKES = {
     "user_col": ("user_id", "user", "userid", "uid", "user_idx", "customer_id", "customer", "visitor_id",
@@ -46,94 +33,38 @@ class TableSource:
     """A table to evaluate: a parquet file, a directory of parquet files, a CSV file (delimiter
     sniffed from its first lines unless ``delimiter`` is given), a pipe or standard input holding
     either, a pandas DataFrame or a pyarrow Table. The format is told by the content
-    (:func:`fastrank.inputs.formats.open_input`), not by the name. ``schema`` is known before any data
-    is read."""
+    (:mod:`fastrank.inputs.registry`), or named (``input_format``). ``schema`` is known before
+    any data is read."""
 
-    def __init__(self, data: Any, *, delimiter: str | None = None) -> None:
-        self.data = data
+    def __init__(self, data: Any, *, delimiter: str | None = None, input_format: str | None = None) -> None:
         self.path: Path | None = None
-        self.format = "memory"  # "parquet" (a file or a directory), "csv", or "memory"
-        self.files: list[str] = []  # parquet files, in reading order (path sources only)
-        self._file_schemas: list[pa.Schema] = []
+        self.format = "memory"  # a registered format's name, or "memory" for a frame or table
         self._opened: Opened | None = None
-        self._delimiter = delimiter
         if isinstance(data, pa.Table):
             self.name = "table"
-            self.schema = data.schema
+            self._reader: Any = _MemoryReader(data)
         elif _is_pandas_frame(data):
             self.name = "frame"
-            self.data = _from_pandas(data, self.name)
-            self.schema = self.data.schema
+            self._reader = _MemoryReader(_from_pandas(data, self.name))
         elif isinstance(data, (str, os.PathLike, Opened)):
             opened = open_input(data)
             self.name = opened.name
             self._opened = opened
-            if opened.content is not None:  # a pipe or standard input, read once: held in memory
-                self.data = self._read_content(opened)
-                self.schema = self.data.schema
-            else:
-                self.path = opened.path
-                self.format = "parquet" if opened.kind in ("parquet", "directory") else "csv"
-                self.schema = self._read_schema()
+            form = format_of(opened, input_format, tables_only=True)
+            self.format = form.name
+            self.path = opened.path if opened.content is None else None
+            self._reader = form.open(opened, delimiter)
         else:
             raise InputError(
                 f"data: expected a path, a pandas DataFrame or a pyarrow Table, got {type(data).__name__}"
             )
+        self.schema: pa.Schema = self._reader.schema
         _check_unique_names(self.schema, self.name, self._header_hint())
 
     @property
     def column_names(self) -> list[str]:
         """Columns in file order."""
         return list(self.schema.names)
-
-    def _read_content(self, opened: Opened) -> pa.Table:
-        assert opened.content is not None
-        try:
-            if opened.kind == "parquet":
-                import pyarrow.parquet as pq
-
-                return pq.read_table(pa.BufferReader(opened.content))
-            import pyarrow.csv as pacsv
-
-            return pacsv.read_csv(pa.BufferReader(opened.content), parse_options=self._csv_options())
-        except (pa.ArrowException, OSError) as error:
-            kind = "parquet" if opened.kind == "parquet" else "CSV"
-            raise InputError(f"{self.name}: cannot read as {kind}: {arrow_reason(error)}") from None
-
-    def _csv_options(self) -> Any:
-        import pyarrow.csv as pacsv
-
-        assert self._opened is not None
-        delimiter = self._delimiter or sniff_delimiter(self._opened.head())
-        return pacsv.ParseOptions(delimiter=delimiter)
-
-    def _read_schema(self) -> pa.Schema:
-        path = self.path
-        assert path is not None
-        try:
-            if self.format == "csv":
-                import pyarrow.csv as pacsv
-
-                assert self._opened is not None
-                with pacsv.open_csv(self._opened.stream(), parse_options=self._csv_options()) as reader:
-                    return reader.schema
-            import pyarrow.parquet as pq
-
-            self.files = _parquet_files(path) if path.is_dir() else [str(path)]
-            if not self.files:
-                raise InputError(f"{self.name}: no parquet files in this directory")
-            self._file_schemas = []
-            for file in self.files:
-                try:
-                    self._file_schemas.append(pq.read_schema(file))
-                except (pa.ArrowException, OSError) as error:
-                    raise InputError(
-                        f"{shown(file)}: cannot read as parquet: {arrow_reason(error)}"
-                    ) from None
-            return self._file_schemas[0]
-        except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
-            kind = "CSV" if self.format == "csv" else "parquet"
-            raise InputError(f"{self.name}: cannot read as {kind}: {arrow_reason(error)}") from None
 
     def require(self, columns: Sequence[str], what: str = "column") -> None:
         """Raise naming the columns of ``columns`` that the table lacks (all of them, in one
@@ -157,22 +88,12 @@ class TableSource:
                 f"{self.name}: no {'; no '.join(parts)}; columns are: {', '.join(self.schema.names)}"
                 + self._header_hint()
             )
-        columns = [column for column, _, _ in roles]
-        for file, schema in zip(self.files[1:], self._file_schemas[1:], strict=True):
-            for column in columns:
-                wanted = self.schema.field(column).type
-                if column not in schema.names:
-                    raise InputError(f"{shown(file)}: no column {column!r}, which {shown(self.files[0])} has")
-                if schema.field(column).type != wanted:
-                    raise InputError(
-                        f"{shown(file)}: column {column!r} holds {schema.field(column).type}, but "
-                        f"{shown(self.files[0])} holds {wanted}; every file needs the same types"
-                    )
+        self._reader.require_same([column for column, _, _ in roles])
 
     def _header_hint(self) -> str:
         """Why a text table may lack the columns: no header line, another delimiter, or a TREC
         file given as a table."""
-        if self._opened is None or self._opened.kind in ("parquet", "directory"):
+        if self.format != "csv":
             return ""
         names = self.schema.names
         if names and all(is_number(name) for name in names):
@@ -192,26 +113,10 @@ class TableSource:
         """Only ``columns`` (in that order), chunks combined; raises if the table has no rows,
         unless ``allow_empty`` (a run that recommends nothing is still a run)."""
         self.require(columns)
-        columns = list(dict.fromkeys(columns))
-        if self.path is None:
-            table = self.data.select(columns)
-        else:
-            try:
-                if self.format == "csv":
-                    import pyarrow.csv as pacsv
-
-                    assert self._opened is not None
-                    table = pacsv.read_csv(
-                        self._opened.stream(),
-                        parse_options=self._csv_options(),
-                        convert_options=pacsv.ConvertOptions(include_columns=columns),
-                    )
-                else:
-                    import pyarrow.dataset as ds
-
-                    table = ds.dataset(self.files, format="parquet").to_table(columns=columns)
-            except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
-                raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
+        try:
+            table = self._reader.read(list(dict.fromkeys(columns)))
+        except (pa.ArrowInvalid, pa.ArrowException, OSError) as error:
+            raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
         if table.num_rows == 0 and not allow_empty:
             raise InputError(f"{self.name}: the table has no rows")
         return table.combine_chunks()
@@ -219,19 +124,13 @@ class TableSource:
     @property
     def parquet_files(self) -> list[str]:
         """The parquet files of a path source, in reading order (empty for CSV and in-memory data)."""
-        return list(self.files) if self.format == "parquet" else []
+        return list(self._reader.files) if self.format == "parquet" else []
 
     def count_rows(self) -> int | None:
-        """Rows in the table, from parquet metadata or the in-memory table; None for CSV (unknown
-        without reading it)."""
-        if self.path is None:
-            return self.data.num_rows
-        if self.format == "csv":
-            return None
-        import pyarrow.dataset as ds
-
+        """Rows in the table, from parquet metadata or the in-memory table; None for a CSV file
+        (unknown without reading it)."""
         try:
-            return ds.dataset(self.files, format="parquet").count_rows()
+            return self._reader.count_rows()
         except (pa.ArrowException, OSError) as error:
             raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
 
@@ -242,42 +141,33 @@ class TableSource:
         if columns is not None:
             self.require(columns)
             columns = list(dict.fromkeys(columns))
-        if self.path is None:
-            table = self.data if columns is None else self.data.select(columns)
-            yield from table.to_batches(max_chunksize=batch_rows)
-            return
         try:
-            if self.format == "csv":
-                import pyarrow.csv as pacsv
-
-                assert self._opened is not None
-                # The reader options of _read_schema, so the types inferred are the schema's.
-                with pacsv.open_csv(
-                    self._opened.stream(),
-                    parse_options=self._csv_options(),
-                    convert_options=pacsv.ConvertOptions(include_columns=columns) if columns else None,
-                ) as reader:
-                    for batch in reader:
-                        # The CSV reader cuts batches by bytes, not rows.
-                        for start in range(0, batch.num_rows, batch_rows):
-                            yield batch.slice(start, batch_rows)
-                return
-            import pyarrow.dataset as ds
-
-            # Dataset.to_batches yields batches in file and row order, cast to the dataset schema.
-            # pre_buffer (the default) reads ahead without bound when the consumer is slower than
-            # the disk, so peak memory would grow with the file: off, with a short readahead.
-            dataset = ds.dataset(self.files, format="parquet")
-            yield from dataset.to_batches(
-                columns=columns,
-                batch_size=batch_rows,
-                batch_readahead=4,
-                fragment_readahead=1,
-                fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False),
-            )
+            yield from self._reader.batches(columns, batch_rows)
         except (pa.ArrowException, OSError) as error:
             # A bad value deep in a CSV, or a corrupt parquet page, surfaces only while streaming.
             raise InputError(f"{self.name}: cannot read: {arrow_reason(error)}") from None
+
+
+class _MemoryReader:
+    """A frame or table already in memory, read like a file."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.schema = table.schema
+        self.files: list[str] = []
+
+    def require_same(self, columns: Sequence[str]) -> None:
+        pass
+
+    def read(self, columns: Sequence[str]) -> pa.Table:
+        return self.table.select(list(columns))
+
+    def count_rows(self) -> int:
+        return self.table.num_rows
+
+    def batches(self, columns: Sequence[str] | None, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        table = self.table if columns is None else self.table.select(list(columns))
+        yield from table.to_batches(max_chunksize=batch_rows)
 
 
 def _missing(column: str, what: str, option: str, names: Sequence[str], taken: set[str]) -> str:
@@ -328,40 +218,6 @@ def _from_pandas(frame: Any, name: str) -> pa.Table:
                     "numbers or text, not both"
                 ) from None
         raise InputError(f"{name}: cannot convert to a table: {arrow_reason(error)}") from None
-
-
-def _parquet_files(root: Path) -> list[str]:
-    """The files under directory ``root``, in sorted order, as pyarrow lists a directory dataset
-    (names starting with ``.`` or ``_`` are skipped: hidden files, manifests), following directory
-    symlinks but refusing one that leads back into a directory already being read (a loop would
-    read the same files again and again) or a file reached twice."""
-    files: list[str] = []
-    seen_dirs: set[str] = set()
-    seen_files: dict[str, str] = {}
-
-    def walk(directory: Path, chain: tuple[str, ...]) -> None:
-        real = os.path.realpath(directory)
-        if real in chain:
-            raise InputError(
-                f"{root}: {directory} leads back into {real} (a directory symlink loop); remove the link"
-            )
-        if real in seen_dirs:
-            raise InputError(f"{root}: {directory} is a second way into {real}; each file must be read once")
-        seen_dirs.add(real)
-        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
-            if entry.name.startswith((".", "_")):
-                continue
-            if entry.is_dir():
-                walk(Path(entry.path), (*chain, real))
-            elif entry.is_file():
-                real_file = os.path.realpath(entry.path)
-                if real_file in seen_files:
-                    raise InputError(f"{root}: {entry.path} is the same file as {seen_files[real_file]}")
-                seen_files[real_file] = entry.path
-                files.append(entry.path)
-
-    walk(root, ())
-    return sorted(files)  # full paths in lexical order, as pyarrow orders a directory's files
 
 
 def _is_pandas_frame(data: Any) -> bool:

@@ -13,20 +13,51 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from ..errors import InputError
-from .formats import QRELS_FIELDS, RUN_FIELDS, Opened, open_input
+from .formats import QRELS_FIELDS, RUN_FIELDS, Opened, first_line, looks_like_header, open_input
 from .outputs import write_atomic
 
 _INTEGER = re.compile(rb"^[+-]?\d+$")
 _INT64 = (-(2**63), 2**63 - 1)
 # Whitespace other than a space or a line break, made a space before the second try at parsing.
 _OTHER_SPACE = bytes.maketrans(b"\t\v\f\r", b"    ")
+
+
+class TrecFormat:
+    """Registered as ``trec``: plain text whose first line holds a number (every TREC line does);
+    runs and qrels only, with their fixed fields."""
+
+    name = "trec"
+    table = False
+
+    def guess(self, opened: Opened) -> bool:
+        # A first line of names is a table's header; every TREC line holds numbers.
+        return opened.kind == "text" and not looks_like_header(first_line(opened.head()))
+
+    fields: ClassVar[dict[str, str]] = {
+        "user": "qid",
+        "item": "docno",
+        "score": "score",
+        "rank": "rank",
+        "label": "rel",
+    }
+    """Which field plays each role (in the tables :meth:`read_run` and :meth:`read_qrels` give)."""
+
+    def read_run(self, source: Any) -> pa.Table:
+        return read_run(source)
+
+    def read_qrels(self, source: Any) -> pa.Table:
+        return read_qrels(source)
+
+    def row_name(self, source: Any, row: int) -> str:
+        """How messages name data row ``row``: its line in the file."""
+        return f"line {line_of_row(source, row)}"
 
 
 def read_run(
