@@ -10,16 +10,18 @@ from typing import Any
 
 import numpy as np
 
-from .api.options import Options, check_scalars
+from .arrays.checks import check_int
 from .arrays.columns import check_values, feature_matrix, numeric_column, user_column
 from .arrays.grouping import group_rows
 from .errors import InputError
+from .inputs.columns import TABLE, Columns
 from .inputs.tables import TableSource
 from .metrics.beyond import catalog
-from .metrics.dispatch import evaluate_grouped, ranking_metrics
+from .metrics.dispatch import check_specs, evaluate_grouped
+from .metrics.options import DEFAULTS, MetricOptions
 from .metrics.registry import MetricSpec, example, parse_metric
 from .metrics.result import RankingResult
-from .scoring import DEFAULT_BATCH_SIZE, import_keras, input_width, predict
+from .scoring import MODEL_DEFAULTS, import_keras, input_width, predict
 
 keras = import_keras("fastrank.keras.RankingMetrics (a Keras callback)")
 
@@ -85,16 +87,16 @@ class RankingMetrics(keras.callbacks.Callback):
         items: Any = None,
         metrics: Sequence[str] = (example(10),),
         feature_cols: Sequence[str] | None = None,
-        user_col: str = "user_id",
-        item_col: str = "video_id",
-        label_col: str = "watch_ratio",
+        user_col: str = TABLE.user_col,
+        item_col: str = TABLE.item_col,  # type: ignore[assignment]
+        label_col: str = TABLE.label_col,
         every: int = 1,
         prefix: str = "val_",
-        threshold: float = 1.0,
-        min_items: int = 2,
-        ties: str = "average",
-        gain: str = "linear",
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        threshold: float = DEFAULTS.threshold,
+        min_items: int = DEFAULTS.min_items,
+        ties: str = DEFAULTS.ties,
+        gain: str = DEFAULTS.gain,
+        batch_size: int = MODEL_DEFAULTS.batch_size,
     ) -> None:
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
@@ -102,16 +104,16 @@ class RankingMetrics(keras.callbacks.Callback):
         self.specs: list[MetricSpec] = list(dict.fromkeys(parse_metric(m) for m in metrics))
         if not self.specs:
             raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
-        # The options it shares with fastrank.evaluate, checked as evaluate checks them.
-        shared = Options(
-            user_col=user_col, item_col=item_col, label_col=label_col, features=feature_cols,
-            threshold=threshold, min_items=min_items, batch_size=batch_size,
-        )  # fmt: skip
-        threshold, min_items, batch_size = check_scalars(shared)
+        # The records it shares with fastrank.evaluate, checked as evaluate checks them.
+        self.scoring = MetricOptions(threshold, ties, gain, min_items).checked()
+        batch_size = check_int(batch_size, "batch_size")
+        columns = Columns(user_col, item_col, label_col)
         self.feature_names: list[str] | None = None
         need_items = any(spec.metric.needs_items for spec in self.specs)
         if data is not None:
-            users, labels, features, items, self.feature_names = _read(data, shared, need_items)
+            users, labels, features, items, self.feature_names = _read(
+                data, columns, feature_cols, need_items
+            )
         elif users is None or labels is None or features is None:
             raise InputError("give validation data: a table (data=...) or users, labels and features arrays")
         self.groups = group_rows(users)
@@ -128,11 +130,8 @@ class RankingMetrics(keras.callbacks.Callback):
         self.every = every
         self.prefix = prefix
         self.batch_size = batch_size
-        options = {"gain": gain, "ties": ties, "threshold": threshold, "min_items": min_items}
-        # One call of the public function checks every option, labels and items, as it would.
-        ranking_metrics(self.groups, labels, labels, self.specs, items=items, **options)
+        check_specs(self.specs, items is not None)
         self.catalog = catalog(items, None, self.groups) if need_items else None
-        self.options = {**options, "no_relevant": "zero", "parallel": True}
         self.history: dict[str, list[float]] = {}
         self.last_result: RankingResult | None = None
 
@@ -160,12 +159,12 @@ class RankingMetrics(keras.callbacks.Callback):
             nan = np.full((self.groups.n_groups, len(self.specs)), np.nan)
             names = tuple(str(spec) for spec in self.specs)
             return RankingResult(
-                self.groups.keys, names, nan, self.groups.sizes, (), nan[:, :0], self.options["min_items"]
+                self.groups.keys, names, nan, self.groups.sizes, (), nan[:, :0], self.scoring.min_items
             )
         # float64, as every source of fastrank.evaluate: the kernel compiled for it serves both.
         scores = scores.astype(np.float64)
         return evaluate_grouped(
-            self.groups, self.labels, scores, self.specs, items=self.catalog, **self.options
+            self.groups, self.labels, scores, self.specs, self.scoring, parallel=True, items=self.catalog
         )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -181,10 +180,9 @@ class RankingMetrics(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(value)
 
 
-def _read(data: Any, options: Options, need_items: bool) -> tuple:
+def _read(data: Any, columns: Columns, feature_cols: Sequence[str] | None, need_items: bool) -> tuple:
     source = TableSource(data)
-    user_col, label_col, item_col = options.user_col, options.label_col, options.item_col
-    feature_cols = options.features
+    user_col, label_col, item_col = columns.user_col, columns.label_col, columns.item_col
     if feature_cols is None:
         feature_cols = [c for c in source.column_names if c not in {user_col, item_col, label_col}]
     keys = [user_col, label_col] + ([item_col] if need_items else [])

@@ -239,3 +239,26 @@ def test_text_item_ids_coded_once_give_the_same_counts_and_coverage(frame):
     got = api.evaluate(as_text, **kwargs)
     assert got.duplicates == want.duplicates == 7
     pd.testing.assert_frame_equal(got.summary, want.summary, check_exact=True)
+
+
+@pytest.mark.parametrize("ties", ["pessimistic", "optimistic"])
+def test_ties_are_an_option_of_evaluate_as_of_ranking_metrics(frame, ties, capsys, tmp_path):
+    rounded = frame.assign(score=frame["video_watch_ratio_mean"].round(1))  # ties in the scores
+    metrics = ["ndcg", "map", "mrr", "auc", "r_precision"]
+    got = api.evaluate(rounded, baselines=["score"], k=[5], metrics=metrics, ties=ties)
+    specs = ["ndcg@5", "map@5", "mrr@5", "auc", "r_precision"]
+    want = fastrank.ranking_metrics(
+        rounded["user_id"], rounded["watch_ratio"], rounded["score"], specs, ties=ties
+    ).mean
+    for metric, spec in zip(metrics, specs, strict=True):
+        assert got.mean("score", k=5, metric=metric) == want[spec], spec
+    averaged = api.evaluate(rounded, baselines=["score"], k=[5], metrics=metrics)
+    assert averaged.mean("score", k=5) != got.mean("score", k=5)  # the rounding made ties that matter
+    path = tmp_path / "t.parquet"
+    rounded.to_parquet(path)
+    from fastrank.cli.commands import main
+
+    assert main(["evaluate", str(path), "--baseline", "score", "-k", "5", "--ties", ties, "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)[0]["mean"] == want["ndcg@5"]

@@ -14,12 +14,14 @@ import numpy as np
 from ..arrays.checks import check_delimiter
 from ..engines import choose
 from ..engines.protocol import Work
+from ..inputs.columns import TABLE
 from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..metrics import protocols
+from ..metrics.options import DEFAULT_K, DEFAULTS
 from ..metrics.registry import DEFAULT
-from ..scoring import DEFAULT_BATCH_SIZE
-from .options import Options, resolve
+from ..scoring import MODEL_DEFAULTS
+from .options import ENGINE_DEFAULTS, Options, resolve
 from .results import Evaluation, tables
 
 DEMO_BASELINE = "video_watch_ratio_mean"
@@ -31,25 +33,26 @@ def evaluate(
     *,
     scores: str | Any | None = None,
     baselines: Sequence[str] = (),
-    user_col: str = "user_id",
-    item_col: str | None = "video_id",
-    label_col: str = "watch_ratio",
+    user_col: str = TABLE.user_col,
+    item_col: str | None = TABLE.item_col,
+    label_col: str = TABLE.label_col,
     features: Sequence[str] | None = None,
-    k: int | Sequence[int] = 10,
+    k: int | Sequence[int] = DEFAULT_K,
     metrics: str | Sequence[str] = DEFAULT.name,
-    threshold: float = 1.0,
+    threshold: float = DEFAULTS.threshold,
+    ties: str = DEFAULTS.ties,
     gauc_weight: str = "rows",
     popularity_col: str | None = None,
     protocol: str | Sequence[str] = "standard",
-    min_items: int = 2,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    safe_mode: bool = True,
-    predictor: str = "auto",
-    progress: bool = False,
-    engine: str = "auto",
-    chunk_rows: int | None = None,
-    scheduler: Any = None,
-    workers: int | None = None,
+    min_items: int = DEFAULTS.min_items,
+    batch_size: int = MODEL_DEFAULTS.batch_size,
+    safe_mode: bool = MODEL_DEFAULTS.safe_mode,
+    predictor: str = MODEL_DEFAULTS.predictor,
+    progress: bool = ENGINE_DEFAULTS.progress,
+    engine: str = ENGINE_DEFAULTS.engine,
+    chunk_rows: int | None = ENGINE_DEFAULTS.chunk_rows,
+    scheduler: Any = ENGINE_DEFAULTS.scheduler,
+    workers: int | None = ENGINE_DEFAULTS.workers,
     allow_shared_columns: bool = False,
     delimiter: str | None = None,
     input_format: str | None = None,
@@ -87,6 +90,9 @@ def evaluate(
     threshold : float
         Relevance threshold of the binary metrics and AUC: a row is relevant when
         ``label >= threshold``.
+    ties : {"average", "pessimistic", "optimistic"}
+        Tied scores: every metric is averaged over all orders of the tie, or the tie is ordered
+        worst-first or best-first (to see how much ties can move a number).
     gauc_weight : str
         GAUC's weight of a user: ``"rows"`` (its rows, as RecBole), ``"users"`` (1: the plain mean
         of the users' AUC) or a column name (its values summed over the user's rows).

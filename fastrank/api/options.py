@@ -16,16 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays.checks import check_choice, check_delimiter, check_int, check_number
+from ..arrays.checks import check_choice, check_delimiter, check_int
 from ..engines import check_plan, check_settings
 from ..engines.plan import MODEL_SOURCE, Plan
 from ..engines.protocol import EngineSettings
 from ..errors import InputError
+from ..inputs.columns import RUN, RUN_SCORE, TABLE, Columns
 from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..metrics import protocols
+from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
 from ..metrics.registry import DEFAULT, REGISTRY, WEIGHTED, MetricSpec, example, expand, names
-from ..scoring import DEFAULT_BATCH_SIZE, PREDICTORS
+from ..scoring import MODEL_DEFAULTS, PREDICTORS, ModelOptions
+
+ENGINE_DEFAULTS = EngineSettings()
 
 
 @dataclass(frozen=True)
@@ -36,31 +40,48 @@ class Options:
     model: Any = None
     scores: Any = None
     baselines: Sequence[str] = ()
-    user_col: str = "user_id"
-    item_col: str | None = "video_id"
-    label_col: str = "watch_ratio"
+    user_col: str = TABLE.user_col
+    item_col: str | None = TABLE.item_col
+    label_col: str = TABLE.label_col
     features: Sequence[str] | None = None
-    k: int | Sequence[int] = 10
+    k: int | Sequence[int] = DEFAULT_K
     metrics: str | Sequence[str] = DEFAULT.name
-    threshold: float = 1.0
+    threshold: float = DEFAULTS.threshold
+    ties: str = DEFAULTS.ties
     gauc_weight: str = "rows"
     popularity_col: str | None = None
     protocol: str | Sequence[str] = "standard"
-    min_items: int = 2
-    batch_size: int = DEFAULT_BATCH_SIZE
-    safe_mode: bool = True
-    predictor: str = "auto"
-    progress: bool = False
-    engine: str = "auto"
-    chunk_rows: int | None = None
-    scheduler: Any = None
-    workers: int | None = None
+    min_items: int = DEFAULTS.min_items
+    batch_size: int = MODEL_DEFAULTS.batch_size
+    safe_mode: bool = MODEL_DEFAULTS.safe_mode
+    predictor: str = MODEL_DEFAULTS.predictor
+    progress: bool = ENGINE_DEFAULTS.progress
+    engine: str = ENGINE_DEFAULTS.engine
+    chunk_rows: int | None = ENGINE_DEFAULTS.chunk_rows
+    scheduler: Any = ENGINE_DEFAULTS.scheduler
+    workers: int | None = ENGINE_DEFAULTS.workers
     allow_shared_columns: bool = False
     delimiter: str | None = None
     input_format: str | None = None
 
     def replace(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def columns(self) -> Columns:
+        """The user, item and label columns, as one record."""
+        return Columns(self.user_col, self.item_col, self.label_col)
+
+    @property
+    def metric_options(self) -> MetricOptions:
+        """How every metric is scored, as one record (tables: linear gains, users without
+        anything relevant score 0)."""
+        return MetricOptions(threshold=self.threshold, ties=self.ties, min_items=self.min_items)
+
+    @property
+    def model_options(self) -> ModelOptions:
+        """How the model is loaded and run, as one record."""
+        return ModelOptions(self.batch_size, self.safe_mode, self.predictor)
 
     @property
     def engine_settings(self) -> EngineSettings:
@@ -103,10 +124,13 @@ def as_list(value: Any) -> list[Any]:
     return list(value)
 
 
-def check_scalars(options: Options) -> tuple[float, int, int]:
-    """``threshold``, ``min_items`` and ``batch_size``, checked: the options every entry shares."""
-    threshold = check_number(options.threshold, "threshold")
-    return threshold, check_int(options.min_items, "min_items"), check_int(options.batch_size, "batch_size")
+def check_model_options(options: ModelOptions) -> ModelOptions:
+    """``options`` checked: the batch size an int >= 1, the predictor one of :data:`PREDICTORS`."""
+    if options.predictor not in PREDICTORS:
+        raise InputError(
+            f"predictor: must be one of {', '.join(PREDICTORS)}. Got {options.predictor!r} instead."
+        )
+    return dataclasses.replace(options, batch_size=check_int(options.batch_size, "batch_size"))
 
 
 def resolve(options: Options, source: TableSource) -> Resolved:
@@ -126,9 +150,8 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     if not pairs:
         raise InputError(f"metrics: name at least one metric, e.g. {example(None)!r}")
     metric_names = list(dict.fromkeys(spec.name for spec in pairs))
-    threshold, min_items, batch_size = check_scalars(o)
-    if o.predictor not in PREDICTORS:
-        raise InputError(f"predictor: must be one of {', '.join(PREDICTORS)}. Got {o.predictor!r} instead.")
+    scoring = o.metric_options.checked()
+    model = check_model_options(o.model_options)
     wanted = as_list(o.protocol)
     for name in wanted:
         if name not in protocols.PROTOCOLS:
@@ -183,10 +206,8 @@ def resolve(options: Options, source: TableSource) -> Resolved:
         name=source.name, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col,
         score_col=score_col, has_scores=o.scores is not None, baselines=tuple(baselines),
         features=tuple(features), model=o.model, ks=tuple(ks), metrics=tuple(metric_names),
-        pairs=tuple((spec.name, spec.k) for spec in pairs),
-        threshold=threshold, protocols=tuple(wanted), min_items=min_items, batch_size=batch_size,
-        safe_mode=o.safe_mode, predictor=o.predictor, gauc_weight=o.gauc_weight,
-        popularity_col=o.popularity_col,
+        pairs=tuple((spec.name, spec.k) for spec in pairs), scoring=scoring, protocols=tuple(wanted),
+        model_options=model, gauc_weight=o.gauc_weight, popularity_col=o.popularity_col,
     )  # fmt: skip
     check_plan(settings.engine, plan)
     return Resolved(plan, settings)
@@ -259,15 +280,15 @@ class RunOptions:
     """The options of :func:`fastrank.evaluate_run`, with its defaults, as given: checked by
     :func:`check_run`."""
 
-    k: int | Sequence[int] = 10
+    k: int | Sequence[int] = DEFAULT_K
     metrics: str | Sequence[str] = DEFAULT.name
-    user_col: str = "user_id"
-    item_col: str = "item_id"
-    score_col: str = "score"
+    user_col: str = RUN.user_col
+    item_col: str = RUN.item_col
+    score_col: str = RUN_SCORE
     rank_col: str | None = None
-    label_col: str = "relevance"
-    threshold: float = 1.0
-    ties: str = "average"
+    label_col: str = RUN.label_col
+    threshold: float = DEFAULTS.threshold
+    ties: str = DEFAULTS.ties
     map_denominator: str = "min"
     empty_run: str = "zero"
     duplicates: str = "refuse"
@@ -277,9 +298,15 @@ class RunOptions:
     def replace(self, **changes: Any) -> RunOptions:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def metric_options(self) -> MetricOptions:
+        """How every metric is scored, as one record: every truth user counts (one item is
+        still a list to rank), with nothing relevant it scores 0."""
+        return MetricOptions(threshold=self.threshold, ties=self.ties, min_items=1)
 
-def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
-    """The metric specs (each metric at every k) and the threshold; raises on a bad option."""
+
+def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:
+    """The metric specs (each metric at every k) and how they are scored; raises on a bad option."""
     o = options
     ks = [check_int(one, "k") for one in as_list(o.k)]
     if not ks:
@@ -297,7 +324,7 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
             )
     if not specs:
         raise InputError(f"metrics: name at least one metric, e.g. {example(None)!r}")
-    check_choice(o.ties, "ties", RUN_TIES)
+    scoring = o.metric_options.checked(RUN_TIES)
     check_choice(o.map_denominator, "map_denominator", ("min", "relevant"))
     check_choice(o.empty_run, "empty_run", ("zero", "skip"))
     check_choice(o.duplicates, "duplicates", ("refuse", "first"))
@@ -312,4 +339,4 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], float]:
         raise InputError(
             "user_col=, item_col= and label_col= (or score_col= / rank_col=) must be different columns"
         )
-    return specs, check_number(o.threshold, "threshold")
+    return specs, scoring

@@ -18,6 +18,7 @@ The join (:mod:`fastrank.api.join`) is vectorised; no Python loop runs per user.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -29,9 +30,11 @@ import numpy as np
 from ..arrays.grouping import groups_from_offsets
 from ..engines.plan import Scored
 from ..errors import InputError
+from ..inputs.columns import RUN, RUN_SCORE
 from ..inputs.formats import STDIN, Opened, open_input, shown
 from ..inputs.registry import run_format
 from ..metrics.dispatch import evaluate_grouped
+from ..metrics.options import DEFAULT_K, DEFAULTS
 from ..metrics.registry import DEFAULT
 from .join import join, prepare_truth, read_run
 from .options import RunOptions, check_run
@@ -42,15 +45,15 @@ def evaluate_run(
     run: Any,
     truth: Any,
     *,
-    k: int | Sequence[int] = 10,
+    k: int | Sequence[int] = DEFAULT_K,
     metrics: str | Sequence[str] = DEFAULT.name,
-    user_col: str = "user_id",
-    item_col: str = "item_id",
-    score_col: str = "score",
+    user_col: str = RUN.user_col,
+    item_col: str = RUN.item_col,  # type: ignore[assignment]
+    score_col: str = RUN_SCORE,
     rank_col: str | None = None,
-    label_col: str = "relevance",
-    threshold: float = 1.0,
-    ties: str = "average",
+    label_col: str = RUN.label_col,
+    threshold: float = DEFAULTS.threshold,
+    ties: str = DEFAULTS.ties,
     map_denominator: str = "min",
     empty_run: str = "zero",
     duplicates: str = "refuse",
@@ -109,7 +112,9 @@ def evaluate_run(
 def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluation:
     """:func:`evaluate_run` with its options in one :class:`RunOptions`."""
     clock = time.perf_counter()
-    specs, threshold = check_run(options)
+    specs, scoring = check_run(options)
+    if scoring.ties == "trec":  # the join orders the ties by item id: the kernels see none
+        scoring = dataclasses.replace(scoring, ties="average")
     sources, truth = open_inputs(run_sources(run), truth)
     check_columns_apply(sources, truth, options)
     prepared = prepare_truth(truth, options)
@@ -131,9 +136,8 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
         clock = time.perf_counter()
         groups = groups_from_offsets(joined.offsets, prepared.users)
         result = evaluate_grouped(
-            groups, joined.labels, joined.scores, specs, gain="linear",
-            ties="average" if options.ties == "trec" else options.ties, threshold=threshold, min_items=1,
-            no_relevant="zero", parallel=True, ranked=joined.ranked, map_denominator=options.map_denominator,
+            groups, joined.labels, joined.scores, specs, scoring, parallel=True, ranked=joined.ranked,
+            map_denominator=options.map_denominator,
         )  # fmt: skip
         if options.empty_run == "skip":
             result.values[joined.ranked == 0] = np.nan

@@ -17,12 +17,16 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ..engines import AUTO
+from ..compare.confidence import RESAMPLING
+from ..compare.stats import METHODS
 from ..engines import NAMES as ENGINE_NAMES
 from ..errors import EngineError, InputError, count
+from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
-from ..metrics.registry import DEFAULT, NONE, OPTIONAL, example, names
+from ..metrics.options import DEFAULT_K, DEFAULTS
+from ..metrics.registry import DEFAULT, NONE, OPTIONAL, TIE_CODES, example, names
+from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
 from .report import epilog, format_comparison, format_table, json_records, overview
 
@@ -106,19 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inputs(cmp)
     cmp.add_argument("--reference", help="source compared against (default: the first baseline)")
     cmp.add_argument(
-        "--resamples",
-        type=int,
-        default=10_000,
-        help="bootstrap and sign-flip resamples (default: %(default)s)",
+        "--resamples", type=int, help=f"bootstrap and sign-flip resamples (default: {RESAMPLING.n_resamples})"
     )
     cmp.add_argument(
-        "--seed", type=int, default=0, help="random seed: same seed, same numbers (default: %(default)s)"
+        "--seed", type=int, help=f"random seed: same seed, same numbers (default: {RESAMPLING.seed})"
     )
-    cmp.add_argument("--confidence", type=float, default=0.95, help="interval level (default: %(default)s)")
+    cmp.add_argument("--confidence", type=float, help=f"interval level (default: {RESAMPLING.confidence})")
     cmp.add_argument(
-        "--ci-method", choices=["percentile", "bca"], default="percentile",
-        help="bootstrap interval (default: %(default)s)",
-    )  # fmt: skip
+        "--ci-method", choices=list(METHODS), help=f"bootstrap interval (default: {RESAMPLING.ci_method})"
+    )
     cmp.add_argument(
         "--slice-by", metavar="COLUMN", help="a user-level column, or 'activity' (row-count quartiles)"
     )
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     bucket.add_argument("data", help="parquet file, directory of parquet files, or CSV")
     bucket.add_argument("out", help="output directory (created; must not exist yet)")
     bucket.add_argument("--buckets", type=int, required=True, metavar="N", help="number of files")
-    bucket.add_argument("--user-col", default="user_id", help="user id column (default: %(default)s)")
+    bucket.add_argument("--user-col", default=TABLE.user_col, help="user id column (default: %(default)s)")
     bucket.add_argument("--delimiter", metavar="CHAR", help="a CSV's delimiter (default: sniffed)")
     bucket.add_argument("--quiet", action="store_true", help="no progress bar; print nothing on success")
     return parser
@@ -167,22 +167,30 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--baseline", metavar="COLUMN", action="append", default=[], help="score column, as is; repeatable"
     )
-    sub.add_argument("--user-col", help="user id column (default: user_id)")
-    sub.add_argument("--item-col", help="item id column (default: video_id; with --run: item_id)")
+    sub.add_argument("--user-col", help=f"user id column (default: {TABLE.user_col})")
     sub.add_argument(
-        "--label-col", help="relevance label column (default: watch_ratio; with --run: relevance)"
+        "--item-col", help=f"item id column (default: {TABLE.item_col}; with --run: {RUN.item_col})"
+    )
+    sub.add_argument(
+        "--label-col",
+        help=f"relevance label column (default: {TABLE.label_col}; with --run: {RUN.label_col})",
     )
     sub.add_argument(
         "--features", metavar="COLUMN", nargs="+", help="model input columns (default: all others)"
     )
-    sub.add_argument("-k", type=int, nargs="+", help="cutoffs of the metrics named without one (default: 10)")
-    sub.add_argument("--metrics", nargs="+", default=[DEFAULT.name], metavar="NAME", help=_metrics_help())
     sub.add_argument(
-        "--threshold",
-        type=float,
-        default=1.0,
-        help="binary metrics and AUC: relevant when label >= this (default: 1.0)",
+        "-k", type=int, nargs="+", help=f"cutoffs of the metrics named without one (default: {DEFAULT_K})"
     )
+    sub.add_argument("--metrics", nargs="+", metavar="NAME", help=_metrics_help())
+    sub.add_argument(
+        "--threshold", type=float,
+        help=f"binary metrics and AUC: relevant when label >= this (default: {DEFAULTS.threshold})",
+    )  # fmt: skip
+    sub.add_argument(
+        "--ties", choices=[*TIE_CODES, "trec"],
+        help=f"tied scores: averaged over their orders ({DEFAULTS.ties}), ordered worst- or best-first; runs "
+        "also take trec, trec_eval's order by item id",
+    )  # fmt: skip
     sub.add_argument(
         "--gauc-weight", metavar="rows|users|COLUMN",
         help="GAUC's weight of a user: its rows (default), 1 each (users), or a column summed per user",
@@ -191,15 +199,19 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "--popularity-col", metavar="COLUMN",
         help="item popularity of the beyond-accuracy metrics: this column summed per item (default: rows)",
     )  # fmt: skip
-    sub.add_argument("--min-items", type=int, help="exclude users with fewer rows (default: 2)")
+    sub.add_argument(
+        "--min-items", type=int, help=f"exclude users with fewer rows (default: {DEFAULTS.min_items})"
+    )
     sub.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed: , ; tab or |)")
     sub.add_argument(
         "--input-format", choices=list(FORMATS),
         help="read DATA, runs and truth in this format (default: told by their content)",
     )  # fmt: skip
-    sub.add_argument("--batch-size", type=int, default=None, help="rows per predict batch (default: 65536)")
     sub.add_argument(
-        "--predictor", choices=["auto", "numpy", "keras"], default="auto",
+        "--batch-size", type=int, help=f"rows per predict batch (default: {MODEL_DEFAULTS.batch_size})"
+    )
+    sub.add_argument(
+        "--predictor", choices=list(PREDICTORS),
         help="auto: numpy forward pass when every layer is supported, else Keras (default)",
     )  # fmt: skip
     sub.add_argument(
@@ -224,10 +236,6 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     runs.add_argument("--score-col", help="the run's score column (default: score)")
     runs.add_argument("--rank-col", help="the run's rank column (1 = best), instead of a score")
     runs.add_argument(
-        "--ties", choices=["average", "trec", "pessimistic", "optimistic"],
-        help="tied scores: averaged over their orders (default), or broken by item id as trec_eval does",
-    )  # fmt: skip
-    runs.add_argument(
         "--map-denominator", choices=["min", "relevant"],
         help="AP@k divided by min(k, relevant) (default) or by the relevant items (trec_eval, ranx)",
     )  # fmt: skip
@@ -241,7 +249,7 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     engine = sub.add_argument_group("engine (where the work runs; every engine gives the same numbers)")
     engine.add_argument(
-        "--engine", choices=list(ENGINE_NAMES), default=AUTO,
+        "--engine", choices=list(ENGINE_NAMES),
         help="auto: in memory, or streamed when the input is too large for memory (default)",
     )  # fmt: skip
     engine.add_argument(
@@ -338,9 +346,10 @@ def _compare_command(args: argparse.Namespace) -> int:
     from ..compare.confidence import compare_options, compare_runs
 
     check_data_given(args)
-    resampling = {"reference": args.reference, "n_resamples": args.resamples, "seed": args.seed,
-                  "confidence": args.confidence, "ci_method": args.ci_method, "slice_by": args.slice_by,
-                  "plot_dir": args.plot}  # fmt: skip
+    given = {"reference": args.reference, "n_resamples": args.resamples, "seed": args.seed,
+             "confidence": args.confidence, "ci_method": args.ci_method, "slice_by": args.slice_by,
+             "plot_dir": args.plot}  # fmt: skip
+    resampling = {name: value for name, value in given.items() if value is not None}  # defaults: compare's
     if runs_given(args):
         runs, options = run_options(args)
         result = compare_runs(runs, args.truth, **resampling, **dataclasses.asdict(options))

@@ -8,11 +8,11 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from ..api.options import Options, RunOptions
 from ..errors import InputError
-from ..scoring import DEFAULT_BATCH_SIZE
 
 # The library's messages name Python arguments; at the command line the same advice names flags.
 _FLAGS_FOR_ARGUMENTS = {  # the irregular ones; for_command_line maps any other name= itself
@@ -55,7 +55,7 @@ def dashed(name: str) -> str:
 _TABLE_ONLY = ("data", "model", "scores", "baseline", "features", "min_items", "batch_size", "protocol",
                "chunk_rows", "scheduler", "workers", "stream", "no_safe_mode",
                "allow_shared_columns", "gauc_weight", "popularity_col")  # fmt: skip
-_RUN_ONLY = ("score_col", "rank_col", "ties", "map_denominator", "empty_run", "duplicates")
+_RUN_ONLY = ("score_col", "rank_col", "map_denominator", "empty_run", "duplicates")
 # Options that describe a table: given without DATA, the demo must not run in its place.
 _ABOUT_DATA = ("model", "scores", "baseline", "features", "user_col", "item_col", "label_col", "gauc_weight",
                "popularity_col", "delimiter", "allow_shared_columns")  # fmt: skip
@@ -93,8 +93,14 @@ def check_data_given(args: argparse.Namespace) -> None:
         )
 
 
-def _ks(args: argparse.Namespace) -> list[int]:
-    return [10] if args.k is None else args.k
+def _given(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
+    """The options ``names`` given on the command line (flag destinations are the API's names):
+    those left out take the API's defaults, declared once in its records."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+_SHARED = ("k", "metrics", "threshold", "ties", "user_col", "item_col", "label_col", "delimiter",
+           "input_format")  # fmt: skip
 
 
 def run_options(args: argparse.Namespace) -> tuple[Any, RunOptions]:
@@ -103,16 +109,10 @@ def run_options(args: argparse.Namespace) -> tuple[Any, RunOptions]:
     if not (args.run and args.truth):
         raise InputError("--run and --truth go together: the runs are evaluated against the truth")
     given = [dest for dest in _TABLE_ONLY if getattr(args, dest, None)]
-    given += [name for name in ("engine", "predictor") if getattr(args, name) != "auto"]
+    given += [name for name in ("engine", "predictor") if getattr(args, name) is not None]
     if given:
         raise InputError(f"{_flag(given[0])} is for evaluating a table; with --run and --truth, leave it out")
-    flags = ("user_col", "item_col", "score_col", "rank_col", "label_col", "ties", "map_denominator",
-             "empty_run", "duplicates", "delimiter", "input_format")  # fmt: skip
-    given = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}
-    options = RunOptions(
-        k=_ks(args), metrics=args.metrics, threshold=args.threshold, **given
-    )  # defaults there
-    return named_runs(args.run), options
+    return named_runs(args.run), RunOptions(**_given(args, (*_SHARED, *_RUN_ONLY)))
 
 
 def named_runs(values: list[str]) -> Any:
@@ -145,35 +145,22 @@ def table_options(args: argparse.Namespace) -> Any:
     given = [dest for dest in _RUN_ONLY if getattr(args, dest) is not None]
     if given:
         raise InputError(f"{_flag(given[0])} is for evaluating runs (--run and --truth)")
+    if args.ties == "trec":
+        raise InputError(
+            "--ties is for evaluating runs when it is trec (trec_eval's order, by item id); a table's "
+            "ties are average, pessimistic or optimistic"
+        )
     engine = args.engine
     if args.stream:
-        if engine not in ("auto", "stream"):
+        if engine not in (None, "auto", "stream"):
             raise InputError(f"--stream contradicts --engine {engine}; give one of them")
         engine = "stream"
+    table_only = ("model", "scores", "features", "gauc_weight", "popularity_col", "protocol", "min_items",
+                  "batch_size", "predictor", "chunk_rows", "scheduler", "workers")  # fmt: skip
+    given = _given(args, (*_SHARED, *table_only))
+    if args.item_col == "":  # --item-col "": no item column
+        given["item_col"] = None
     return Options(
-        model=args.model,
-        scores=args.scores,
-        baselines=args.baseline,
-        user_col=args.user_col or "user_id",
-        item_col="video_id" if args.item_col is None else args.item_col or None,
-        label_col=args.label_col or "watch_ratio",
-        features=args.features,
-        k=_ks(args),
-        metrics=args.metrics,
-        threshold=args.threshold,
-        gauc_weight=args.gauc_weight or "rows",
-        popularity_col=args.popularity_col,
-        protocol=getattr(args, "protocol", None) or "standard",
-        min_items=2 if args.min_items is None else args.min_items,
-        batch_size=DEFAULT_BATCH_SIZE if args.batch_size is None else args.batch_size,
-        safe_mode=not args.no_safe_mode,
-        predictor=args.predictor,
-        progress=not args.quiet and sys.stderr.isatty(),
-        engine=engine,
-        chunk_rows=args.chunk_rows,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        allow_shared_columns=args.allow_shared_columns,
-        delimiter=args.delimiter,
-        input_format=args.input_format,
-    )
+        **given, baselines=args.baseline, safe_mode=not args.no_safe_mode, engine=engine or "auto",
+        progress=not args.quiet and sys.stderr.isatty(), allow_shared_columns=args.allow_shared_columns,
+    )  # fmt: skip

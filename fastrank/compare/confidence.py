@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..inputs.formats import open_input
 from ..inputs.outputs import check_not_input, input_paths
 from ..inputs.registry import run_format
+from ..metrics.options import DEFAULT_K
 from ..metrics.registry import DEFAULT, REGISTRY, expand
 from .stats import bootstrap_intervals, check_options, holm, paired
 
@@ -89,18 +90,59 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass(frozen=True)
+class Resampling:
+    """The options of the confidence step, each default declared once, checked (when made)
+    before any evaluation work: user-level bootstrap resamples (the sign-flip test draws as
+    many), the seed, the intervals' level and method, and where plots go (None: none)."""
+
+    n_resamples: int = 10_000
+    seed: int = 0
+    confidence: float = 0.95
+    ci_method: str = "percentile"
+    plot_dir: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        check_options(self.n_resamples, self.seed, self.confidence, self.ci_method)
+        if self.plot_dir is not None:
+            from .plots import check_plot_dir, require_matplotlib
+
+            require_matplotlib()  # before the work, not after it
+            check_plot_dir(self.plot_dir)
+
+    def check_plots_apart(self, ks: list[int], metrics: list[str], *inputs: Any) -> None:
+        """Refuse, before any work, plot files that would be written over one of ``inputs``."""
+        if self.plot_dir is not None:
+            from .plots import plot_files
+
+            pairs = [(spec.name, spec.k) for spec in expand(metrics, ks) if spec.metric.per_user]
+            check_not_input(plot_files(self.plot_dir, pairs), input_paths(*inputs), "plot_dir=")
+
+    def cutoffs(self, k: Any, metrics: Any) -> tuple[list[int], list[str], list[int], list[str]]:
+        """The cutoffs and metrics reported, and those to evaluate (plots need NDCG@1..50)."""
+        ks = [check_int(one, "k") for one in as_list(k)]
+        names = [str(one) for one in as_list(metrics)]
+        if self.plot_dir is None:
+            return ks, names, ks, names
+        return ks, names, sorted(set(ks) | set(CURVE_KS)), list(dict.fromkeys([*names, DEFAULT.name]))
+
+
+RESAMPLING = Resampling()
+"""The confidence step's defaults."""
+
+
 def compare(
     data: Any = None,
     model: Any = None,
     *,
     reference: str | None = None,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-    confidence: float = 0.95,
-    ci_method: str = "percentile",
+    n_resamples: int = RESAMPLING.n_resamples,
+    seed: int = RESAMPLING.seed,
+    confidence: float = RESAMPLING.confidence,
+    ci_method: str = RESAMPLING.ci_method,
     slice_by: str | None = None,
     plot_dir: str | Path | None = None,
-    k: int | Sequence[int] = 10,
+    k: int | Sequence[int] = DEFAULT_K,
     **evaluate_kwargs: Any,
 ) -> Comparison:
     """Evaluate every source like :func:`fastrank.evaluate`, then attach confidence.
@@ -138,16 +180,16 @@ def compare_options(
     options: Options,
     *,
     reference: str | None = None,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-    confidence: float = 0.95,
-    ci_method: str = "percentile",
+    n_resamples: int = RESAMPLING.n_resamples,
+    seed: int = RESAMPLING.seed,
+    confidence: float = RESAMPLING.confidence,
+    ci_method: str = RESAMPLING.ci_method,
     slice_by: str | None = None,
     plot_dir: str | Path | None = None,
 ) -> Comparison:
     """:func:`compare` with the evaluation's options in one :class:`~fastrank.api.options.Options`
     (its ``protocol`` is ignored: comparisons use the standard protocol)."""
-    resampling = _Resampling(n_resamples, seed, confidence, ci_method, plot_dir)
+    resampling = Resampling(n_resamples, seed, confidence, ci_method, plot_dir)
     ks, metrics, eval_ks, eval_metrics = resampling.cutoffs(options.k, options.metrics)
     if isinstance(data, (str, os.PathLike)):
         data = open_input(data)  # read once: the slices read it again
@@ -166,13 +208,13 @@ def compare_runs(
     truth: Any,
     *,
     reference: str | None = None,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-    confidence: float = 0.95,
-    ci_method: str = "percentile",
+    n_resamples: int = RESAMPLING.n_resamples,
+    seed: int = RESAMPLING.seed,
+    confidence: float = RESAMPLING.confidence,
+    ci_method: str = RESAMPLING.ci_method,
     slice_by: str | None = None,
     plot_dir: str | Path | None = None,
-    k: int | Sequence[int] = 10,
+    k: int | Sequence[int] = DEFAULT_K,
     **run_kwargs: Any,
 ) -> Comparison:
     """Evaluate runs against one truth like :func:`fastrank.evaluate_run`, then attach confidence
@@ -181,7 +223,7 @@ def compare_runs(
     table, or ``"activity"`` (quartiles of the users' truth rows)."""
     from ..api.runs import evaluate_run_options, open_inputs, run_sources
 
-    resampling = _Resampling(n_resamples, seed, confidence, ci_method, plot_dir)
+    resampling = Resampling(n_resamples, seed, confidence, ci_method, plot_dir)
     options = RunOptions(k=k, **run_kwargs)
     ks, metrics, eval_ks, eval_metrics = resampling.cutoffs(options.k, options.metrics)
     sources, truth = open_inputs(run_sources(run), truth)  # read once: the slices read the truth again
@@ -197,43 +239,8 @@ def compare_runs(
     return _with_confidence(evaluation, ks, metrics, reference, resampling, slices, "another run")
 
 
-@dataclass(frozen=True)
-class _Resampling:
-    """The options of the confidence step, checked before any evaluation work."""
-
-    n_resamples: int
-    seed: int
-    confidence: float
-    ci_method: str
-    plot_dir: str | Path | None
-
-    def __post_init__(self) -> None:
-        check_options(self.n_resamples, self.seed, self.confidence, self.ci_method)
-        if self.plot_dir is not None:
-            from .plots import check_plot_dir, require_matplotlib
-
-            require_matplotlib()  # before the work, not after it
-            check_plot_dir(self.plot_dir)
-
-    def check_plots_apart(self, ks: list[int], metrics: list[str], *inputs: Any) -> None:
-        """Refuse, before any work, plot files that would be written over one of ``inputs``."""
-        if self.plot_dir is not None:
-            from .plots import plot_files
-
-            pairs = [(spec.name, spec.k) for spec in expand(metrics, ks) if spec.metric.per_user]
-            check_not_input(plot_files(self.plot_dir, pairs), input_paths(*inputs), "plot_dir=")
-
-    def cutoffs(self, k: Any, metrics: Any) -> tuple[list[int], list[str], list[int], list[str]]:
-        """The cutoffs and metrics reported, and those to evaluate (plots need NDCG@1..50)."""
-        ks = [check_int(one, "k") for one in as_list(k)]
-        names = [str(one) for one in as_list(metrics)]
-        if self.plot_dir is None:
-            return ks, names, ks, names
-        return ks, names, sorted(set(ks) | set(CURVE_KS)), list(dict.fromkeys([*names, DEFAULT.name]))
-
-
 def _with_confidence(
-    evaluation: Evaluation, ks: list[int], metrics: list[str], reference: str | None, resampling: _Resampling,
+    evaluation: Evaluation, ks: list[int], metrics: list[str], reference: str | None, resampling: Resampling,
     slicing: tuple[str | None, Any, Any], another: str,
 ) -> Comparison:  # fmt: skip
     """Intervals for every source, and paired comparisons with ``reference`` (default: the first

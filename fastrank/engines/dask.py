@@ -51,7 +51,7 @@ def _worker_scorer(plan: Plan) -> Any:
     """The plan's model, loaded on first use in this process and kept for later tasks."""
     if plan.model is None:
         return None
-    key = (str(plan.model), plan.safe_mode, plan.predictor)
+    key = (str(plan.model), plan.model_options.safe_mode, plan.model_options.predictor)
     with _lock:  # worker threads share the process: one loads, the others wait for it
         if key not in _models:
             threads = str(_worker_threads())

@@ -22,8 +22,9 @@ from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..metrics import protocols
 from ..metrics.auc import gauc_weights
 from ..metrics.beyond import catalog
+from ..metrics.options import MetricOptions
 from ..metrics.registry import CATALOG, NONE, REGISTRY, WEIGHTED
-from ..scoring import check_features, load_scorer, predict
+from ..scoring import ModelOptions, check_features, load_scorer, predict
 
 MODEL_SOURCE = "model"
 
@@ -47,12 +48,9 @@ class Plan:
     model: Any
     ks: tuple[int, ...]
     metrics: tuple[str, ...]
-    threshold: float
+    scoring: MetricOptions
     protocols: tuple[str, ...]
-    min_items: int
-    batch_size: int
-    safe_mode: bool
-    predictor: str
+    model_options: ModelOptions
     gauc_weight: str = "rows"
     popularity_col: str | None = None
     pairs: tuple[tuple[str, int | None], ...] = ()
@@ -115,7 +113,8 @@ def load_plan_scorer(plan: Plan, notes: list[str], timings: dict[str, float]) ->
     if plan.model is None:
         return None
     clock = time.perf_counter()
-    scorer, fallback = load_scorer(plan.model, safe_mode=plan.safe_mode, predictor=plan.predictor)
+    options = plan.model_options
+    scorer, fallback = load_scorer(plan.model, safe_mode=options.safe_mode, predictor=options.predictor)
     if fallback:
         notes.append(f"predictor: {fallback}")
     check_features(scorer, list(plan.features), model_name(plan.model))
@@ -230,7 +229,8 @@ def score_table(
     if scorer is not None:
         matrix = feature_matrix(table, plan.features, name, users)
         clock = add_time(timings, "features", clock)
-        sources[MODEL_SOURCE] = predict(scorer, matrix, batch_size=plan.batch_size, progress=progress)
+        batch_size = plan.model_options.batch_size
+        sources[MODEL_SOURCE] = predict(scorer, matrix, batch_size=batch_size, progress=progress)
         del matrix
         clock = add_time(timings, "predict", clock)
     if plan.has_scores:
@@ -252,7 +252,7 @@ def score_table(
         checked = groups.take(checked)
         if "standard" in plan.protocols:
             result = protocols.standard(
-                groups, label_order, checked, plan.standard_pairs, plan.min_items, plan.threshold,
+                groups, label_order, checked, plan.standard_pairs, plan.scoring,
                 items=exposure, user_weights=weights, parallel=parallel,
             )  # fmt: skip
             evaluated = result.evaluated

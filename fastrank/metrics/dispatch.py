@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
-from ..arrays.checks import check_choice, check_int, check_number
+from ..arrays.checks import check_int
 from ..arrays.columns import check_values
 from ..arrays.grouping import Groups, group_chunks, group_rows
 from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
+from .options import DEFAULT_K, DEFAULTS, MetricOptions
 from .registry import (
     CATALOG,
     CLASSES,
@@ -47,11 +48,11 @@ def ranking_metrics(
     scores: Any,
     metrics: str | Sequence[str | MetricSpec] = (example(10),),
     *,
-    gain: Gain = "linear",
-    ties: Ties = "average",
-    threshold: float = 1.0,
-    min_items: int = 2,
-    no_relevant: NoRelevant = "zero",
+    gain: Gain = DEFAULTS.gain,  # type: ignore[assignment]
+    ties: Ties = DEFAULTS.ties,  # type: ignore[assignment]
+    threshold: float = DEFAULTS.threshold,
+    min_items: int = DEFAULTS.min_items,
+    no_relevant: NoRelevant = DEFAULTS.no_relevant,  # type: ignore[assignment]
     items: Any = None,
     popularity: Any = None,
     gauc_weight: Any = "rows",
@@ -135,21 +136,12 @@ def ranking_metrics(
     )
     if not specs:
         raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
-    check_choice(gain, "gain", ("linear", "exponential"))
-    check_choice(ties, "ties", TIE_CODES)
-    check_choice(no_relevant, "no_relevant", ("zero", "skip"))
-    min_items = check_int(min_items, "min_items")
-    threshold = check_number(threshold, "threshold")
+    options = MetricOptions(threshold, ties, gain, min_items, no_relevant).checked()
 
-    for spec in specs:
-        if spec.metric.cutoff == REQUIRED and spec.k is None:
-            raise InputError(f"metrics: {spec.name} needs a cutoff, e.g. '{spec.name}@10'")
-    needing_items = [spec for spec in specs if spec.metric.needs_items]
-    if needing_items and items is None:
-        raise InputError(f"metrics: {needing_items[0]} needs item ids; pass items= (one per row)")
+    needing_items = check_specs(specs, items is not None)
 
     groups = users if isinstance(users, Groups) else group_rows(users, parallel=parallel)
-    max_label = _MAX_EXPONENTIAL_LABEL if gain == "exponential" else np.inf
+    max_label = _MAX_EXPONENTIAL_LABEL if options.gain == "exponential" else np.inf
     label_array = check_values(
         labels, "labels", groups, float32_ok=False, max_value=max_label, parallel=parallel
     )
@@ -163,15 +155,23 @@ def ranking_metrics(
         groups.take(label_array),
         groups.take(score_array),
         specs,
-        gain=gain,
-        ties=ties,
-        threshold=float(threshold),
-        min_items=int(min_items),
-        no_relevant=no_relevant,
+        options,
         parallel=parallel,
         items=items_catalog,
         user_weights=user_weights,
     )
+
+
+def check_specs(specs: Sequence[MetricSpec], has_items: bool) -> list[MetricSpec]:
+    """Refuse a spec without the cutoff its metric needs, or one that needs item ids when there
+    are none; the specs that need item ids."""
+    for spec in specs:
+        if spec.metric.cutoff == REQUIRED and spec.k is None:
+            raise InputError(f"metrics: {spec.name} needs a cutoff, e.g. '{spec.name}@10'")
+    needing_items = [spec for spec in specs if spec.metric.needs_items]
+    if needing_items and not has_items:
+        raise InputError(f"metrics: {needing_items[0]} needs item ids; pass items= (one per row)")
+    return needing_items
 
 
 def _dedupe(specs: list[MetricSpec]) -> list[MetricSpec]:
@@ -183,19 +183,16 @@ def evaluate_grouped(
     labels: np.ndarray,
     scores: np.ndarray,
     specs: list[MetricSpec],
+    options: MetricOptions,
     *,
-    gain: str,
-    ties: str,
-    threshold: float,
-    min_items: int,
-    no_relevant: str,
     parallel: bool,
     ranked: np.ndarray | None = None,
     map_denominator: str = "min",
     items: Catalog | None = None,
     user_weights: np.ndarray | None = None,
 ) -> RankingResult:
-    """Run the kernels on validated arrays already in group order.
+    """Run the kernels on validated arrays already in group order, scored as ``options`` (checked)
+    say.
 
     ``ranked`` (int64, one per group): only the first ``ranked[g]`` rows of group g are ranked;
     its other rows are relevant items a top-N run missed, counted in the ideal DCG and the
@@ -218,13 +215,16 @@ def evaluate_grouped(
     values: dict[MetricSpec, np.ndarray] = {}
     if ranking:
         columns, straddle, cutoffs = _ranking_columns(
-            groups, labels, scores, ranking, gain=gain, ties=ties, threshold=threshold, min_items=min_items,
-            no_relevant=no_relevant, parallel=parallel, ranked=ranked, map_denominator=map_denominator,
+            groups, labels, scores, ranking, options, parallel=parallel, ranked=ranked,
+            map_denominator=map_denominator,
         )  # fmt: skip
         values.update({spec: columns[:, j] for j, spec in enumerate(ranking)})
     if by_class:
-        options = {"ties": TIE_CODES[ties], "skip_no_relevant": no_relevant == "skip", "parallel": parallel}
-        columns = class_metrics(groups, labels, scores, threshold, min_items, **options)
+        tie, skip = TIE_CODES[options.ties], options.no_relevant == "skip"
+        columns = class_metrics(
+            groups, labels, scores, options.threshold, options.min_items, ties=tie, skip_no_relevant=skip,
+            parallel=parallel,
+        )  # fmt: skip
         values.update({spec: columns[:, spec.metric.column] for spec in by_class})
     weights = {}
     for spec in specs:
@@ -242,8 +242,8 @@ def evaluate_grouped(
     for k in dict.fromkeys(spec.k for spec in listing):
         asked = [spec.metric.column for spec in listing if spec.k == k and spec.metric.family == EXPOSURE]
         per_user, values_at_k = exposure_metrics(
-            groups, labels, scores, items, int(k), columns=asked, tie=TIE_CODES[ties], min_items=min_items,
-            parallel=parallel,
+            groups, labels, scores, items, int(k), columns=asked, tie=TIE_CODES[options.ties],
+            min_items=options.min_items, parallel=parallel,
         )  # fmt: skip
         for spec in listing:
             if spec.k == k and spec.metric.family == EXPOSURE:
@@ -260,7 +260,7 @@ def evaluate_grouped(
         n_items=groups.sizes,
         cutoffs=cutoffs,
         tied_at_cutoff=straddle,
-        min_items=min_items,
+        min_items=options.min_items,
         weights=weights,
         overall=overall,
     )
@@ -271,12 +271,8 @@ def _ranking_columns(
     labels: np.ndarray,
     scores: np.ndarray,
     specs: list[MetricSpec],
+    options: MetricOptions,
     *,
-    gain: str,
-    ties: str,
-    threshold: float,
-    min_items: int,
-    no_relevant: str,
     parallel: bool,
     ranked: np.ndarray | None,
     map_denominator: str,
@@ -304,8 +300,9 @@ def _ranking_columns(
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
     o = kernels.RankOptions(
-        full=bool(full), kmax=int(kmax), exponential=gain == "exponential", tie=int(TIE_CODES[ties]),
-        threshold=float(threshold), min_items=int(min_items), skip_no_relevant=no_relevant == "skip",
+        full=bool(full), kmax=int(kmax), exponential=options.gain == "exponential",
+        tie=int(TIE_CODES[options.ties]), threshold=float(options.threshold),
+        min_items=int(options.min_items), skip_no_relevant=options.no_relevant == "skip",
         need_ideal=bool(need_ideal), need_relevant=bool(need_relevant),
         map_by_relevant=map_denominator == "relevant", scratch_size=int(deepest), max_items=max_n,
     )  # fmt: skip
@@ -329,12 +326,12 @@ def ndcg(
     users: Any,
     labels: Any,
     scores: Any,
-    k: int | Sequence[int] | None = 10,
+    k: int | Sequence[int] | None = DEFAULT_K,
     *,
-    gain: Gain = "linear",
-    ties: Ties = "average",
-    min_items: int = 2,
-    no_relevant: NoRelevant = "zero",
+    gain: Gain = DEFAULTS.gain,  # type: ignore[assignment]
+    ties: Ties = DEFAULTS.ties,  # type: ignore[assignment]
+    min_items: int = DEFAULTS.min_items,
+    no_relevant: NoRelevant = DEFAULTS.no_relevant,  # type: ignore[assignment]
     parallel: bool = True,
 ) -> RankingResult:
     """Per-user NDCG@k, with scikit-learn's semantics by default; see :func:`ranking_metrics`.

@@ -19,6 +19,7 @@ from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..errors import InputError
 from .beyond import Catalog
 from .dispatch import evaluate_grouped
+from .options import MetricOptions
 from .registry import DEFAULT, MetricSpec
 from .result import RankingResult
 
@@ -37,21 +38,20 @@ def standard(
     labels: np.ndarray,
     scores: np.ndarray,
     pairs: Sequence[tuple[str, int | None]],
-    min_items: int,
-    threshold: float = 1.0,
+    options: MetricOptions,
     *,
     items: Catalog | None = None,
     user_weights: np.ndarray | None = None,
     parallel: bool = True,
 ) -> RankingResult:
-    """Per-user metrics at their cutoffs (``pairs`` of name and k), relevance = label (binary
-    metrics: label >= ``threshold``); inputs validated and in group order. ``items`` is the
-    catalog of the beyond-accuracy metrics, ``user_weights`` GAUC's weights. ``parallel=False``:
+    """Per-user metrics at their cutoffs (``pairs`` of name and k), relevance = label, scored as
+    ``options`` say; inputs validated and in group order. ``items`` is the catalog of the
+    beyond-accuracy metrics, ``user_weights`` the weights of a weighted mean. ``parallel=False``:
     kernels stay on the calling thread."""
     specs = [MetricSpec(metric, k) for metric, k in pairs]
-    return evaluate_grouped(groups, labels, scores, specs, gain="linear", ties="average", threshold=threshold,
-                            min_items=min_items, no_relevant="zero", parallel=parallel, items=items,
-                            user_weights=user_weights)  # fmt: skip
+    return evaluate_grouped(
+        groups, labels, scores, specs, options, parallel=parallel, items=items, user_weights=user_weights
+    )
 
 
 def notebook(
@@ -88,8 +88,9 @@ def notebook(
     gains = items[by_label].astype(np.float64)
     id_scores = items[by_score].astype(np.float64)
     spec = [MetricSpec(DEFAULT.name, NOTEBOOK_K)]  # the notebook's metric: NDCG, on item ids
-    return evaluate_grouped(groups, gains, id_scores, spec, gain="linear", ties="average", threshold=1.0,
-                     min_items=NOTEBOOK_MIN_ITEMS, no_relevant="zero", parallel=parallel)  # fmt: skip
+    return evaluate_grouped(
+        groups, gains, id_scores, spec, MetricOptions(min_items=NOTEBOOK_MIN_ITEMS), parallel=parallel
+    )
 
 
 def check_item_ids(items: np.ndarray, source: str, column: str) -> np.ndarray:

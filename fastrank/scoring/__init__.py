@@ -16,12 +16,23 @@ from .archive import load
 from .forward import NumpyModel
 from .keras_model import import_keras
 from .layers import ACTIVATIONS, UnsupportedModel
-from .scorer import DEFAULT_BATCH_SIZE, PREDICTORS, check_features, input_width, load_scorer, predict
+from .scorer import (
+    DEFAULT_BATCH_SIZE,
+    MODEL_DEFAULTS,
+    PREDICTORS,
+    ModelOptions,
+    check_features,
+    input_width,
+    load_scorer,
+    predict,
+)
 
 __all__ = [
     "ACTIVATIONS",
     "DEFAULT_BATCH_SIZE",
+    "MODEL_DEFAULTS",
     "PREDICTORS",
+    "ModelOptions",
     "NumpyModel",
     "UnsupportedModel",
     "check_features",

@@ -6,6 +6,7 @@ whole matrix with either.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,19 @@ DEFAULT_BATCH_SIZE = 65_536
 
 PREDICTORS = ("auto", "numpy", "keras")
 """``auto``: numpy when every layer is supported, else Keras; ``numpy`` or ``keras``: forced."""
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """How a model is loaded and run, each default declared once: rows per predict batch, Keras'
+    safe mode (refuses models that carry Python code), the predictor (:data:`PREDICTORS`)."""
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    safe_mode: bool = True
+    predictor: str = "auto"
+
+
+MODEL_DEFAULTS = ModelOptions()
 
 
 def load_scorer(model: Any, *, safe_mode: bool = True, predictor: str = "auto") -> tuple[Any, str | None]:

@@ -1,0 +1,49 @@
+"""How every metric is scored, as one frozen record, each default declared once: the entry points
+(:func:`fastrank.evaluate`, :func:`fastrank.evaluate_run`, :func:`fastrank.ranking_metrics`, the
+Keras callback and :func:`fastrank.compare`) take its fields as keywords, build it, and check it
+here."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..arrays.checks import check_choice, check_int, check_number
+from .registry import TIE_CODES
+
+GAINS = ("linear", "exponential")
+"""DCG's gain of a label: the label, or ``2**label - 1``."""
+NO_RELEVANT = ("zero", "skip")
+"""A user with nothing relevant: 0 (as scikit-learn), or left out (NaN)."""
+
+
+@dataclass(frozen=True)
+class MetricOptions:
+    """``threshold``: a row is relevant when ``label >= threshold`` (the binary metrics, AUC);
+    ``ties``: tied scores averaged over their orders, or ordered worst- or best-first; ``gain``:
+    :data:`GAINS`; ``min_items``: users with fewer rows are left out; ``no_relevant``:
+    :data:`NO_RELEVANT`."""
+
+    threshold: float = 1.0
+    ties: str = "average"
+    gain: str = "linear"
+    min_items: int = 2
+    no_relevant: str = "zero"
+
+    def checked(self, ties: Sequence[str] = tuple(TIE_CODES)) -> MetricOptions:
+        """The options checked (``ties``: the tie rules the caller takes), as plain numbers."""
+        return dataclasses.replace(
+            self,
+            threshold=check_number(self.threshold, "threshold"),
+            ties=check_choice(self.ties, "ties", ties),
+            gain=check_choice(self.gain, "gain", GAINS),
+            min_items=check_int(self.min_items, "min_items"),
+            no_relevant=check_choice(self.no_relevant, "no_relevant", NO_RELEVANT),
+        )
+
+
+DEFAULTS = MetricOptions()
+"""The defaults every entry point shares."""
+DEFAULT_K = 10
+"""The cutoff of every entry point that is given none."""
