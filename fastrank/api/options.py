@@ -26,7 +26,7 @@ from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..metrics import protocols
 from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
-from ..metrics.registry import DEFAULT, REGISTRY, WEIGHTED, MetricSpec, example, expand, names
+from ..metrics.registry import DEFAULT, REGISTRY, RUN_TIES, WEIGHTED, MetricSpec, example, expand, names
 from ..scoring import MODEL_DEFAULTS, PREDICTORS, ModelOptions
 
 ENGINE_DEFAULTS = EngineSettings()
@@ -267,12 +267,6 @@ def _check_roles(
                     f"column {column!r} is {role}= and also {use}; pass allow_shared_columns=True "
                     "if that is what you mean"
                 )
-
-
-RUN_TIES = ("average", "pessimistic", "optimistic", "trec")
-"""``average``: tied scores averaged over their orders (as every fastrank metric); ``trec``: ties
-broken by item id as text, descending, as trec_eval and pytrec_eval do; ``pessimistic`` and
-``optimistic``: relevant items last or first within a tie."""
 
 
 @dataclass(frozen=True)

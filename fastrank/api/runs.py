@@ -18,7 +18,6 @@ The join (:mod:`fastrank.api.join`) is vectorised; no Python loop runs per user.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -84,7 +83,7 @@ def evaluate_run(
     threshold : float
         Relevant when relevance >= threshold (the binary metrics).
     ties : {"average", "trec", "pessimistic", "optimistic"}
-        Tied scores: see :data:`fastrank.api.options.RUN_TIES`. ``trec`` reproduces trec_eval's
+        Tied scores: see :data:`fastrank.metrics.registry.RUN_TIES`. ``trec`` reproduces trec_eval's
         numbers exactly.
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
@@ -113,8 +112,6 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
     """:func:`evaluate_run` with its options in one :class:`RunOptions`."""
     clock = time.perf_counter()
     specs, scoring = check_run(options)
-    if scoring.ties == "trec":  # the join orders the ties by item id: the kernels see none
-        scoring = dataclasses.replace(scoring, ties="average")
     sources, truth = open_inputs(run_sources(run), truth)
     check_columns_apply(sources, truth, options)
     prepared = prepare_truth(truth, options)

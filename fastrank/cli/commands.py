@@ -25,7 +25,7 @@ from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
 from ..metrics.options import DEFAULT_K, DEFAULTS
-from ..metrics.registry import DEFAULT, NONE, OPTIONAL, TIE_CODES, example, names
+from ..metrics.registry import DEFAULT, NONE, OPTIONAL, RUN_TIES, example, names
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
 from .report import epilog, format_comparison, format_table, json_records, overview
@@ -187,7 +187,7 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         help=f"binary metrics and AUC: relevant when label >= this (default: {DEFAULTS.threshold})",
     )  # fmt: skip
     sub.add_argument(
-        "--ties", choices=[*TIE_CODES, "trec"],
+        "--ties", choices=list(RUN_TIES),
         help=f"tied scores: averaged over their orders ({DEFAULTS.ties}), ordered worst- or best-first; runs "
         "also take trec, trec_eval's order by item id",
     )  # fmt: skip

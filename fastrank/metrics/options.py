@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..arrays.checks import check_choice, check_int, check_number
-from .registry import TIE_CODES
+from .registry import TABLE_TIES
 
 GAINS = ("linear", "exponential")
 """DCG's gain of a label: the label, or ``2**label - 1``."""
@@ -31,7 +31,7 @@ class MetricOptions:
     min_items: int = 2
     no_relevant: str = "zero"
 
-    def checked(self, ties: Sequence[str] = tuple(TIE_CODES)) -> MetricOptions:
+    def checked(self, ties: Sequence[str] = TABLE_TIES) -> MetricOptions:
         """The options checked (``ties``: the tie rules the caller takes), as plain numbers."""
         return dataclasses.replace(
             self,

@@ -25,8 +25,19 @@ Ties = Literal["average", "pessimistic", "optimistic"]
 Gain = Literal["linear", "exponential"]
 NoRelevant = Literal["zero", "skip"]
 
-TIE_CODES = {"average": kernels.AVERAGE, "pessimistic": kernels.PESSIMISTIC, "optimistic": kernels.OPTIMISTIC}
-"""Tie rules of every metric, and their codes in the kernels."""
+TABLE_TIES = ("average", "pessimistic", "optimistic")
+"""Tie rules of every metric: tied scores averaged over their orders, or ordered worst- or
+best-first."""
+RUN_TIES = (*TABLE_TIES, "trec")
+"""Tie rules of a top-N run: also trec_eval's, ties broken by item id as text, descending."""
+TIE_CODES = {
+    "average": kernels.AVERAGE,
+    "pessimistic": kernels.PESSIMISTIC,
+    "optimistic": kernels.OPTIMISTIC,
+    # The run's join gives every tie trec_eval's order (distinct scores): no tie is left to order.
+    "trec": kernels.AVERAGE,
+}
+"""Each tie rule's code in the kernels."""
 
 # Families: how a metric is computed, so what it can be computed from.
 RANKING = "ranking"  # a formula of the grouped drivers (kernels.ranking.metric_value), at any cutoff
