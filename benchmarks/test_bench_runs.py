@@ -138,15 +138,15 @@ def test_fastrank_whole(benchmark, record_seconds, case):
 def test_fastrank_metric_step(benchmark, record_seconds, case):
     name, run, truth, _ = case
     options = RunOptions(k=KS, metrics=METRICS)
-    specs, threshold = check_run(options)
+    specs, scoring = check_run(options)
     prepared = prepare_truth(truth, options)
     joined = join(read_run(run, "run", options), prepared, options, [])
     groups = fastrank.groups_from_offsets(joined.offsets, prepared.users)
 
     def metrics():
         return evaluate_grouped(
-            groups, joined.labels, joined.scores, specs, gain="linear", ties="average", threshold=threshold,
-            min_items=1, no_relevant="zero", parallel=True, ranked=joined.ranked,
+            groups, joined.labels, joined.scores, specs, scoring, parallel=True, ranked=joined.ranked,
+            map_denominator=options.map_denominator,
         )  # fmt: skip
 
     benchmark.pedantic(metrics, rounds=5, iterations=1, warmup_rounds=1)
