@@ -70,6 +70,41 @@ def test_there_is_no_import_cycle():
         visit(name, [])
 
 
+def _readme_layout() -> list[str]:
+    """The entries of the README's Layout block, in its order: a top-level module
+    (``fastrank.errors``) or a folder (``fastrank.inputs``), as module names."""
+    block = (PACKAGE.parent / "README.md").read_text().split("## Layout", 1)[1].split("```", 2)[1]
+    listed = []
+    for line in block.splitlines():
+        path = line.split()[0] if line.strip() else ""
+        if path.startswith("fastrank/"):
+            name = path.removesuffix("/").removesuffix(".py").removesuffix("/__init__")
+            listed.append(name.replace("/", "."))
+    return listed
+
+
+def test_the_readme_layout_lists_every_folder_above_what_it_imports():
+    """A module imports from its own folder and from the entries listed below its own."""
+    modules = _modules()
+    listed = _readme_layout()
+    assert sorted(set(listed) - set(modules)) == []  # nothing listed that is not there
+
+    def entry(name: str) -> str:
+        while name not in listed:  # a folder's modules are listed by the folder's line
+            assert name.count(".") > 1, f"{name}: not in the README's Layout"
+            name = name.rpartition(".")[0]
+        return name
+
+    upward = []
+    for name, path in modules.items():
+        here = entry(name)
+        for imported in {m for m, _ in _imports(name, path, modules) if m in modules and m != name}:
+            there = entry(imported)
+            if there != here and listed.index(there) < listed.index(here):
+                upward.append(f"{name} imports {imported}, listed above it")
+    assert upward == []
+
+
 def test_the_layout_test_sees_the_package():
     modules = _modules()
     assert {
