@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import ndcg_score
 
 import fastrank
 from fastrank.cli.commands import build_parser
-from fastrank.metrics.registry import METRICS, REGISTRY, readme_tables
+from fastrank.metrics.registry import METRICS, REGISTRY, MetricSpec, expand, parse_metric, readme_tables
 
 PACKAGE = Path(fastrank.__file__).parent
 
@@ -59,3 +60,20 @@ def test_every_registered_metric_is_computed(name):
     result = fastrank.ranking_metrics(users, labels, scores, [spec], items=rng.integers(0, 10, users.size))
     assert np.isfinite(result.mean[spec])
     assert metric.label and metric.definition
+
+
+def test_a_cutoff_of_all_names_the_whole_list():
+    """``name@all`` is the metric over the whole list (trec_eval's uncut measures), once, whatever
+    the cutoffs; a bare name is the metric at every cutoff; a metric that needs one refuses it."""
+    assert parse_metric("NDCG @ all") == MetricSpec("ndcg", None)
+    assert expand(["ndcg@all", "map", "auc@all"], [5, 10]) == [
+        MetricSpec("ndcg", None), MetricSpec("map", 5), MetricSpec("map", 10), MetricSpec("auc", None)
+    ]  # fmt: skip
+    with pytest.raises(fastrank.InputError, match=r"coverage needs a cutoff, e.g. 'coverage@10'"):
+        parse_metric("coverage@all")
+    rng = np.random.default_rng(5)
+    users, labels, scores = np.repeat([0, 1], 30), rng.integers(0, 4, 60), rng.random(60).round(1)
+    got = fastrank.ranking_metrics(users, labels, scores, ["ndcg@all"]).to_frame()["ndcg"]
+    for user in (0, 1):
+        rows = users == user
+        assert got[user] == pytest.approx(ndcg_score([labels[rows]], [scores[rows]]), rel=1e-12)

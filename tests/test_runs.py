@@ -3,6 +3,7 @@ own code), ranx, and the per-user references in tests/naive.py."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -44,7 +45,7 @@ def run_and_truth(draw, integer_ids=False, tied=None, max_run=None):
             continue  # a run user without truth
         n_truth = int(rng.integers(1, catalog + 1))
         judged = rng.choice(catalog, size=n_truth, replace=False)
-        rels = rng.integers(0, 4, n_truth)
+        rels = rng.integers(-1, 4, n_truth)  # -1: judged not relevant (trec_eval's reading)
         truth_rows += [(user, _item(i, integer_ids), float(r)) for i, r in zip(judged, rels, strict=True)]
     if not truth_rows:
         truth_rows = [(0 if integer_ids else "q0", _item(0, integer_ids), 1.0)]
@@ -75,11 +76,21 @@ def _pytrec(run, truth, ks):
     measures = {f"{name}.{cut}" for name in ("ndcg_cut", "P", "recall", "map_cut", "success")} | {
         "recip_rank",
         "Rprec",
+        *(set(UNCUT.values()) - {"ndcg"}),
     }
-    return pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(runs)
+    got = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(runs)
+    # pytrec_eval 0.5's uncut ndcg never returns on some qrels with a negative relevance, so it is
+    # given them as 0: trec_eval's own reading, which ndcg_cut checks on the raw ones above.
+    clamped = {user: {item: max(rel, 0) for item, rel in rels.items()} for user, rels in qrels.items()}
+    for user, values in pytrec_eval.RelevanceEvaluator(clamped, {"ndcg"}).evaluate(runs).items():
+        got[user].update(values)
+    return got
 
 
 KS = [1, 3, 5, 30]
+UNCUT = {"ndcg": "ndcg", "map": "map", "mrr": "recip_rank", "precision": "set_P", "recall": "set_recall",
+         "f1": "set_F"}  # fmt: skip
+"""fastrank's metrics over the whole list (``name@all``) and trec_eval's uncut measures."""
 TREC_NAMES = {"ndcg": "ndcg_cut", "precision": "P", "recall": "recall", "map": "map_cut",
               "hit_rate": "success"}  # fmt: skip
 
@@ -89,14 +100,20 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
     run, truth = case
     if in_rank_order:  # lists as runs are written: the kernel skips its selection for them
         run = run.sort_values(["user_id", "score", "item_id"], ascending=[True, False, False])
+    uncut = [f"{metric}@all" for metric in UNCUT]
     result = fastrank.evaluate_run(
-        run, truth, k=[*KS, 1000], metrics=[*METRICS, "r_precision"], ties="trec", map_denominator="relevant"
-    )
+        run, truth, k=[*KS, 1000], metrics=[*METRICS, "r_precision", *uncut], ties="trec",
+        map_denominator="relevant",
+    )  # fmt: skip
     want = _pytrec(run, truth, KS)
     checked = 0
     r_precision = _values(result, "r_precision", None)
     for user, measures in want.items():  # trec_eval's Rprec: precision at R, R = relevant items
         assert r_precision[_user(user, truth)] == pytest.approx(measures["Rprec"], abs=1e-9), user
+    for metric, name in UNCUT.items():
+        got = _values(result, metric, None)
+        for user, measures in want.items():
+            assert got[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (metric, user)
     for metric in METRICS:
         for k in KS:
             got = _values(result, metric, k)
@@ -131,13 +148,13 @@ def test_ties_averaged_equal_the_mean_over_every_order(case):
         cases = [(metric, k) for metric in [*METRICS, "f1"] for k in (1, 3, 30)] + [("r_precision", None)]
         got = {case: _values(result, *case).to_dict() for case in cases}
         for user, judged in truth.groupby("user_id"):
-            gains_of = dict(zip(judged.item_id, judged.relevance, strict=True))
+            judged_gains = np.maximum(judged.relevance.to_numpy(), 0.0)  # a negative one: no gain
+            gains_of = dict(zip(judged.item_id, judged_gains, strict=True))
             rows = run[run.user_id == user]
             gains = np.array([gains_of.get(i, 0.0) for i in rows.item_id])
             for metric, k in cases:
-                want = naive.run_metric(
-                    metric, gains, rows.score.to_numpy(), judged.relevance.to_numpy(), k, 1.0, denominator
-                )
+                scores = rows.score.to_numpy()
+                want = naive.run_metric(metric, gains, scores, judged_gains, k, 1.0, denominator)
                 assert got[metric, k][user] == pytest.approx(want, abs=1e-12), (metric, k)
 
 
@@ -296,8 +313,11 @@ GOOD = "q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 0.4 t\n\nq1 Q0 d3 3 0.3 t\nq1 Q0 d4 4 0.2 t
 @pytest.mark.parametrize(
     ("run_text", "truth_text", "message"),
     [
-        ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 -1\n", "relevance -1.0 at line 1 (user 'q1', item 'd1')"),
-        ("q1 Q0 d1 1 0.5 t\n", "\nq1 0 d1 1\n\nq1 0 d2 -2\n", "relevance -2.0 at line 4 (user 'q1', item"),
+        ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 inf\n", "line 1: relevance inf is not a finite number"),
+        ("q1 Q0 d1 1 0.5 t\n", "\nq1 0 d1 1\n\nq1 0 d2 nan\n", "line 4: relevance nan is not a finite"),
+        # Comment lines count too, and one with four words is no data line.
+        ("q1 Q0 d1 1 0.5 t\n", "# a b c\nq1 0 d1 1\n # x\nq1 0 d2 high\n", "line 4: relevance high is"),
+        ("# run of\n\nq1 Q0 d1 1 0.5\n", "q1 0 d1 1\n", "line 3 has 5 fields; a TREC run line has at least"),
         ("q1 Q0 d1 1 high t\n", "q1 0 d1 1\n", "line 1: score high is not a finite number"),
         ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 nan t\n", "q1 0 d1 1\n", "line 2: score nan is not a finite number"),
         ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2.5 0.4 t\n", "q1 0 d1 1\n", "line 2: rank 2.5 is not an integer"),
@@ -310,7 +330,7 @@ GOOD = "q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 0.4 t\n\nq1 Q0 d3 3 0.3 t\nq1 Q0 d4 4 0.2 t
             "q1 0 d1 1\n",
             "user 'q1' lists item 'd1' twice (again at line 2)",
         ),
-        ("q1 Q0 d1 1 0.5\n", "q1 0 d1 1\n", "line 1 has 5 fields; a TREC run line has 6: qid Q0 docno rank"),
+        ("q1 Q0 d1 1 0.5\n", "q1 0 d1 1\n", "line 1 has 5 fields; a TREC run line has at least 6: qid Q0"),
         ("q1\tQ0\td1\t1\t0.5\tt\nq1\tQ0\td2\t2\t0.4\n", "q1 0 d1 1\n", "line 2 has 5 fields; a TREC run"),
         ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 1\n\nq1 0 d1 2\n", "user 'q1' has item 'd1' twice (again at line 3)"),
     ],
@@ -377,3 +397,85 @@ def test_cli_refuses_flags_of_the_other_shape(tmp_path, capsys, args, message):
         code = exit_.code
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+
+
+# trec_eval's dialect, as its own test files write it: a run with fields after the tag, tabs and
+# padded scores; qrels with comment lines (the first line one of them, one of four words, a '#'
+# inside a docno); qrels with relevance -1 (judged, not relevant).
+DIALECT_RUN = (
+    "301\tQ0\tFR940126-2-00100\t1\t  3.9\tSTANDARD\textra fields\n"
+    "301\tQ0\tCR93E-18#60\t2\t  3.1\tSTANDARD\n"
+    "301 Q0 FBIS3-10082 3 2.5 STANDARD 7 more fields here\n"
+    "301 Q0 FBIS3-10169 4 2.5 STANDARD\n"
+    "301 Q0 FT911-4947 5 1.0 STANDARD\n"
+    "302 Q0 FBIS3-10082 1 0.7 other # not a comment\n"
+    "302 Q0 FT922-884 2 0.6 other\n"
+)
+DIALECT_QRELS = (
+    "# judgments of topics 301 and 302\n"
+    "301 0 FR940126-2-00100 0\n"
+    "# four words: comment\n"
+    "301 0 CR93E-18#60 1\n"
+    "\n"
+    "301 0 FBIS3-10169 2\n"
+    "301 0 FBIS4-1 1\n"
+    "302 0 FT922-884 1\n"
+    "302 0 FBIS3-10082 -1\n"
+    "302 0 FBIS4-2 -1\n"
+)
+PLAIN_RUN = (
+    "301 Q0 FR940126-2-00100 1 3.9 t\n301 Q0 CR93E-18#60 2 3.1 t\n301 Q0 FBIS3-10082 3 2.5 t\n"
+    "301 Q0 FBIS3-10169 4 2.5 t\n301 Q0 FT911-4947 5 1.0 t\n302 Q0 FBIS3-10082 1 0.7 t\n"
+    "302 Q0 FT922-884 2 0.6 t\n"
+)
+PLAIN_QRELS = (
+    "301 0 FR940126-2-00100 0\n301 0 CR93E-18#60 1\n301 0 FBIS3-10169 2\n301 0 FBIS4-1 1\n"
+    "302 0 FT922-884 1\n302 0 FBIS3-10082 0\n302 0 FBIS4-2 0\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("run_text", "qrels_text"),
+    [(DIALECT_RUN, PLAIN_QRELS), (PLAIN_RUN, DIALECT_QRELS), (DIALECT_RUN, DIALECT_QRELS)],
+    ids=["run-extra-fields", "qrels-comments-and-negative", "both"],
+)
+def test_trec_eval_dialect_files_give_trec_eval_values(tmp_path, capsys, run_text, qrels_text):
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    (tmp_path / "r.run").write_text(run_text)
+    (tmp_path / "t.qrels").write_text(qrels_text)
+    metrics = ["ndcg@all", "map@all", "mrr@all", "ndcg@3", "precision@3", "r_precision"]
+    got = fastrank.evaluate_run(
+        tmp_path / "r.run", tmp_path / "t.qrels", metrics=metrics, ties="trec", map_denominator="relevant"
+    )
+    # The oracle reads the plain files' lines: what trec_eval makes of the dialect's.
+    qrels = {}
+    for line in PLAIN_QRELS.splitlines():
+        user, _, item, rel = line.split()
+        qrels.setdefault(user, {})[item] = int(rel)
+    runs = {}
+    for line in PLAIN_RUN.splitlines():
+        user, _, item, _, score, _ = line.split()
+        runs.setdefault(user, {})[item] = float(score)
+    want = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg", "map", "recip_rank", "ndcg_cut.3", "P.3", "Rprec"})
+    names = {"ndcg": ("ndcg", None), "map": ("map", None), "recip_rank": ("mrr", None),
+             "ndcg_cut_3": ("ndcg", 3), "P_3": ("precision", 3), "Rprec": ("r_precision", None)}  # fmt: skip
+    for user, measures in want.evaluate(runs).items():
+        for name, value in measures.items():
+            value_got = _values(got, *names[name], source="r")[user]
+            assert value_got == pytest.approx(value, abs=1e-12), (user, name)
+    assert sorted(got.per_user.user.unique()) == ["301", "302"]
+    assert _values(got, "ndcg", None, source="r")["302"] > 0  # the '# not a comment' run line was read
+    args = ["evaluate", "--run", str(tmp_path / "r.run"), "--truth", str(tmp_path / "t.qrels"), "--json"]
+    assert main([*args, "--metrics", "ndcg@all", "--ties", "trec"]) == 0
+    mean = got.mean("r", metric="ndcg", k=None)
+    assert json.loads(capsys.readouterr().out)[0]["mean"] == pytest.approx(mean)
+
+
+def test_a_comment_with_as_many_words_as_a_line_has_fields_is_no_line(tmp_path):
+    """The fast reader takes a file whose lines all have the same fields; a comment of four (qrels)
+    or six (run) words must still be skipped, not read as a user '#'."""
+    (tmp_path / "r.run").write_text("# run of 2026 by me\nq1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 0.4 t\n")
+    (tmp_path / "t.qrels").write_text("# a b 1\nq1 0 d2 1\n")
+    got = fastrank.evaluate_run(tmp_path / "r.run", tmp_path / "t.qrels", metrics=["mrr@all"])
+    assert got.per_user.user.tolist() == ["q1"]
+    assert got.mean("r", metric="mrr", k=None) == 0.5

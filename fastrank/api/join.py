@@ -133,8 +133,9 @@ class Truth:
 
 
 def prepare_truth(truth: Any, o: RunOptions) -> Truth:
-    """The truth read and checked (relevance finite and >= 0; a repeated (user, item) refused or
-    its first row kept, by ``o.duplicates``), its pairs sorted once for every run's lookups."""
+    """The truth read and checked (relevance finite; a negative one read as 0, judged and not
+    relevant, as trec_eval reads it; a repeated (user, item) refused or its first row kept, by
+    ``o.duplicates``), its pairs sorted once for every run's lookups."""
     form, truth = run_format(truth, o.input_format)
     if form is not None and not form.table:  # fixed fields (TREC)
         table = form.read_qrels(truth)
@@ -157,13 +158,15 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     users = _ids(table, user_col, where, row_name)
     items = _ids(table, item_col, where, row_name)
     labels = np.asarray(numeric_column(table, label_col, where), dtype=np.float64)
-    bad = np.flatnonzero(~(np.isfinite(labels) & (labels >= 0)))
+    bad = np.flatnonzero(~np.isfinite(labels))
     if bad.size:
         row = int(bad[0])
         raise InputError(
             f"{where}: relevance {labels[row]} at {row_name(row)} (user {users[row].as_py()!r}, item "
-            f"{items[row].as_py()!r}); relevance must be finite and >= 0"
+            f"{items[row].as_py()!r}); relevance must be finite"
         )
+    # trec_eval's reading of a negative relevance: judged, not relevant, no gain.
+    labels = np.maximum(labels, 0.0)
     user_codes, user_ids = _encode(users)
     item_codes, item_ids = _encode(items)
     keys = user_codes * len(item_ids) + item_codes

@@ -25,7 +25,7 @@ from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
 from ..metrics.options import DEFAULT_K, DEFAULTS
-from ..metrics.registry import DEFAULT, NONE, OPTIONAL, RUN_TIES, example, names
+from ..metrics.registry import DEFAULT, NONE, OPTIONAL, RUN_TIES, WHOLE, example, names
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
 from .report import epilog, format_comparison, format_table, json_records, overview
@@ -276,7 +276,8 @@ def _metrics_help() -> str:
     beyond = names(lambda metric: metric.needs_items)
     return (
         f"metrics at each k (default {DEFAULT.name}): {', '.join(at_k)}; or at their own cutoff: "
-        f"{example()}; over the whole list: {', '.join(whole)}; beyond accuracy (top-k lists, tables "
+        f"{example()}, or over the whole list: {example(None)}@{WHOLE}; over the whole list only: "
+        f"{', '.join(whole)}; beyond accuracy (top-k lists, tables "
         f"only): {', '.join(beyond)}"
     )
 

@@ -1,11 +1,13 @@
 """TREC run and qrels files, as trec_eval reads them, to and from pyarrow tables.
 
 A run file has one line per retrieved item: ``qid Q0 docno rank score tag``; a qrels file one line
-per judged item: ``qid iter docno rel``. Fields are separated by any whitespace (spaces, tabs,
-several of them), blank lines are skipped; ``qid`` and ``docno`` are text, kept exactly as written
-(``NA``, ``null`` and ``nan`` are ids like any other). trec_eval ranks by ``score`` and ignores
-``rank``. Messages name lines as an editor counts them: from 1 at the file's start, blank lines
-included. Any source :func:`fastrank.inputs.formats.open_input` takes: a path, a pipe, ``-``, gzip.
+per judged item: ``qid iter docno rel``. trec_eval's dialect: fields are separated by any
+whitespace (spaces, tabs, several of them); a run line's fields after the tag are ignored; blank
+lines and comment lines (``#`` first) are skipped; ``qid`` and ``docno`` are text, kept exactly as
+written (``NA``, ``null`` and ``nan`` are ids like any other); ``rel`` may be negative (judged, not
+relevant). trec_eval ranks by ``score`` and ignores ``rank``. Messages name lines as an editor
+counts them: from 1 at the file's start, blank and comment lines included. Any source
+:func:`fastrank.inputs.formats.open_input` takes: a path, a pipe, ``-``, gzip.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError
 from .formats import QRELS_FIELDS, RUN_FIELDS, Opened, first_line, looks_like_header, open_input
@@ -27,6 +30,7 @@ _INTEGER = re.compile(rb"^[+-]?\d+$")
 _INT64 = (-(2**63), 2**63 - 1)
 # Whitespace other than a space or a line break, made a space before the second try at parsing.
 _OTHER_SPACE = bytes.maketrans(b"\t\v\f\r", b"    ")
+_COMMENT = re.compile(rb"(?m)^[ \t\v\f]*#.*$")
 
 
 class TrecFormat:
@@ -38,7 +42,7 @@ class TrecFormat:
 
     def guess(self, opened: Opened) -> bool:
         # A first line of names is a table's header; every TREC line holds numbers.
-        return opened.kind == "text" and not looks_like_header(first_line(opened.head()))
+        return opened.kind == "text" and not looks_like_header(first_line(_COMMENT.sub(b"", opened.head())))
 
     fields: ClassVar[dict[str, str]] = {
         "user": "qid",
@@ -93,12 +97,12 @@ def read_qrels(
 
 
 def line_of_row(source: Any, row: int) -> int:
-    """The line number (from 1, blank lines counted) of data row ``row`` (from 0) of a TREC
-    file: for messages about a row found bad after reading."""
+    """The line number (from 1, blank and comment lines counted) of data row ``row`` (from 0) of
+    a TREC file: for messages about a row found bad after reading."""
     data = open_input(source).read_bytes()
     seen = -1
     for number, line in enumerate(data.splitlines(), start=1):
-        if line.strip():
+        if line.strip() and not line.lstrip().startswith(b"#"):
             seen += 1
             if seen == row:
                 return number
@@ -114,14 +118,17 @@ def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[
     """The file's fields by name: text as pyarrow strings, ``numeric`` fields as numbers.
 
     Single-space separated files (what trec_eval writes) parse in one pass of pyarrow's
-    multi-threaded reader; other whitespace is first made single spaces. Errors name the line.
+    multi-threaded reader; other files (other whitespace, comment lines, a run's fields after the
+    tag) are first made so. Errors name the line.
     """
     opened = open_input(source)
     layout = " ".join(names)
     table = _parse(opened.stream(), names)  # a file is read by pyarrow's own buffered reader
+    if table is not None and len(table) and pc.any(pc.starts_with(table.column("qid"), "#")).as_py():
+        table = None  # a comment line with as many words as a line has fields
     if table is None:
         data = opened.read_bytes()
-        table = _parse(pa.BufferReader(_single_spaced(data)), names)
+        table = _parse(pa.BufferReader(_single_spaced(data, len(names) if names == RUN_FIELDS else 0)), names)
         if table is None:
             raise _field_count_error(opened, data, names, layout)
     columns = {name: table.column(name) for name in names}
@@ -147,20 +154,26 @@ def _parse(stream: Any, names: tuple[str, ...]) -> pa.Table | None:
         return None
 
 
-def _single_spaced(data: bytes) -> bytes:
-    """Tabs and runs of spaces made one space, and none at a line's start or end."""
-    data = re.sub(rb" {2,}", b" ", data.translate(_OTHER_SPACE))
-    return re.sub(rb"(?m)^ | $", b"", data)
+def _single_spaced(data: bytes, keep: int = 0) -> bytes:
+    """Tabs and runs of spaces made one space, and none at a line's start or end; comment lines
+    made blank (pyarrow skips blank lines); with ``keep``, a line's fields after the first
+    ``keep`` dropped."""
+    data = re.sub(rb" {2,}", b" ", _COMMENT.sub(b"", data).translate(_OTHER_SPACE))
+    data = re.sub(rb"(?m)^ | $", b"", data)
+    if keep:
+        data = re.sub(rb"(?m)^((?:[^ \n]+ ){%d}[^ \n]+) .*$" % (keep - 1), rb"\1", data)
+    return data
 
 
 def _field_count_error(opened: Opened, data: bytes, names: tuple[str, ...], layout: str) -> InputError:
+    run = names == RUN_FIELDS
     for number, line in enumerate(data.splitlines(), start=1):
-        fields = line.split()
-        if fields and len(fields) != len(names):
-            kind = "run" if names == RUN_FIELDS else "qrels"
+        fields = [] if line.lstrip().startswith(b"#") else line.split()
+        if fields and (len(fields) < len(names) if run else len(fields) != len(names)):
+            kind, wanted = ("run", f"at least {len(names)}") if run else ("qrels", f"{len(names)}")
             return InputError(
                 f"{opened.name}: line {number} has {len(fields)} fields; a TREC {kind} line has "
-                f"{len(names)}: {layout}"
+                f"{wanted}: {layout}"
             )
     return InputError(f"{opened.name}: not a TREC file with fields {layout}")
 

@@ -129,26 +129,31 @@ _REGISTERED = [
     Metric("dcg", "DCG", RANKING, "sum of gain / log2(rank + 1) over the top k (gain: the label, or "
            "2^label - 1 with `gain=\"exponential\"`)", code=formulas.DCG),
     Metric("ndcg", "NDCG", RANKING, "DCG@k divided by the DCG@k of the labels sorted descending (the "
-           "ideal)", "`sklearn.metrics.ndcg_score(ignore_ties=False)`", code=formulas.NDCG, ideal=True),
+           "ideal)", "`sklearn.metrics.ndcg_score(ignore_ties=False)`; trec_eval's `ndcg_cut_k`, and `ndcg` "
+           "as `ndcg@all`", code=formulas.NDCG, ideal=True),
     Metric("precision", "Precision", RANKING, "relevant items (label >= `threshold`) in the top k, "
-           "divided by k (also when a user has fewer than k items)", "trec_eval's `P_k`",
-           code=formulas.PRECISION, binary=True, aliases=("p",)),
+           "divided by k (also when a user has fewer than k items); `@all`: by the list's length",
+           "trec_eval's `P_k`, and `set_P` as `precision@all` (runs)", code=formulas.PRECISION, binary=True,
+           aliases=("p",)),
     Metric("recall", "Recall", RANKING, "relevant items in the top k, divided by the user's relevant "
-           "items", "trec_eval's `recall_k`", code=formulas.RECALL, binary=True, aliases=("r",)),
+           "items", "trec_eval's `recall_k`, and `set_recall` as `recall@all` (runs)", code=formulas.RECALL,
+           binary=True, aliases=("r",)),
     Metric("hit_rate", "Hit rate", RANKING, "probability of at least one relevant item in the top k",
            "trec_eval's `success_k`", code=formulas.HIT_RATE, binary=True, aliases=("hit", "hr")),
     Metric("mrr", "MRR", RANKING, "reciprocal rank of the first relevant item (0 past the cutoff)",
-           "trec_eval's `recip_rank`", code=formulas.MRR, binary=True, whole_list=False),
+           "trec_eval's `recip_rank` as `mrr@all`", code=formulas.MRR, binary=True, whole_list=False),
     Metric("map", "MAP", RANKING, "average precision: the sum of Precision@r over relevant ranks r <= k, "
            "divided by min(k, relevant items), or with `map_denominator=\"relevant\"` (runs) by the "
-           "relevant items", "trec_eval's `map_cut` and ranx with `map_denominator=\"relevant\"`",
+           "relevant items", "trec_eval's `map_cut_k`, and `map` as `map@all`, with "
+           "`map_denominator=\"relevant\"` (ranx too)",
            code=formulas.MAP, binary=True, aliases=("ap",)),
     Metric("rbp", "RBP", RANKING, f"rank-biased precision with persistence p = {formulas.RBP_PERSISTENCE}: "
            "(1 - p) times the sum of p^(rank - 1) over the relevant items in the top k (Moffat & Zobel "
            "2008); no normalisation, so a list of k relevant items scores 1 - p^k", "ir_measures' "
            "`RBP(p=0.8)` (binary relevance)", code=formulas.RBP, binary=True),
     Metric("f1", "F1", DERIVED, "harmonic mean of Precision@k and Recall@k, 2 x hits / (k + relevant "
-           "items); 0 when both are 0", binary=True, parts=("precision", "recall"), combine=_harmonic_mean),
+           "items); 0 when both are 0", "trec_eval's `set_F` as `f1@all` (runs)", binary=True,
+           parts=("precision", "recall"), combine=_harmonic_mean),
     Metric("r_precision", "R-precision", CLASSES, "Precision at rank R, R = the user's relevant items "
            "(for runs, R counts the relevant items the run missed)", "trec_eval's `Rprec`", cutoff=NONE,
            code=formulas.R_PRECISION, column=_CLASS_COLUMNS["at_r"], binary=True, aliases=("rprec",)),
@@ -195,7 +200,9 @@ DEFAULT = REGISTRY["ndcg"]
 """The metric of every entry point that is given none, of the notebook protocol, and of
 compare's curve of every cutoff."""
 
-_SPEC = re.compile(r"^\s*([a-z_0-9]+)\s*(?:@\s*(-?\d+))?\s*$")
+_SPEC = re.compile(r"^\s*([a-z_0-9]+)\s*(?:@\s*(-?\d+|all))?\s*$")
+WHOLE = "all"
+"""The cutoff that names the whole list (``ndcg@all``: trec_eval's uncut ``ndcg``)."""
 
 
 @dataclass(frozen=True)
@@ -220,9 +227,15 @@ def example(k: int | None = 10) -> str:
 
 
 def parse_metric(spec: str | MetricSpec) -> MetricSpec:
-    """Parse ``"name@10"``, ``"name"`` (no cutoff) and the like into a :class:`MetricSpec`."""
+    """Parse ``"name@10"``, ``"name@all"`` and ``"name"`` (both: the whole list, no cutoff) into a
+    :class:`MetricSpec`."""
+    return _parse(spec)[0]
+
+
+def _parse(spec: str | MetricSpec) -> tuple[MetricSpec, bool]:
+    """The spec, and whether its cutoff was written (``@10``, ``@all``)."""
     if isinstance(spec, MetricSpec):
-        return spec
+        return spec, True
     match = _SPEC.match(str(spec).lower())
     if not match:
         raise InputError(
@@ -231,6 +244,10 @@ def parse_metric(spec: str | MetricSpec) -> MetricSpec:
     name = ALIASES.get(match.group(1), match.group(1))
     if name not in REGISTRY:
         raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
+    if match.group(2) == WHOLE:
+        if REGISTRY[name].cutoff == REQUIRED:
+            raise InputError(f"metrics: {spec!r}: {name} needs a cutoff, e.g. '{name}@10'")
+        return MetricSpec(name, None), True
     k = None if match.group(2) is None else int(match.group(2))
     if k is not None and k < 1:
         raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
@@ -238,19 +255,19 @@ def parse_metric(spec: str | MetricSpec) -> MetricSpec:
         raise InputError(f"metrics: {spec!r}: the cutoff k must be an int <= {INT64_MAX:,}. Got {k} instead.")
     if k is not None and REGISTRY[name].cutoff == NONE:
         raise InputError(f"metrics: {spec!r}: {name} ranks the whole list, so it takes no cutoff")
-    return MetricSpec(name, k)
+    return MetricSpec(name, k), k is not None
 
 
 def expand(metrics: Iterable[str | MetricSpec], ks: Sequence[int]) -> list[MetricSpec]:
     """The (metric, cutoff) pairs to compute, each once, in the order given: a metric named with
-    a cutoff (``name@10``) at that cutoff; a bare name at every cutoff of ``ks``; a metric of the
-    whole list once, without one."""
+    a cutoff (``name@10``, or ``name@all`` for the whole list) at that cutoff; a bare name at
+    every cutoff of ``ks``; a metric of the whole list once, without one."""
     pairs = []
     for metric in metrics:
-        spec = parse_metric(metric)
+        spec, written = _parse(metric)
         if spec.metric.cutoff == NONE:
             pairs.append(MetricSpec(spec.name, None))
-        elif spec.k is not None:
+        elif written:
             pairs.append(spec)
         else:
             pairs += [MetricSpec(spec.name, k) for k in ks]
