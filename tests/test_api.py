@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -262,3 +264,31 @@ def test_ties_are_an_option_of_evaluate_as_of_ranking_metrics(frame, ties, capsy
     import json
 
     assert json.loads(capsys.readouterr().out)[0]["mean"] == want["ndcg@5"]
+
+
+@pytest.mark.parametrize("gain", ["exponential", "binary"])
+def test_the_gain_is_an_option_of_every_entry_point(frame, gain, capsys, tmp_path):
+    """``gain=`` / ``--gain`` in evaluate (every engine), evaluate_run and the CLI gives
+    ranking_metrics' NDCG with that gain."""
+    from fastrank.cli.commands import main
+
+    score = "video_watch_ratio_mean"
+    want = fastrank.ranking_metrics(
+        frame["user_id"], frame["watch_ratio"], frame[score], ["ndcg@5"], gain=gain, threshold=1.5
+    ).mean["ndcg@5"]
+    linear = api.evaluate(frame, baselines=[score], k=[5], threshold=1.5).mean(score, k=5)
+    assert want != pytest.approx(linear)  # the gain changes the number
+    for engine in ("memory", "stream"):
+        got = api.evaluate(frame, baselines=[score], k=[5], gain=gain, threshold=1.5, engine=engine)
+        assert got.mean(score, k=5) == pytest.approx(want, rel=1e-12), engine
+    run = frame.rename(columns={"video_id": "item_id", score: "score"})[["user_id", "item_id", "score"]]
+    truth = frame.rename(columns={"video_id": "item_id", "watch_ratio": "relevance"})[
+        ["user_id", "item_id", "relevance"]
+    ]
+    runs = fastrank.evaluate_run(run, truth, k=5, gain=gain, threshold=1.5)
+    assert runs.mean("run", k=5) == pytest.approx(want, rel=1e-12)
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    args = ["evaluate", str(path), "--baseline", score, "-k", "5", "--threshold", "1.5", "--json"]
+    assert main([*args, "--gain", gain]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["mean"] == pytest.approx(want, rel=1e-12)

@@ -15,12 +15,16 @@ from tests.conftest import SKLEARN_EXPONENTIAL_LABEL, grouped_data, per_user
 TOL = 1e-12
 
 
+GAINS = {"linear": lambda y: y, "exponential": lambda y: 2.0**y - 1, "binary": lambda y: (y >= 1.0) * 1.0}
+"""Each gain of a label, as the tests' references compute it (the threshold at its default, 1)."""
+
+
 def _ks(users):
     n = int(np.unique(users, return_counts=True)[1].max())
     return [1, 3, 10, n, n + 5, None]
 
 
-@given(grouped_data(max_label=SKLEARN_EXPONENTIAL_LABEL), st.sampled_from(["linear", "exponential"]))
+@given(grouped_data(max_label=SKLEARN_EXPONENTIAL_LABEL), st.sampled_from(list(GAINS)))
 def test_ndcg_and_dcg_equal_sklearn_per_user(data, gain):
     users, labels, scores = data
     ks = _ks(users)
@@ -28,7 +32,7 @@ def test_ndcg_and_dcg_equal_sklearn_per_user(data, gain):
     result = fastrank.ranking_metrics(users, labels, scores, names, gain=gain, min_items=1)
     frame = result.to_frame()
     for user, (y, s) in per_user(users, labels, scores):
-        gains = y if gain == "linear" else 2.0**y - 1
+        gains = GAINS[gain](y)
         for k in ks:
             got_ndcg = frame.loc[user, f"ndcg@{k}" if k else "ndcg"]
             got_dcg = frame.loc[user, f"dcg@{k}" if k else "dcg"]
@@ -219,7 +223,7 @@ def test_small_cutoffs_on_long_lists(data, ties, ks):
 
 @given(
     grouped_data(tied=False, max_label=SKLEARN_EXPONENTIAL_LABEL),
-    st.sampled_from(["linear", "exponential"]),
+    st.sampled_from(list(GAINS)),
     st.floats(0.0, 0.95),
 )
 def test_lists_in_rank_order_and_sparse_labels_equal_sklearn(data, gain, zero_share):
@@ -239,7 +243,7 @@ def test_lists_in_rank_order_and_sparse_labels_equal_sklearn(data, gain, zero_sh
     )
     frame, other = result.to_frame(), again.to_frame()
     for user, (y, s) in per_user(users, labels, scores):
-        gains = y if gain == "linear" else 2.0**y - 1
+        gains = GAINS[gain](y)
         np.testing.assert_allclose(frame.loc[user].to_numpy(), other.loc[user].to_numpy(), rtol=0, atol=TOL)
         if len(y) == 1:
             continue

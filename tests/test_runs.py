@@ -479,3 +479,28 @@ def test_a_comment_with_as_many_words_as_a_line_has_fields_is_no_line(tmp_path):
     got = fastrank.evaluate_run(tmp_path / "r.run", tmp_path / "t.qrels", metrics=["mrr@all"])
     assert got.per_user.user.tolist() == ["q1"]
     assert got.mean("r", metric="mrr", k=None) == 0.5
+
+
+@given(case=run_and_truth(), gain=st.sampled_from(["exponential", "binary"]))
+@settings(max_examples=25)
+def test_gains_of_runs_equal_pytrec_eval_on_the_gains(case, gain):
+    """trec_eval's NDCG takes the relevance as the gain: given each judgment's gain as its
+    relevance (2^rel - 1, or 1 when rel >= the threshold), it is the oracle of the other gains."""
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    run, truth = case
+    rel = np.maximum(truth.relevance.to_numpy(), 0)
+    gains = 2**rel - 1 if gain == "exponential" else (rel >= 2) * 1
+    qrels = {}
+    for user, item, value in zip(truth.user_id, truth.item_id, gains, strict=True):
+        qrels.setdefault(str(user), {})[str(item)] = int(value)
+    runs = {}
+    for user, item, score in run.itertuples(index=False):
+        runs.setdefault(str(user), {})[str(item)] = float(score)
+    want = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.1,5", "ndcg"}).evaluate(runs)
+    got = fastrank.evaluate_run(
+        run, truth, k=[1, 5], metrics=["ndcg", "ndcg@all"], ties="trec", gain=gain, threshold=2
+    )
+    for k, name in ((1, "ndcg_cut_1"), (5, "ndcg_cut_5"), (None, "ndcg")):
+        values = _values(got, "ndcg", k)
+        for user, measures in want.items():
+            assert values[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (gain, k, user)

@@ -41,6 +41,7 @@ def evaluate(
     metrics: str | Sequence[str] = DEFAULT.name,
     threshold: float = DEFAULTS.threshold,
     ties: str = DEFAULTS.ties,
+    gain: str = DEFAULTS.gain,
     gauc_weight: str = "rows",
     popularity_col: str | None = None,
     protocol: str | Sequence[str] = "standard",
@@ -93,6 +94,9 @@ def evaluate(
     ties : {"average", "pessimistic", "optimistic"}
         Tied scores: every metric is averaged over all orders of the tie, or the tie is ordered
         worst-first or best-first (to see how much ties can move a number).
+    gain : {"linear", "exponential", "binary"}
+        DCG's and NDCG's gain of a label: the label (trec_eval, scikit-learn), ``2**label - 1``
+        (Burges et al.; RecBole, TorchMetrics), or 1 when relevant (``label >= threshold``).
     gauc_weight : str
         GAUC's weight of a user: ``"rows"`` (its rows, as RecBole), ``"users"`` (1: the plain mean
         of the users' AUC) or a column name (its values summed over the user's rows).

@@ -48,6 +48,7 @@ class Options:
     metrics: str | Sequence[str] = DEFAULT.name
     threshold: float = DEFAULTS.threshold
     ties: str = DEFAULTS.ties
+    gain: str = DEFAULTS.gain
     gauc_weight: str = "rows"
     popularity_col: str | None = None
     protocol: str | Sequence[str] = "standard"
@@ -74,9 +75,9 @@ class Options:
 
     @property
     def metric_options(self) -> MetricOptions:
-        """How every metric is scored, as one record (tables: linear gains, users without
-        anything relevant score 0)."""
-        return MetricOptions(threshold=self.threshold, ties=self.ties, min_items=self.min_items)
+        """How every metric is scored, as one record (tables: users without anything relevant
+        score 0)."""
+        return MetricOptions(self.threshold, self.ties, self.gain, self.min_items)
 
     @property
     def model_options(self) -> ModelOptions:
@@ -283,6 +284,7 @@ class RunOptions:
     label_col: str = RUN.label_col
     threshold: float = DEFAULTS.threshold
     ties: str = DEFAULTS.ties
+    gain: str = DEFAULTS.gain
     map_denominator: str = "min"
     empty_run: str = "zero"
     duplicates: str = "refuse"
@@ -296,7 +298,7 @@ class RunOptions:
     def metric_options(self) -> MetricOptions:
         """How every metric is scored, as one record: every truth user counts (one item is
         still a list to rank), with nothing relevant it scores 0."""
-        return MetricOptions(threshold=self.threshold, ties=self.ties, min_items=1)
+        return MetricOptions(self.threshold, self.ties, self.gain, min_items=1)
 
 
 def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:

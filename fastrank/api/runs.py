@@ -53,6 +53,7 @@ def evaluate_run(
     label_col: str = RUN.label_col,
     threshold: float = DEFAULTS.threshold,
     ties: str = DEFAULTS.ties,
+    gain: str = DEFAULTS.gain,
     map_denominator: str = "min",
     empty_run: str = "zero",
     duplicates: str = "refuse",
@@ -85,6 +86,9 @@ def evaluate_run(
     ties : {"average", "trec", "pessimistic", "optimistic"}
         Tied scores: see :data:`fastrank.metrics.registry.RUN_TIES`. ``trec`` reproduces trec_eval's
         numbers exactly.
+    gain : {"linear", "exponential", "binary"}
+        DCG's and NDCG's gain of a label: the label (trec_eval, scikit-learn), ``2**label - 1``
+        (Burges et al.; RecBole, TorchMetrics), or 1 when relevant (``label >= threshold``).
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
         user's relevant items (trec_eval's ``map_cut``, ranx).

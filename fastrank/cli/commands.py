@@ -24,7 +24,7 @@ from ..errors import EngineError, InputError, count
 from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
-from ..metrics.options import DEFAULT_K, DEFAULTS
+from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS
 from ..metrics.registry import DEFAULT, NONE, OPTIONAL, RUN_TIES, WHOLE, example, names
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
@@ -190,6 +190,11 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "--ties", choices=list(RUN_TIES),
         help=f"tied scores: averaged over their orders ({DEFAULTS.ties}), ordered worst- or best-first; runs "
         "also take trec, trec_eval's order by item id",
+    )  # fmt: skip
+    sub.add_argument(
+        "--gain", choices=list(GAINS),
+        help=f"DCG's gain of a label: the label ({DEFAULTS.gain}, trec_eval), 2^label - 1 (exponential), "
+        "or 1 when relevant (binary)",
     )  # fmt: skip
     sub.add_argument(
         "--gauc-weight", metavar="rows|users|COLUMN",

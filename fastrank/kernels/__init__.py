@@ -12,7 +12,7 @@ from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
 from .ranked import grouped_ranked_metrics
-from .ranking import RankOptions
+from .ranking import BINARY, EXPONENTIAL, LINEAR, RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
@@ -21,6 +21,9 @@ from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 __all__ = [
     "ARP",
     "AVERAGE",
+    "BINARY",
+    "EXPONENTIAL",
+    "LINEAR",
     "LONG_TAIL",
     "NOVELTY",
     "OPTIMISTIC",

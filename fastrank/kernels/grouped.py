@@ -44,9 +44,7 @@ def _evaluate_group(lo, hi, data, plan, o, tables, work, out, straddle):
     n = hi - lo
     m = n if o.full else min(o.kmax, n)  # the depth to rank: the deepest cutoff, within the group
     select_top(scores, labels, lo, hi, m, o.tie, top, block_max)
-    n_ties = score_runs(
-        top, m, lo, hi, scores, labels, o.exponential, o.threshold, tie_len, tie_gain, tie_rel
-    )
+    n_ties = score_runs(top, m, lo, hi, scores, labels, o.gain, o.threshold, tie_len, tie_gain, tie_rel)
     if o.tie == AVERAGE:
         runs = (tie_len, tie_gain, tie_rel, n_ties)
     else:
@@ -54,7 +52,7 @@ def _evaluate_group(lo, hi, data, plan, o, tables, work, out, straddle):
             row_len,
             row_gain,
             row_rel,
-            row_runs(top, m, labels, o.exponential, o.threshold, row_len, row_gain, row_rel),
+            row_runs(top, m, labels, o.gain, o.threshold, row_len, row_gain, row_rel),
         )
     if o.need_ideal:
         select_top(labels, labels, lo, hi, m, AVERAGE, top_labels, block_max)

@@ -46,16 +46,14 @@ def _evaluate_group(lo, hr, hi, data, plan, o, tables, work, out, straddle):
                 top[r] = lo + r
         else:
             select_top(scores, labels, lo, hr, m, o.tie, top, block_max)
-        n_ties = score_runs(
-            top, m, lo, hr, scores, labels, o.exponential, o.threshold, tie_len, tie_gain, tie_rel
-        )
+        n_ties = score_runs(top, m, lo, hr, scores, labels, o.gain, o.threshold, tie_len, tie_gain, tie_rel)
         runs = (tie_len, tie_gain, tie_rel, n_ties)
         if o.tie != AVERAGE:
             runs = (
                 row_len,
                 row_gain,
                 row_rel,
-                row_runs(top, m, labels, o.exponential, o.threshold, row_len, row_gain, row_rel),
+                row_runs(top, m, labels, o.gain, o.threshold, row_len, row_gain, row_rel),
             )
     n_ideal = 0
     if o.need_ideal:

@@ -20,6 +20,8 @@ from .topk import OPTIMISTIC, PESSIMISTIC, sift_down_min
 # The metric codes of the drivers (``fastrank.metrics.registry`` gives each metric its code).
 DCG, NDCG, PRECISION, RECALL, HIT_RATE, MRR, MAP, R_PRECISION, RBP = range(9)
 RBP_PERSISTENCE = 0.8
+LINEAR, EXPONENTIAL, BINARY = range(3)
+"""Gain codes: a label's gain is the label, ``2**label - 1``, or 1 when relevant (else 0)."""
 """Rank-biased precision's p: the chance a user goes on to the next rank (Moffat & Zobel's and
 ir_measures' 0.8)."""
 
@@ -29,12 +31,13 @@ class RankOptions(NamedTuple):
     arguments. ``full``: rank whole groups (a metric without a cutoff), else to depth ``kmax``;
     ``tie``: the tie rule's code; ``skip_no_relevant``: NaN, not 0, for a group without anything
     relevant; ``need_ideal`` ranks labels too, ``need_relevant`` counts relevant rows;
-    ``map_by_relevant`` divides AP by the relevant count (trec_eval); scratch arrays hold
+    ``map_by_relevant`` divides AP by the relevant count (trec_eval); ``gain`` is a gain code
+    (:data:`LINEAR`, :data:`EXPONENTIAL`, :data:`BINARY`); scratch arrays hold
     ``scratch_size`` ranks, ``max_items`` is the largest group."""
 
     full: bool
     kmax: int
-    exponential: bool
+    gain: int
     tie: int
     threshold: float
     min_items: int
@@ -67,7 +70,7 @@ def metric_value(metric, k, group, runs, ideal, n_relevant, tables, o):
         return dcg(run_len, run_gain, n_runs, cut, tables[1])
     if metric == NDCG:
         top_labels, n_ideal = ideal
-        best = ideal_dcg(labels, top_labels, min(ideal_cut, n_ideal), o.exponential, tables[0])
+        best = ideal_dcg(labels, top_labels, min(ideal_cut, n_ideal), o.gain, o.threshold, tables[0])
         return nothing if best == 0.0 else dcg(run_len, run_gain, n_runs, cut, tables[1]) / best
     if n_relevant == 0:
         return nothing
@@ -90,15 +93,18 @@ def metric_value(metric, k, group, runs, ideal, n_relevant, tables, o):
 
 
 @jit_inline
-def gain(label, exponential):
-    """Gain of one label: the label itself, or ``2**label - 1``."""
-    if exponential:
+def gain(label, code, threshold):
+    """Gain of one label, by its gain code: the label itself, ``2**label - 1``, or 1 if
+    ``label >= threshold`` (else 0)."""
+    if code == EXPONENTIAL:
         return 2.0**label - 1.0
+    if code == BINARY:
+        return 1.0 if label >= threshold else 0.0
     return label
 
 
 @jit
-def score_runs(top, m, lo, hi, scores, labels, exponential, threshold, run_len, run_gain, run_rel):
+def score_runs(top, m, lo, hi, scores, labels, gain_code, threshold, run_len, run_gain, run_rel):
     """Runs of equal score over the ranked rows ``top[:m]`` of group ``lo:hi``; returns their count.
 
     When ``m`` is less than the group size, the last run is the tie that straddles the selection
@@ -114,7 +120,7 @@ def score_runs(top, m, lo, hi, scores, labels, exponential, threshold, run_len, 
             run_rel[n_runs] = 0
             n_runs += 1
         run_len[n_runs - 1] += 1
-        run_gain[n_runs - 1] += gain(labels[i], exponential)
+        run_gain[n_runs - 1] += gain(labels[i], gain_code, threshold)
         run_rel[n_runs - 1] += labels[i] >= threshold
     if m < hi - lo:
         boundary = scores[top[m - 1]]
@@ -124,7 +130,7 @@ def score_runs(top, m, lo, hi, scores, labels, exponential, threshold, run_len, 
         for i in range(lo, hi):
             if scores[i] == boundary:
                 size += 1
-                total += gain(labels[i], exponential)
+                total += gain(labels[i], gain_code, threshold)
                 relevant += labels[i] >= threshold
         run_len[n_runs - 1] = size
         run_gain[n_runs - 1] = total
@@ -133,12 +139,12 @@ def score_runs(top, m, lo, hi, scores, labels, exponential, threshold, run_len, 
 
 
 @jit
-def row_runs(top, m, labels, exponential, threshold, run_len, run_gain, run_rel):
+def row_runs(top, m, labels, gain_code, threshold, run_len, run_gain, run_rel):
     """One run per ranked row ``top[:m]``, for a fully determined order; returns ``m``."""
     for r in range(m):
         label = labels[top[r]]
         run_len[r] = 1
-        run_gain[r] = gain(label, exponential)
+        run_gain[r] = gain(label, gain_code, threshold)
         run_rel[r] = label >= threshold
     return m
 
@@ -162,11 +168,12 @@ def dcg(run_len, run_gain, n_runs, k, discount_cumsum):
 
 
 @jit
-def ideal_dcg(labels, top, k, exponential, discount):
-    """DCG@k of the rows ``top[:k]``, already ranked by label descending."""
+def ideal_dcg(labels, top, k, gain_code, threshold, discount):
+    """DCG@k of the rows ``top[:k]``, already ranked by label descending (every gain is
+    non-decreasing in the label)."""
     total = 0.0
     for r in range(k):
-        total += gain(labels[top[r]], exponential) * discount[r]
+        total += gain(labels[top[r]], gain_code, threshold) * discount[r]
     return total
 
 

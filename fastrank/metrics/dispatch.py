@@ -16,7 +16,7 @@ from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
-from .options import DEFAULT_K, DEFAULTS, MetricOptions
+from .options import DEFAULT_K, DEFAULTS, GAIN_CODES, MetricOptions
 from .registry import (
     CATALOG,
     CLASSES,
@@ -74,8 +74,9 @@ def ranking_metrics(
         Names from :data:`fastrank.METRICS` with an optional cutoff (``name@10``); no cutoff means
         the whole list. Each metric's definition and cutoffs: the README's metric tables (the
         registry, :mod:`fastrank.metrics.registry`). Beyond-accuracy metrics need ``items``.
-    gain : {"linear", "exponential"}
-        DCG gain of a label: the label (as scikit-learn) or ``2**label - 1``.
+    gain : {"linear", "exponential", "binary"}
+        DCG gain of a label: the label (as scikit-learn and trec_eval), ``2**label - 1``, or 1 when
+        ``label >= threshold`` (else 0).
     ties : {"average", "pessimistic", "optimistic"}
         Tied scores: every metric is averaged over all orders of the tie (scikit-learn's
         ``ignore_ties=False`` for DCG/NDCG; exact closed forms for the binary metrics), or the tie
@@ -300,7 +301,7 @@ def _ranking_columns(
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
     o = kernels.RankOptions(
-        full=bool(full), kmax=int(kmax), exponential=options.gain == "exponential",
+        full=bool(full), kmax=int(kmax), gain=int(GAIN_CODES[options.gain]),
         tie=int(TIE_CODES[options.ties]), threshold=float(options.threshold),
         min_items=int(options.min_items), skip_no_relevant=options.no_relevant == "skip",
         need_ideal=bool(need_ideal), need_relevant=bool(need_relevant),

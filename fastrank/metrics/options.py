@@ -9,11 +9,16 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .. import kernels
 from ..arrays.checks import check_choice, check_int, check_number
+from ..errors import InputError
 from .registry import TABLE_TIES
 
-GAINS = ("linear", "exponential")
-"""DCG's gain of a label: the label, or ``2**label - 1``."""
+GAIN_CODES = {"linear": kernels.LINEAR, "exponential": kernels.EXPONENTIAL, "binary": kernels.BINARY}
+"""DCG's gain of a label, by name, and its code in the kernels: the label (trec_eval), ``2**label -
+1`` (Burges et al.; RecBole, TorchMetrics), or 1 for a relevant label (``label >= threshold``), 0
+otherwise."""
+GAINS = tuple(GAIN_CODES)
 NO_RELEVANT = ("zero", "skip")
 """A user with nothing relevant: 0 (as scikit-learn), or left out (NaN)."""
 
@@ -33,7 +38,7 @@ class MetricOptions:
 
     def checked(self, ties: Sequence[str] = TABLE_TIES) -> MetricOptions:
         """The options checked (``ties``: the tie rules the caller takes), as plain numbers."""
-        return dataclasses.replace(
+        checked = dataclasses.replace(
             self,
             threshold=check_number(self.threshold, "threshold"),
             ties=check_choice(self.ties, "ties", ties),
@@ -41,6 +46,12 @@ class MetricOptions:
             min_items=check_int(self.min_items, "min_items"),
             no_relevant=check_choice(self.no_relevant, "no_relevant", NO_RELEVANT),
         )
+        if checked.gain == "binary" and checked.threshold <= 0:
+            raise InputError(
+                f"gain='binary' needs a threshold > 0 (every label >= 0 would be relevant, every "
+                f"gain 1). Got threshold={checked.threshold} instead."
+            )
+        return checked
 
 
 DEFAULTS = MetricOptions()

@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..kernels import ranking as formulas
 
 Ties = Literal["average", "pessimistic", "optimistic"]
-Gain = Literal["linear", "exponential"]
+Gain = Literal["linear", "exponential", "binary"]
 NoRelevant = Literal["zero", "skip"]
 
 TABLE_TIES = ("average", "pessimistic", "optimistic")
@@ -127,7 +127,8 @@ def _harmonic_mean(p: np.ndarray, r: np.ndarray) -> np.ndarray:
 _CLASS_COLUMNS = {"pairs": 0, "at_r": 1}  # the columns of kernels.grouped_class_metrics
 _REGISTERED = [
     Metric("dcg", "DCG", RANKING, "sum of gain / log2(rank + 1) over the top k (gain: the label, or "
-           "2^label - 1 with `gain=\"exponential\"`)", code=formulas.DCG),
+           "2^label - 1 with `gain=\"exponential\"`, or 1 when relevant with `gain=\"binary\"`)",
+           code=formulas.DCG),
     Metric("ndcg", "NDCG", RANKING, "DCG@k divided by the DCG@k of the labels sorted descending (the "
            "ideal)", "`sklearn.metrics.ndcg_score(ignore_ties=False)`; trec_eval's `ndcg_cut_k`, and `ndcg` "
            "as `ndcg@all`", code=formulas.NDCG, ideal=True),
