@@ -77,6 +77,7 @@ def _pytrec(run, truth, ks):
         "recip_rank",
         "Rprec",
         *(set(UNCUT.values()) - {"ndcg"}),
+        *WHOLE.values(),
     }
     got = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(runs)
     # pytrec_eval 0.5's uncut ndcg never returns on some qrels with a negative relevance, so it is
@@ -91,6 +92,8 @@ KS = [1, 3, 5, 30]
 UNCUT = {"ndcg": "ndcg", "map": "map", "mrr": "recip_rank", "precision": "set_P", "recall": "set_recall",
          "f1": "set_F"}  # fmt: skip
 """fastrank's metrics over the whole list (``name@all``) and trec_eval's uncut measures."""
+WHOLE = {"bpref": "bpref", "num_ret": "num_ret", "num_rel": "num_rel", "num_rel_ret": "num_rel_ret"}
+"""fastrank's metrics without a cutoff that tell judged items apart, and trec_eval's names."""
 TREC_NAMES = {"ndcg": "ndcg_cut", "precision": "P", "recall": "recall", "map": "map_cut",
               "hit_rate": "success"}  # fmt: skip
 
@@ -102,7 +105,7 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
         run = run.sort_values(["user_id", "score", "item_id"], ascending=[True, False, False])
     uncut = [f"{metric}@all" for metric in UNCUT]
     result = fastrank.evaluate_run(
-        run, truth, k=[*KS, 1000], metrics=[*METRICS, "r_precision", *uncut], ties="trec",
+        run, truth, k=[*KS, 1000], metrics=[*METRICS, "r_precision", *uncut, *WHOLE], ties="trec",
         map_denominator="relevant",
     )  # fmt: skip
     want = _pytrec(run, truth, KS)
@@ -110,7 +113,7 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
     r_precision = _values(result, "r_precision", None)
     for user, measures in want.items():  # trec_eval's Rprec: precision at R, R = relevant items
         assert r_precision[_user(user, truth)] == pytest.approx(measures["Rprec"], abs=1e-9), user
-    for metric, name in UNCUT.items():
+    for metric, name in [*UNCUT.items(), *WHOLE.items()]:
         got = _values(result, metric, None)
         for user, measures in want.items():
             assert got[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (metric, user)
@@ -504,3 +507,41 @@ def test_gains_of_runs_equal_pytrec_eval_on_the_gains(case, gain):
         values = _values(got, "ndcg", k)
         for user, measures in want.items():
             assert values[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (gain, k, user)
+
+
+def _judged_reference(flags, rel, scores, k, n_relevant, n_nonrel):
+    """bpref (trec_eval's loop) and the judged share of the top k of one ranking of a user's run
+    rows, averaged over every order of its tied scores: ``flags`` 1 for a judged row, ``rel`` 1
+    for a relevant one."""
+    bprefs, shares = [], []
+    for order in naive.tie_orders(scores) if len(scores) else [np.arange(0)]:
+        total, above = 0.0, 0
+        for i in order:
+            if flags[i] and rel[i]:
+                total += 1.0 if above == 0 else 1 - min(above, n_relevant) / min(n_nonrel, n_relevant)
+            elif flags[i]:
+                above += 1
+        bprefs.append(total / n_relevant if n_relevant else 0.0)
+        shares.append(flags[order][:k].sum() / k)
+    return float(np.mean(bprefs)), float(np.mean(shares))
+
+
+@given(case=run_and_truth(tied=True, max_run=7))
+def test_judged_metrics_average_every_order_of_a_tie(case):
+    """bpref and judged@k with ties averaged equal the mean over every order of the tied rows;
+    a relevance of -1 is judged for neither (as trec_eval's bpref reads it)."""
+    run, truth = case
+    got = fastrank.evaluate_run(run, truth, k=[1, 3], metrics=["bpref", "judged"])
+    bpref, shares = _values(got, "bpref", None), {k: _values(got, "judged_share", k) for k in (1, 3)}
+    for user, judged in truth.groupby("user_id"):
+        relevance = dict(zip(judged.item_id, judged.relevance, strict=True))
+        rows = run[run.user_id == user]
+        rels = np.array([relevance.get(item, -1.0) for item in rows.item_id])
+        flags, rel = rels >= 0, rels >= 1
+        n_relevant = int((judged.relevance >= 1).sum())
+        n_nonrel = int(((judged.relevance >= 0) & (judged.relevance < 1)).sum())
+        scores = rows.score.to_numpy()
+        for k in (1, 3):
+            want_bpref, want_share = _judged_reference(flags, rel, scores, k, n_relevant, n_nonrel)
+            assert bpref[user] == pytest.approx(want_bpref, abs=1e-12), user
+            assert shares[k][user] == pytest.approx(want_share, abs=1e-12), (user, k)

@@ -126,7 +126,8 @@ class Truth:
     offsets: np.ndarray  # rows of truth user u: offsets[u]:offsets[u + 1]
     user_codes: np.ndarray  # per row, in that order
     item_codes: np.ndarray  # per row: 0 <= code < len(item_ids)
-    labels: np.ndarray  # per row
+    labels: np.ndarray  # per row, a negative relevance read as 0
+    judged: np.ndarray  # per row: 1.0 for a relevance >= 0, 0.0 for a negative one
     sizes: np.ndarray  # truth rows per user
     name: str
     dropped: int = 0  # repeated (user, item) rows left out (duplicates="first")
@@ -165,7 +166,9 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
             f"{where}: relevance {labels[row]} at {row_name(row)} (user {users[row].as_py()!r}, item "
             f"{items[row].as_py()!r}); relevance must be finite"
         )
-    # trec_eval's reading of a negative relevance: judged, not relevant, no gain.
+    # trec_eval's reading of a negative relevance: not relevant, no gain, and (for the measures
+    # of judged items) not judged.
+    judged = (labels >= 0).astype(np.float64)
     labels = np.maximum(labels, 0.0)
     user_codes, user_ids = _encode(users)
     item_codes, item_ids = _encode(items)
@@ -195,6 +198,7 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
         user_codes=sorted_users,
         item_codes=item_codes[order],
         labels=labels[order],
+        judged=judged[order],
         sizes=sizes,
         name=where,
         dropped=dropped,
@@ -233,10 +237,12 @@ class Joined:
     ranked: np.ndarray  # run rows at the start of each group
     labels: np.ndarray
     scores: np.ndarray
+    judged: np.ndarray | None = None  # per row, 1.0 when its item is judged (with_judged only)
 
 
-def join(run: Run, truth: Truth, o: RunOptions, notes: list[str]) -> Joined:
-    """The run's rows grouped per truth user (run rows first, then the truth items it missed)."""
+def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: bool = False) -> Joined:
+    """The run's rows grouped per truth user (run rows first, then the truth items it missed);
+    ``with_judged`` also marks which rows are judged (in the truth with a relevance >= 0)."""
     users, items, scores, where = run.users, run.items, run.scores, run.where
     groups, run_user_ids = _group_users(users)
     if len(users) and _repeats(groups, items):
@@ -322,13 +328,37 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str]) -> Joined:
         ),
         even_bounds(n_users, 2 * parallel), True,
     )  # fmt: skip
+    judged = None
+    if with_judged:  # the same placement, with the truth's judged flags for labels
+        flags, run_flags = frozen(truth.judged), np.empty(len(run_items), np.float64)
+        run_chunks(
+            lambda first, stop: kernels.match_truth(
+                first, stop, offsets, run_user, run_items, truth_offsets, truth_items, flags,
+                len(truth.item_ids), run_flags, np.zeros(len(truth.labels), np.bool_),
+            ),
+            bounds, True,
+        )  # fmt: skip
+        judged, unused = np.empty(out_offsets[-1], np.float64), np.empty(out_offsets[-1], np.float64)
+        run_flags = frozen(run_flags)
+        run_chunks(
+            lambda first, stop: kernels.place_run_rows(
+                first, stop, offsets, run_user, run_flags, run_scores, out_offsets, judged, unused
+            ),
+            bounds, True,
+        )  # fmt: skip
+        run_chunks(
+            lambda first, stop: kernels.place_missed(
+                first, stop, truth_offsets, flags, found, out_offsets, ranked_view, judged
+            ),
+            even_bounds(n_users, 2 * parallel), True,
+        )  # fmt: skip
     empty = int((ranked == 0).sum())
     if empty:
         fate = "they score 0 for every metric (empty_run='skip' leaves them out)"
         if o.empty_run == "skip":
             fate = "left out (empty_run='skip')"
         notes.append(f"{where}: {count(empty, 'user')} of the truth without recommendations; {fate}")
-    return Joined(out_offsets, ranked, labels, out_scores)
+    return Joined(out_offsets, ranked, labels, out_scores, judged)
 
 
 def _examples(ids: pa.Array) -> str:

@@ -34,7 +34,7 @@ from ..inputs.formats import STDIN, Opened, open_input, shown
 from ..inputs.registry import run_format
 from ..metrics.dispatch import evaluate_grouped
 from ..metrics.options import DEFAULT_K, DEFAULTS
-from ..metrics.registry import DEFAULT
+from ..metrics.registry import DEFAULT, JUDGED
 from .join import join, prepare_truth, read_run
 from .options import RunOptions, check_run
 from .results import Evaluation, tables
@@ -127,18 +127,19 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
         )
     values: dict[tuple[str, str, int, str], np.ndarray] = {}
     n_rows = 0
+    with_judged = any(spec.metric.family == JUDGED for spec in specs)
     for name, source in sources:
         clock = time.perf_counter()
         run = read_run(source, name, options)
         timings["load"] += time.perf_counter() - clock
         clock = time.perf_counter()
-        joined = join(run, prepared, options, notes)
+        joined = join(run, prepared, options, notes, with_judged=with_judged)
         timings["join"] = timings.get("join", 0.0) + time.perf_counter() - clock
         clock = time.perf_counter()
         groups = groups_from_offsets(joined.offsets, prepared.users)
         result = evaluate_grouped(
             groups, joined.labels, joined.scores, specs, scoring, parallel=True, ranked=joined.ranked,
-            map_denominator=options.map_denominator,
+            map_denominator=options.map_denominator, judged=joined.judged,
         )  # fmt: skip
         if options.empty_run == "skip":
             result.values[joined.ranked == 0] = np.nan

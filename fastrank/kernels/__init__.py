@@ -11,6 +11,7 @@ from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, va
 from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
+from .judged import BPREF, NUM_REL, NUM_REL_RET, NUM_RET, grouped_judged_metrics
 from .ranked import grouped_ranked_metrics
 from .ranking import BINARY, EXPONENTIAL, LINEAR, RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
@@ -22,10 +23,14 @@ __all__ = [
     "ARP",
     "AVERAGE",
     "BINARY",
+    "BPREF",
     "EXPONENTIAL",
     "LINEAR",
     "LONG_TAIL",
     "NOVELTY",
+    "NUM_REL",
+    "NUM_REL_RET",
+    "NUM_RET",
     "OPTIMISTIC",
     "PESSIMISTIC",
     "RankOptions",
@@ -36,6 +41,7 @@ __all__ = [
     "fnv1a64_buckets",
     "grouped_class_metrics",
     "grouped_exposure",
+    "grouped_judged_metrics",
     "grouped_metrics",
     "grouped_ranked_metrics",
     "key_changes",

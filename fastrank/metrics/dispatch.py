@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,12 +17,14 @@ from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
+from .judged import judged_metrics
 from .options import DEFAULT_K, DEFAULTS, GAIN_CODES, MetricOptions
 from .registry import (
     CATALOG,
     CLASSES,
     DERIVED,
     EXPOSURE,
+    JUDGED,
     REQUIRED,
     TIE_CODES,
     WEIGHTED,
@@ -191,6 +194,7 @@ def evaluate_grouped(
     map_denominator: str = "min",
     items: Catalog | None = None,
     user_weights: np.ndarray | None = None,
+    judged: np.ndarray | None = None,
 ) -> RankingResult:
     """Run the kernels on validated arrays already in group order, scored as ``options`` (checked)
     say.
@@ -200,14 +204,15 @@ def evaluate_grouped(
     relevant count only. ``map_denominator``: ``"min"`` divides AP@k by ``min(k, relevant)``,
     ``"relevant"`` by the relevant count (trec_eval, ranx). ``items``: the catalog of the
     beyond-accuracy metrics; ``user_weights``: the weight of each user in a weighted mean
-    (default its rows).
+    (default its rows); ``judged``: 1.0 for each row whose item is judged, 0.0 for one that is not
+    (a run against qrels; default: every row is).
     """
     column = {spec: j for j, spec in enumerate(specs)}
     out = np.full((groups.n_groups, len(specs)), np.nan)
     cutoffs: tuple[int | None, ...] = ()
     straddle = np.zeros((groups.n_groups, 0), np.int64)
     # A weighted mean's per-user values are its part's; a derived metric needs its parts.
-    needed = [MetricSpec(part, s.k) for s in specs for part in s.metric.parts]
+    needed = [MetricSpec(part, s.k) for s in specs for part in s.metric.parts if s.metric.family != JUDGED]
     everything = list(dict.fromkeys([*specs, *needed]))
     # Tables take the class family from the users' sorted scores; runs take a metric that has a
     # formula of the drivers (R-Precision, counting the relevant items a run missed) from there.
@@ -227,6 +232,24 @@ def evaluate_grouped(
             parallel=parallel,
         )  # fmt: skip
         values.update({spec: columns[:, spec.metric.column] for spec in by_class})
+    by_judged = [s for s in everything if s.metric.family == JUDGED]
+    if by_judged:
+        flags = np.ones(len(labels)) if judged is None else judged
+        columns = judged_metrics(
+            groups, (labels, scores, flags), ranked, options.threshold, tie=TIE_CODES[options.ties],
+            skip_no_relevant=options.no_relevant == "skip", parallel=parallel,
+        )  # fmt: skip
+        values.update({spec: columns[:, spec.metric.column] for spec in by_judged if spec.metric.column >= 0})
+        # A share of judged rows is its part (a share of relevant rows) over the judged flags.
+        shares = [spec for spec in by_judged if spec.metric.column < 0]
+        if shares:
+            parts = [MetricSpec(spec.metric.parts[0], spec.k) for spec in shares]
+            flag_options = dataclasses.replace(options, threshold=0.5, gain="linear", no_relevant="zero")
+            columns, _, _ = _ranking_columns(
+                groups, flags, scores, parts, flag_options, parallel=parallel, ranked=ranked,
+                map_denominator="min",
+            )  # fmt: skip
+            values.update({spec: columns[:, j] for j, spec in enumerate(shares)})
     weights = {}
     for spec in specs:
         metric = spec.metric

@@ -46,6 +46,7 @@ CLASSES = "classes"  # per user, from the relevant and non-relevant scores sorte
 WEIGHTED = "weighted"  # no per-user value: a weighted mean of another metric's per-user values
 EXPOSURE = "exposure"  # per user, a mean over the top-k list's items (kernels.exposure)
 CATALOG = "catalog"  # no per-user value: one number for every user's top-k list at once (metrics.beyond)
+JUDGED = "judged"  # per user, from which rows are judged: a run's in the qrels, every row of a table
 
 # Cutoffs.
 OPTIONAL = "optional"  # at a cutoff (name@k), or over the whole list without one
@@ -111,7 +112,11 @@ class Metric:
     @property
     def for_runs(self) -> bool:
         """Whether a top-N run gives it: a run has no score for the items it left out."""
-        return self.code >= 0 or (self.family == DERIVED and all(REGISTRY[p].for_runs for p in self.parts))
+        return (
+            self.code >= 0
+            or self.family == JUDGED
+            or (self.family == DERIVED and all(REGISTRY[p].for_runs for p in self.parts))
+        )
 
     @property
     def shown(self) -> str:
@@ -158,6 +163,20 @@ _REGISTERED = [
     Metric("r_precision", "R-precision", CLASSES, "Precision at rank R, R = the user's relevant items "
            "(for runs, R counts the relevant items the run missed)", "trec_eval's `Rprec`", cutoff=NONE,
            code=formulas.R_PRECISION, column=_CLASS_COLUMNS["at_r"], binary=True, aliases=("rprec",)),
+    Metric("bpref", "bpref", JUDGED, "binary preference: the mean over the relevant items of 1 - min(n, "
+           "R) / min(N, R), n the judged non-relevant items ranked above it, R the relevant and N the "
+           "judged non-relevant items of the truth (unjudged items are left out); 0 for a relevant item "
+           "not retrieved", "trec_eval's `bpref`", cutoff=NONE, column=kernels.BPREF, binary=True),
+    Metric("judged_share", "Judged", JUDGED, "share of the top k that is judged: items of the truth with "
+           "a relevance >= 0 (every row of a table); `@all`: of the whole list", "ir_measures' `Judged@k` "
+           "(also named `judged@k` here)", parts=("precision",), aliases=("judged",)),
+    Metric("num_ret", "Retrieved", JUDGED, "items ranked (a run's list length; a table's rows)",
+           "trec_eval's `num_ret` (which sums over users; here the mean)", cutoff=NONE,
+           column=kernels.NUM_RET),
+    Metric("num_rel", "Relevant", JUDGED, "relevant items of the truth, retrieved or not",
+           "trec_eval's `num_rel` (summed there)", cutoff=NONE, column=kernels.NUM_REL, binary=True),
+    Metric("num_rel_ret", "Relevant retrieved", JUDGED, "relevant items ranked", "trec_eval's "
+           "`num_rel_ret` (summed there)", cutoff=NONE, column=kernels.NUM_REL_RET, binary=True),
     Metric("auc", "AUC", CLASSES, "probability that a relevant item scores above a non-relevant one, a "
            "tie counting one half; users with one class only (every item relevant, or none) are "
            "skipped, and counted", "`sklearn.metrics.roc_auc_score` of (label >= `threshold`, score)",
