@@ -301,9 +301,7 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
 
     run_scores = groups.take(scores)
     if o.ties == "trec":
-        local_items, run_item_ids = _encode(items)
-        row_user = np.repeat(truth_user, sizes)
-        run_scores = _trec_order(row_user, run_scores, groups.take(local_items), run_item_ids)
+        run_scores = _trec_order(groups, run_scores, items, bounds)
     ranked = np.zeros(n_users, np.int64)
     ranked[truth_user[~skipped]] = sizes[~skipped]
     missed = truth.sizes - np.bincount(truth.user_codes[found], minlength=n_users)
@@ -406,15 +404,21 @@ def _group(codes: np.ndarray) -> Groups:
     return group_rows(codes)
 
 
-def _trec_order(
-    row_user: np.ndarray, scores: np.ndarray, items: np.ndarray, item_ids: pa.Array
-) -> np.ndarray:
-    """Distinct scores giving trec_eval's order within each user: score descending, then item id
-    as text descending (trec_eval sorts ties by ``strcmp`` of docno, reversed)."""
-    text = item_ids.cast(pa.string())
-    text_rank = np.empty(len(text), np.int64)
-    text_rank[np.asarray(pc.array_sort_indices(text))] = np.arange(len(text))
-    order = np.lexsort((-text_rank[items], -scores, row_user))
-    position = np.empty(len(order), np.float64)
-    position[order] = np.arange(len(order), dtype=np.float64)
-    return -position
+def _trec_order(groups: Groups, scores: np.ndarray, items: pa.ChunkedArray, bounds: np.ndarray) -> np.ndarray:
+    """Distinct scores (in group order) giving trec_eval's order within each user: score
+    descending, then item id as text descending (trec_eval sorts ties by ``strcmp`` of docno,
+    reversed). Each group is ordered by itself, and only ties compare the ids' bytes."""
+    text = items.combine_chunks().cast(pa.large_string())  # integers compare as their text too
+    _, offsets_buffer, data_buffer = text.buffers()
+    text_offsets = np.frombuffer(offsets_buffer, np.int64)[text.offset : text.offset + len(text) + 1]
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    rows = frozen(groups.take(np.arange(len(text), dtype=np.int64)))
+    out = np.empty(len(scores), np.float64)
+    group_offsets, grouped_scores = frozen(groups.offsets), frozen(np.ascontiguousarray(scores, np.float64))
+    run_chunks(
+        lambda first, stop: kernels.trec_positions(
+            first, stop, group_offsets, grouped_scores, rows, (frozen(text_offsets), frozen(data)), out
+        ),
+        bounds, True,
+    )  # fmt: skip
+    return out

@@ -18,6 +18,7 @@ from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
+from .trec_order import trec_positions
 
 __all__ = [
     "ARP",
@@ -54,5 +55,6 @@ __all__ = [
     "repeats_per_group",
     "sign_flip_counts",
     "splitmix64_buckets",
+    "trec_positions",
     "value_range",
 ]
