@@ -58,6 +58,10 @@ def _item(i, integer_ids):
     return int(i) * 7 if integer_ids else f"d{i}"
 
 
+ANY_IDS = st.booleans().flatmap(lambda ints: run_and_truth(integer_ids=ints))
+"""Runs and truth with text ids, or integer ids (which trec_eval orders in a tie as text)."""
+
+
 def _values(result, metric, k, source="run"):
     at_k = result.per_user.k.isna() if k is None else result.per_user.k == k
     rows = result.per_user[(result.per_user.metric == metric) & at_k]
@@ -98,7 +102,7 @@ TREC_NAMES = {"ndcg": "ndcg_cut", "precision": "P", "recall": "recall", "map": "
               "hit_rate": "success"}  # fmt: skip
 
 
-@given(case=st.booleans().flatmap(lambda ints: run_and_truth(integer_ids=ints)), in_rank_order=st.booleans())
+@given(case=ANY_IDS, in_rank_order=st.booleans())
 def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_rank_order):
     """Integer ids are ordered in a tie as trec_eval orders them, as text ("7" after "14")."""
     run, truth = case
@@ -546,3 +550,27 @@ def test_judged_metrics_average_every_order_of_a_tie(case):
             want_bpref, want_share = _judged_reference(flags, rel, scores, k, n_relevant, n_nonrel)
             assert bpref[user] == pytest.approx(want_bpref, abs=1e-12), user
             assert shares[k][user] == pytest.approx(want_share, abs=1e-12), (user, k)
+
+
+@given(case=ANY_IDS, depth=st.sampled_from([1, 2, 5]))
+@settings(max_examples=25)
+def test_depth_keeps_what_trec_eval_keeps(case, depth):
+    """``depth=N`` (trec_eval -M) equals pytrec_eval on the run cut by hand: each user's first N
+    rows by score, then item id as text, both descending."""
+    run, truth = case
+    cut = run.assign(text=run.item_id.astype(str)).sort_values(
+        ["user_id", "score", "text"], ascending=[True, False, False]
+    )
+    cut = cut.groupby("user_id").head(depth)[["user_id", "item_id", "score"]]
+    want = _pytrec(cut, truth, KS)
+    got = fastrank.evaluate_run(
+        run, truth, k=KS, metrics=["ndcg", "map", "recall", "map@all"], ties="trec",
+        map_denominator="relevant", depth=depth,
+    )  # fmt: skip
+    for metric, k, name in [("ndcg", 5, "ndcg_cut_5"), ("map", 3, "map_cut_3"), ("recall", 30, "recall_30"),
+                            ("map", None, "map")]:  # fmt: skip
+        values = _values(got, metric, k)
+        for user, measures in want.items():
+            assert values[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (metric, k, user)
+    dropped = len(run) - len(cut)
+    assert any(f"past depth {depth} left out" in note for note in got.notes) == (dropped > 0)

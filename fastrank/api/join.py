@@ -260,6 +260,13 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
             rows = np.flatnonzero(keep)
             users, items, scores = users.take(rows), items.take(rows), scores[rows]
             groups, run_user_ids = _group_users(users)
+    if o.depth is not None and len(users):
+        keep = _within_depth(groups, scores, items, o.depth)
+        if not keep.all():
+            notes.append(f"{where}: {count(int((~keep).sum()), 'row')} past depth {o.depth} left out")
+            rows = np.flatnonzero(keep)
+            users, items, scores = users.take(rows), items.take(rows), scores[rows]
+            groups, run_user_ids = _group_users(users)
     truth_user = _lookup(run_user_ids, truth.user_ids)[groups.keys]  # per run group; -1: no truth
     sizes = groups.sizes
     skipped = truth_user < 0
@@ -402,6 +409,15 @@ def _group(codes: np.ndarray) -> Groups:
     if len(codes) == 0:
         return Groups(keys=codes, offsets=np.zeros(1, np.int64), order=None)
     return group_rows(codes)
+
+
+def _within_depth(groups: Groups, scores: np.ndarray, items: pa.ChunkedArray, depth: int) -> np.ndarray:
+    """Whether each run row (input order) is among its user's first ``depth`` in trec_eval's order."""
+    bounds = even_bounds(groups.n_groups, 2 * thread_count(True))
+    inside = -_trec_order(groups, groups.take(scores), items, bounds) < depth
+    keep = np.empty(len(inside), np.bool_)
+    keep[groups.take(np.arange(len(inside)))] = inside
+    return keep
 
 
 def _trec_order(groups: Groups, scores: np.ndarray, items: pa.ChunkedArray, bounds: np.ndarray) -> np.ndarray:

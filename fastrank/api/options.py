@@ -287,6 +287,7 @@ class RunOptions:
     gain: str = DEFAULTS.gain
     map_denominator: str = "min"
     empty_run: str = "zero"
+    depth: int | None = None
     duplicates: str = "refuse"
     delimiter: str | None = None
     input_format: str | None = None
@@ -323,6 +324,8 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:
     scoring = o.metric_options.checked(RUN_TIES)
     check_choice(o.map_denominator, "map_denominator", ("min", "relevant"))
     check_choice(o.empty_run, "empty_run", ("zero", "skip"))
+    if o.depth is not None:
+        check_int(o.depth, "depth")
     check_choice(o.duplicates, "duplicates", ("refuse", "first"))
     check_delimiter(o.delimiter)
     check_format(o.input_format)

@@ -56,6 +56,7 @@ def evaluate_run(
     gain: str = DEFAULTS.gain,
     map_denominator: str = "min",
     empty_run: str = "zero",
+    depth: int | None = None,
     duplicates: str = "refuse",
     delimiter: str | None = None,
     input_format: str | None = None,
@@ -94,6 +95,10 @@ def evaluate_run(
         user's relevant items (trec_eval's ``map_cut``, ranx).
     empty_run : {"zero", "skip"}
         Users of the truth with no run rows: 0 for every metric, or left out (NaN).
+    depth : int, optional
+        Keep each user's first ``depth`` run rows in trec_eval's order (score descending, then
+        item id as text descending), whatever ``ties``: trec_eval's ``-M``. The rows left out are
+        counted in a note.
     duplicates : {"refuse", "first"}
         A (user, item) repeated in a run or in the truth: an error naming it, or keep the first.
     delimiter : str, optional

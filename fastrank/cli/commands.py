@@ -245,6 +245,10 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         help="AP@k divided by min(k, relevant) (default) or by the relevant items (trec_eval, ranx)",
     )  # fmt: skip
     runs.add_argument(
+        "--depth", type=int, metavar="N",
+        help="keep each user's first N items in trec_eval's order (score, then id as text): trec_eval -M",
+    )  # fmt: skip
+    runs.add_argument(
         "--empty-run", choices=["zero", "skip"],
         help="truth users without recommendations: 0 for every metric (default) or left out",
     )  # fmt: skip
