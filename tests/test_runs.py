@@ -574,3 +574,40 @@ def test_depth_keeps_what_trec_eval_keeps(case, depth):
             assert values[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (metric, k, user)
     dropped = len(run) - len(cut)
     assert any(f"past depth {depth} left out" in note for note in got.notes) == (dropped > 0)
+
+
+def test_trec_format_prints_trec_eval_lines_with_its_names(tmp_path, capsys):
+    """``--format trec``: ``measure<TAB>query<TAB>value`` lines under trec_eval's names, per query
+    then ``all`` (the mean; the sum for the counts), equal to pytrec_eval's values to the 4
+    decimals trec_eval prints."""
+    pytrec_eval = pytest.importorskip("pytrec_eval")
+    (tmp_path / "r.run").write_text(PLAIN_RUN)
+    (tmp_path / "t.qrels").write_text(PLAIN_QRELS)
+    metrics = ["ndcg", "ndcg@all", "map", "map@all", "mrr@all", "precision", "r_precision", "bpref",
+               "num_ret", "num_rel_ret", "rbp"]  # fmt: skip
+    args = ["evaluate", "--run", str(tmp_path / "r.run"), "--truth", str(tmp_path / "t.qrels"), "-k", "3"]
+    assert main([*args, "--metrics", *metrics, "--ties", "trec", "--map-denominator", "relevant",
+                 "--format", "trec", "--quiet"]) == 0  # fmt: skip
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert all(len(fields) == 3 for fields in lines)
+    got = {(name.strip(), query): value for name, query, value in lines}
+    assert got["runid", "all"] == "r" and got["num_q", "all"] == "2"
+    qrels, runs = {}, {}
+    for line in PLAIN_QRELS.splitlines():
+        user, _, item, rel = line.split()
+        qrels.setdefault(user, {})[item] = int(rel)
+    for line in PLAIN_RUN.splitlines():
+        user, _, item, _, score, _ = line.split()
+        runs.setdefault(user, {})[item] = float(score)
+    names = {"ndcg_cut_3", "ndcg", "map_cut_3", "map", "recip_rank", "P_3", "Rprec", "bpref", "num_ret",
+             "num_rel_ret"}  # fmt: skip
+    want = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.3", "map_cut.3", "P.3", *names}).evaluate(runs)
+    for user, measures in want.items():
+        for name in names:
+            assert float(got[name, user]) == pytest.approx(measures[name], abs=5e-5), (name, user)
+    for name in names:
+        values = [measures[name] for measures in want.values()]
+        total = sum(values) if name.startswith("num_") else np.mean(values)
+        assert float(got[name, "all"]) == pytest.approx(total, abs=5e-5), name
+    assert ("rbp@3", "all") in got  # no trec_eval name: fastrank's own
+    assert main([*args, "--json", "--format", "trec"]) == 2

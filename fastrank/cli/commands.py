@@ -28,7 +28,7 @@ from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS
 from ..metrics.registry import DEFAULT, NONE, OPTIONAL, RUN_TIES, WHOLE, example, names
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
-from .report import epilog, format_comparison, format_table, json_records, overview
+from .report import epilog, format_comparison, format_table, format_trec, json_records, overview
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
 COMPILING = "compiling the {family} for this machine (once: later runs load them from numba's cache)"
@@ -292,9 +292,28 @@ def _metrics_help() -> str:
 
 
 def _add_output(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table (--format json)")
+    sub.add_argument(
+        "--format", choices=list(dict.fromkeys([*EVALUATE_FORMATS, *COMPARE_FORMATS])),
+        help="what to print: an aligned table (default), JSON records, or trec_eval's lines "
+        "(evaluate: measure, query, value, as trec_eval -q prints them)",
+    )  # fmt: skip
     sub.add_argument("--verbose", action="store_true", help="report time per stage on stderr")
     sub.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
+
+
+EVALUATE_FORMATS = ("table", "json", "trec")
+"""What evaluate prints: an aligned table, JSON records, or trec_eval's lines (``trec_eval -q``)."""
+COMPARE_FORMATS = ("table", "json")
+
+
+def _format(args: argparse.Namespace, formats: tuple[str, ...]) -> str:
+    """The output format asked for: ``--format``, or ``--json`` (its older name)."""
+    if args.format is not None and args.format not in formats:
+        raise InputError(f"--format {args.format}: {args.command} prints {', '.join(formats)}")
+    if args.json and args.format not in (None, "json"):
+        raise InputError(f"--json contradicts --format {args.format}; give one of them")
+    return "json" if args.json else args.format or formats[0]
 
 
 def _notes(args: argparse.Namespace, evaluation: Any) -> None:
@@ -343,8 +362,11 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), per_user)
         if not args.quiet:
             _say(f"wrote {count(len(frame), 'per-user row')} to {per_user}")
-    if args.json:
+    shown = _format(args, EVALUATE_FORMATS)
+    if shown == "json":
         print(json.dumps(json_records(result), indent=2))
+    elif shown == "trec":
+        print(format_trec(result))
     else:
         print(format_table(result))
     return EXIT_OK
@@ -366,7 +388,7 @@ def _compare_command(args: argparse.Namespace) -> int:
     else:
         result = compare_options(args.data, table_options(args), **resampling)
     _notes(args, result.evaluation)
-    if args.json:
+    if _format(args, COMPARE_FORMATS) == "json":
         print(json.dumps(result.records(), indent=2))
     else:
         print(format_comparison(result))

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import count
 from ..metrics.protocols import NOTEBOOK_NOTE
+from ..metrics.registry import MetricSpec, trec_eval_name
 
 
 def json_records(result: Any) -> list[dict[str, Any]]:
@@ -62,6 +63,42 @@ def format_table(result: Any) -> str:
     if any(r[0] == "notebook" for r in rows):
         out += ["", f"* {NOTEBOOK_NOTE}."]
     return "\n".join(out)
+
+
+def format_trec(result: Any) -> str:
+    """The evaluation as trec_eval -q prints it, one block per source: ``runid``, then each user's
+    lines (``measure<TAB>query<TAB>value``), then the ``all`` lines (the mean over users; the sum
+    for the counts, as trec_eval). Measures carry trec_eval's names where it has them."""
+    standard = result.per_user[result.per_user.protocol == "standard"]
+    summary = result.summary[result.summary.protocol == "standard"]
+    lines = []
+    for source in dict.fromkeys(summary.source):
+        rows = standard[standard.source == source].dropna(subset=["value"])
+        lines.append(_trec_line("runid", "all", str(source)))
+        lines.append(_trec_line("num_q", "all", str(rows.user.nunique())))
+        for user, values in rows.groupby("user", sort=False):
+            for r in values.itertuples(index=False):
+                spec = MetricSpec(r.metric, None if r.k is None or r.k != r.k else int(r.k))
+                lines.append(_trec_line(trec_eval_name(spec), str(user), _trec_value(spec, r.value)))
+        for r in summary[summary.source == source].itertuples(index=False):
+            spec = MetricSpec(r.metric, None if r.k is None or r.k != r.k else int(r.k))
+            if spec.metric.summed:
+                total = rows[(rows.metric == r.metric)]["value"].sum()
+                lines.append(_trec_line(trec_eval_name(spec), "all", _trec_value(spec, total)))
+            else:
+                lines.append(_trec_line(trec_eval_name(spec), "all", _trec_value(spec, r.mean)))
+    return "\n".join(lines)
+
+
+def _trec_line(measure: str, query: str, value: str) -> str:
+    return f"{measure:<22}\t{query}\t{value}"
+
+
+def _trec_value(spec: MetricSpec, value: float) -> str:
+    """trec_eval's way: counts as integers, the rest with 4 decimals."""
+    if value != value:
+        return "nan"
+    return str(round(value)) if spec.metric.summed else f"{value:.4f}"
 
 
 def _p(value: float, at_floor: bool = False) -> str:

@@ -82,6 +82,10 @@ class Metric:
         Derived: its per-user values from its parts' (arrays, in ``parts`` order).
     aliases : tuple of str
         Other names accepted in specs.
+    trec_eval : tuple of str
+        trec_eval's names of it at a cutoff (``{k}`` for the cutoff) and over the whole list, for
+        output in trec_eval's format ("" where trec_eval has none); a sum over users in
+        trec_eval's ``all`` line when ``summed``.
     """
 
     name: str
@@ -98,6 +102,8 @@ class Metric:
     parts: tuple[str, ...] = ()
     combine: Callable[..., np.ndarray] | None = None
     aliases: tuple[str, ...] = ()
+    trec_eval: tuple[str, str] = ("", "")
+    summed: bool = False
 
     @property
     def per_user(self) -> bool:
@@ -136,47 +142,56 @@ _REGISTERED = [
            code=formulas.DCG),
     Metric("ndcg", "NDCG", RANKING, "DCG@k divided by the DCG@k of the labels sorted descending (the "
            "ideal)", "`sklearn.metrics.ndcg_score(ignore_ties=False)`; trec_eval's `ndcg_cut_k`, and `ndcg` "
-           "as `ndcg@all`", code=formulas.NDCG, ideal=True),
+           "as `ndcg@all`", code=formulas.NDCG, ideal=True,
+           trec_eval=("ndcg_cut_{k}", "ndcg")),
     Metric("precision", "Precision", RANKING, "relevant items (label >= `threshold`) in the top k, "
            "divided by k (also when a user has fewer than k items); `@all`: by the list's length",
            "trec_eval's `P_k`, and `set_P` as `precision@all` (runs)", code=formulas.PRECISION, binary=True,
-           aliases=("p",)),
+           aliases=("p",), trec_eval=("P_{k}", "set_P")),
     Metric("recall", "Recall", RANKING, "relevant items in the top k, divided by the user's relevant "
            "items", "trec_eval's `recall_k`, and `set_recall` as `recall@all` (runs)", code=formulas.RECALL,
-           binary=True, aliases=("r",)),
+           binary=True, aliases=("r",), trec_eval=("recall_{k}", "set_recall")),
     Metric("hit_rate", "Hit rate", RANKING, "probability of at least one relevant item in the top k",
-           "trec_eval's `success_k`", code=formulas.HIT_RATE, binary=True, aliases=("hit", "hr")),
+           "trec_eval's `success_k`", code=formulas.HIT_RATE, binary=True, aliases=("hit", "hr"),
+           trec_eval=("success_{k}", "")),
     Metric("mrr", "MRR", RANKING, "reciprocal rank of the first relevant item (0 past the cutoff)",
-           "trec_eval's `recip_rank` as `mrr@all`", code=formulas.MRR, binary=True, whole_list=False),
+           "trec_eval's `recip_rank` as `mrr@all`", code=formulas.MRR, binary=True, whole_list=False,
+           trec_eval=("", "recip_rank")),
     Metric("map", "MAP", RANKING, "average precision: the sum of Precision@r over relevant ranks r <= k, "
            "divided by min(k, relevant items), or with `map_denominator=\"relevant\"` (runs) by the "
            "relevant items", "trec_eval's `map_cut_k`, and `map` as `map@all`, with "
            "`map_denominator=\"relevant\"` (ranx too)",
-           code=formulas.MAP, binary=True, aliases=("ap",)),
+           code=formulas.MAP, binary=True, aliases=("ap",),
+           trec_eval=("map_cut_{k}", "map")),
     Metric("rbp", "RBP", RANKING, f"rank-biased precision with persistence p = {formulas.RBP_PERSISTENCE}: "
            "(1 - p) times the sum of p^(rank - 1) over the relevant items in the top k (Moffat & Zobel "
            "2008); no normalisation, so a list of k relevant items scores 1 - p^k", "ir_measures' "
            "`RBP(p=0.8)` (binary relevance)", code=formulas.RBP, binary=True),
     Metric("f1", "F1", DERIVED, "harmonic mean of Precision@k and Recall@k, 2 x hits / (k + relevant "
            "items); 0 when both are 0", "trec_eval's `set_F` as `f1@all` (runs)", binary=True,
-           parts=("precision", "recall"), combine=_harmonic_mean),
+           parts=("precision", "recall"), combine=_harmonic_mean,
+           trec_eval=("", "set_F")),
     Metric("r_precision", "R-precision", CLASSES, "Precision at rank R, R = the user's relevant items "
            "(for runs, R counts the relevant items the run missed)", "trec_eval's `Rprec`", cutoff=NONE,
-           code=formulas.R_PRECISION, column=_CLASS_COLUMNS["at_r"], binary=True, aliases=("rprec",)),
+           code=formulas.R_PRECISION, column=_CLASS_COLUMNS["at_r"], binary=True, aliases=("rprec",),
+           trec_eval=("", "Rprec")),
     Metric("bpref", "bpref", JUDGED, "binary preference: the mean over the relevant items of 1 - min(n, "
            "R) / min(N, R), n the judged non-relevant items ranked above it, R the relevant and N the "
            "judged non-relevant items of the truth (unjudged items are left out); 0 for a relevant item "
-           "not retrieved", "trec_eval's `bpref`", cutoff=NONE, column=kernels.BPREF, binary=True),
+           "not retrieved", "trec_eval's `bpref`", cutoff=NONE, column=kernels.BPREF, binary=True,
+           trec_eval=("", "bpref")),
     Metric("judged_share", "Judged", JUDGED, "share of the top k that is judged: items of the truth with "
            "a relevance >= 0 (every row of a table); `@all`: of the whole list", "ir_measures' `Judged@k` "
            "(also named `judged@k` here)", parts=("precision",), aliases=("judged",)),
     Metric("num_ret", "Retrieved", JUDGED, "items ranked (a run's list length; a table's rows)",
            "trec_eval's `num_ret` (which sums over users; here the mean)", cutoff=NONE,
-           column=kernels.NUM_RET),
+           column=kernels.NUM_RET, trec_eval=("", "num_ret"), summed=True),
     Metric("num_rel", "Relevant", JUDGED, "relevant items of the truth, retrieved or not",
-           "trec_eval's `num_rel` (summed there)", cutoff=NONE, column=kernels.NUM_REL, binary=True),
+           "trec_eval's `num_rel` (summed there)", cutoff=NONE, column=kernels.NUM_REL, binary=True,
+           trec_eval=("", "num_rel"), summed=True),
     Metric("num_rel_ret", "Relevant retrieved", JUDGED, "relevant items ranked", "trec_eval's "
-           "`num_rel_ret` (summed there)", cutoff=NONE, column=kernels.NUM_REL_RET, binary=True),
+           "`num_rel_ret` (summed there)", cutoff=NONE, column=kernels.NUM_REL_RET, binary=True,
+           trec_eval=("", "num_rel_ret"), summed=True),
     Metric("auc", "AUC", CLASSES, "probability that a relevant item scores above a non-relevant one, a "
            "tie counting one half; users with one class only (every item relevant, or none) are "
            "skipped, and counted", "`sklearn.metrics.roc_auc_score` of (label >= `threshold`, score)",
@@ -239,6 +254,17 @@ class MetricSpec:
     def metric(self) -> Metric:
         """Its registry entry."""
         return REGISTRY[self.name]
+
+
+def trec_eval_name(spec: MetricSpec) -> str:
+    """trec_eval's name of a metric at a cutoff (``ndcg_cut_10``, ``recip_rank``), or fastrank's
+    spec (``rbp@10``) where trec_eval has none."""
+    at_k, whole = spec.metric.trec_eval
+    if spec.k is not None:
+        return at_k.format(k=spec.k) if at_k else str(spec)
+    if whole:
+        return whole
+    return str(spec) if spec.metric.cutoff == NONE else f"{spec}@{WHOLE}"
 
 
 def example(k: int | None = 10) -> str:
