@@ -94,7 +94,7 @@ def _pytrec(run, truth, ks):
 
 KS = [1, 3, 5, 30]
 UNCUT = {"ndcg": "ndcg", "map": "map", "mrr": "recip_rank", "precision": "set_P", "recall": "set_recall",
-         "f1": "set_F"}  # fmt: skip
+         "f1": "set_F", "set_ap": "set_map"}  # fmt: skip
 """fastrank's metrics over the whole list (``name@all``) and trec_eval's uncut measures."""
 WHOLE = {"bpref": "bpref", "num_ret": "num_ret", "num_rel": "num_rel", "num_rel_ret": "num_rel_ret"}
 """fastrank's metrics without a cutoff that tell judged items apart, and trec_eval's names."""

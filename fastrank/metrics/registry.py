@@ -171,6 +171,10 @@ _REGISTERED = [
            "items); 0 when both are 0", "trec_eval's `set_F` as `f1@all` (runs)", binary=True,
            parts=("precision", "recall"), combine=_harmonic_mean,
            trec_eval=("", "set_F")),
+    Metric("set_ap", "Set AP", DERIVED, "precision times recall over the whole list: relevant items "
+           "retrieved, squared, divided by the items retrieved and the relevant items", "trec_eval's "
+           "`set_map`, ir_measures' `SetAP`", cutoff=NONE, binary=True, parts=("precision", "recall"),
+           combine=np.multiply, trec_eval=("", "set_map")),
     Metric("r_precision", "R-precision", CLASSES, "Precision at rank R, R = the user's relevant items "
            "(for runs, R counts the relevant items the run missed)", "trec_eval's `Rprec`", cutoff=NONE,
            code=formulas.R_PRECISION, column=_CLASS_COLUMNS["at_r"], binary=True, aliases=("rprec",),
