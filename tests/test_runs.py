@@ -611,3 +611,25 @@ def test_trec_format_prints_trec_eval_lines_with_its_names(tmp_path, capsys):
         assert float(got[name, "all"]) == pytest.approx(total, abs=5e-5), name
     assert ("rbp@3", "all") in got  # no trec_eval name: fastrank's own
     assert main([*args, "--json", "--format", "trec"]) == 2
+
+
+@given(case=ANY_IDS)
+@settings(max_examples=25)
+def test_judged_only_ranks_the_judged_items_alone(case):
+    """``judged_only=True`` (Sakai's condensed lists) equals pytrec_eval on the run with its
+    unjudged items (not in the truth, or judged -1) removed by hand."""
+    run, truth = case
+    judged = truth[truth.relevance >= 0]
+    kept = run.merge(judged[["user_id", "item_id"]], on=["user_id", "item_id"])
+    want = _pytrec(kept, truth, KS)
+    got = fastrank.evaluate_run(
+        run, truth, k=KS, metrics=["ndcg", "map@all", "precision", "bpref"], ties="trec",
+        map_denominator="relevant", judged_only=True,
+    )  # fmt: skip
+    for metric, k, name in [("ndcg", 5, "ndcg_cut_5"), ("map", None, "map"), ("precision", 3, "P_3"),
+                            ("bpref", None, "bpref")]:  # fmt: skip
+        values = _values(got, metric, k)
+        for user, measures in want.items():
+            assert values[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (metric, k, user)
+    dropped = len(run) - len(kept)
+    assert any("unjudged row" in note and "(judged_only)" in note for note in got.notes) == (dropped > 0)

@@ -260,6 +260,13 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
             rows = np.flatnonzero(keep)
             users, items, scores = users.take(rows), items.take(rows), scores[rows]
             groups, run_user_ids = _group_users(users)
+    if o.judged_only and len(users):
+        keep = _judged_rows(groups, run_user_ids, items, truth)
+        if not keep.all():
+            notes.append(f"{where}: {count(int((~keep).sum()), 'unjudged row')} left out (judged_only)")
+            rows = np.flatnonzero(keep)
+            users, items, scores = users.take(rows), items.take(rows), scores[rows]
+            groups, run_user_ids = _group_users(users)
     if o.depth is not None and len(users):
         keep = _within_depth(groups, scores, items, o.depth)
         if not keep.all():
@@ -409,6 +416,24 @@ def _group(codes: np.ndarray) -> Groups:
     if len(codes) == 0:
         return Groups(keys=codes, offsets=np.zeros(1, np.int64), order=None)
     return group_rows(codes)
+
+
+def _judged_rows(groups: Groups, run_user_ids: pa.Array, items: pa.ChunkedArray, truth: Truth) -> np.ndarray:
+    """Whether each run row (input order) has an item judged for its user: in the truth with a
+    relevance >= 0."""
+    run_user = frozen(_lookup(run_user_ids, truth.user_ids)[groups.keys])
+    run_items = frozen(groups.take(_lookup(items, truth.item_ids)))
+    flags, offsets = np.empty(len(run_items), np.float64), frozen(groups.offsets)
+    run_chunks(
+        lambda first, stop: kernels.match_truth(
+            first, stop, offsets, run_user, run_items, frozen(truth.offsets), frozen(truth.item_codes),
+            frozen(truth.judged), len(truth.item_ids), flags, np.zeros(len(truth.labels), np.bool_),
+        ),
+        even_bounds(groups.n_groups, 2 * thread_count(True)), True,
+    )  # fmt: skip
+    keep = np.empty(len(flags), np.bool_)
+    keep[groups.take(np.arange(len(flags)))] = flags > 0
+    return keep
 
 
 def _within_depth(groups: Groups, scores: np.ndarray, items: pa.ChunkedArray, depth: int) -> np.ndarray:

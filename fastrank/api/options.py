@@ -288,6 +288,7 @@ class RunOptions:
     map_denominator: str = "min"
     empty_run: str = "zero"
     depth: int | None = None
+    judged_only: bool = False
     duplicates: str = "refuse"
     delimiter: str | None = None
     input_format: str | None = None
@@ -326,6 +327,8 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:
     check_choice(o.empty_run, "empty_run", ("zero", "skip"))
     if o.depth is not None:
         check_int(o.depth, "depth")
+    if not isinstance(o.judged_only, (bool, np.bool_)):
+        raise InputError(f"The 'judged_only' parameter must be True or False. Got {o.judged_only!r} instead.")
     check_choice(o.duplicates, "duplicates", ("refuse", "first"))
     check_delimiter(o.delimiter)
     check_format(o.input_format)

@@ -57,6 +57,7 @@ def evaluate_run(
     map_denominator: str = "min",
     empty_run: str = "zero",
     depth: int | None = None,
+    judged_only: bool = False,
     duplicates: str = "refuse",
     delimiter: str | None = None,
     input_format: str | None = None,
@@ -99,6 +100,9 @@ def evaluate_run(
         Keep each user's first ``depth`` run rows in trec_eval's order (score descending, then
         item id as text descending), whatever ``ties``: trec_eval's ``-M``. The rows left out are
         counted in a note.
+    judged_only : bool
+        Leave out the run rows whose item is not judged for the user (not in the truth, or with a
+        negative relevance) before anything is ranked: Sakai's condensed lists. Counted in a note.
     duplicates : {"refuse", "first"}
         A (user, item) repeated in a run or in the truth: an error naming it, or keep the first.
     delimiter : str, optional

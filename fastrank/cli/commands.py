@@ -249,6 +249,10 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         help="keep each user's first N items in trec_eval's order (score, then id as text): trec_eval -M",
     )  # fmt: skip
     runs.add_argument(
+        "--judged-only", action="store_true", default=None,
+        help="leave out the run's unjudged items before ranking (Sakai's condensed lists)",
+    )  # fmt: skip
+    runs.add_argument(
         "--empty-run", choices=["zero", "skip"],
         help="truth users without recommendations: 0 for every metric (default) or left out",
     )  # fmt: skip

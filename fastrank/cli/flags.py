@@ -55,7 +55,7 @@ def dashed(name: str) -> str:
 _TABLE_ONLY = ("data", "model", "scores", "baseline", "features", "min_items", "batch_size", "protocol",
                "chunk_rows", "scheduler", "workers", "stream", "no_safe_mode",
                "allow_shared_columns", "gauc_weight", "popularity_col")  # fmt: skip
-_RUN_ONLY = ("score_col", "rank_col", "map_denominator", "empty_run", "depth", "duplicates")
+_RUN_ONLY = ("score_col", "rank_col", "map_denominator", "empty_run", "depth", "judged_only", "duplicates")
 # Options that describe a table: given without DATA, the demo must not run in its place.
 _ABOUT_DATA = ("model", "scores", "baseline", "features", "user_col", "item_col", "label_col", "gauc_weight",
                "popularity_col", "delimiter", "allow_shared_columns")  # fmt: skip
