@@ -633,3 +633,44 @@ def test_judged_only_ranks_the_judged_items_alone(case):
             assert values[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (metric, k, user)
     dropped = len(run) - len(kept)
     assert any("unjudged row" in note and "(judged_only)" in note for note in got.notes) == (dropped > 0)
+
+
+@given(case=ANY_IDS, seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=30)
+def test_trec_files_in_the_dialect_give_the_frames_values(tmp_path_factory, case, seed):
+    """The generated run and truth written as trec_eval's test files write them (comment lines,
+    blank lines, tabs and runs of spaces, fields after the run's tag, lines in any order) read
+    back to the same per-user values as the frames."""
+    run, truth = case
+    rng = np.random.default_rng(seed)
+    root = tmp_path_factory.mktemp("dialect")
+
+    def write(path, lines):
+        out = []
+        for line in rng.permutation(np.array(lines, dtype=object)) if lines else []:
+            if rng.random() < 0.2:
+                out.append(rng.choice(["# a comment", "#", "", "   ", "# q1 0 d1 1", "\t# indented"]))
+            out.append(line)
+        path.write_text("\n".join(out) + "\n")
+
+    sep = lambda: rng.choice([" ", "\t", "  ", " \t "])
+    write(root / "r.run", [
+        f"{u}{sep()}Q0{sep()}{i}{sep()}{n}{sep()}{s!r}{sep()}tag" + ("" if rng.random() < 0.5 else " x y")
+        for n, (u, i, s) in enumerate(run.itertuples(index=False), start=1)
+    ])  # fmt: skip
+    write(
+        root / "t.qrels",
+        [f"{u}{sep()}0{sep()}{i}{sep()}{int(r)}" for u, i, r in truth.itertuples(index=False)],
+    )
+    metrics = ["ndcg", "map@all", "mrr@all", "bpref", "judged"]
+    from_files = fastrank.evaluate_run(
+        root / "r.run", root / "t.qrels", k=[1, 5], metrics=metrics, ties="trec"
+    )
+    text = {"user_id": str, "item_id": str}
+    from_frames = fastrank.evaluate_run(
+        {"r": run.astype(text)}, truth.astype(text), k=[1, 5], metrics=metrics, ties="trec"
+    )
+    pd.testing.assert_frame_equal(
+        from_files.per_user.sort_values(["metric", "k", "user"]).reset_index(drop=True),
+        from_frames.per_user.sort_values(["metric", "k", "user"]).reset_index(drop=True),
+    )

@@ -124,8 +124,8 @@ def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[
     opened = open_input(source)
     layout = " ".join(names)
     table = _parse(opened.stream(), names)  # a file is read by pyarrow's own buffered reader
-    if table is not None and len(table) and pc.any(pc.starts_with(table.column("qid"), "#")).as_py():
-        table = None  # a comment line with as many words as a line has fields
+    if table is not None and not _single_spaced_fields(table):
+        table = None  # other whitespace, or a comment line with as many words as a line has fields
     if table is None:
         data = opened.read_bytes()
         table = _parse(pa.BufferReader(_single_spaced(data, len(names) if names == RUN_FIELDS else 0)), names)
@@ -152,6 +152,22 @@ def _parse(stream: Any, names: tuple[str, ...]) -> pa.Table | None:
         )
     except pa.ArrowInvalid:
         return None
+
+
+def _single_spaced_fields(table: pa.Table) -> bool:
+    """Whether a table parsed on single spaces holds the file's fields: no line had two spaces in
+    a row or at its ends (an empty field), a tab or other whitespace inside a field, or a comment."""
+    if len(table) == 0:
+        return True
+    for column in table.columns:
+        if pc.min(pc.binary_length(column)).as_py() == 0:
+            return False
+        # Printable ASCII is the common case and the fastest test; other text is looked at closer.
+        if not pc.all(pc.ascii_is_printable(column)).as_py() and any(
+            pc.any(pc.match_substring(column, space)).as_py() for space in ("\t", "\v", "\f")
+        ):
+            return False
+    return not pc.any(pc.starts_with(table.column(0), "#")).as_py()
 
 
 def _single_spaced(data: bytes, keep: int = 0) -> bytes:
