@@ -96,6 +96,7 @@ class RankingMetrics(keras.callbacks.Callback):
         min_items: int = DEFAULTS.min_items,
         ties: str = DEFAULTS.ties,
         gain: str = DEFAULTS.gain,
+        max_grade: float | None = DEFAULTS.max_grade,
         batch_size: int = MODEL_DEFAULTS.batch_size,
     ) -> None:
         super().__init__()
@@ -105,7 +106,7 @@ class RankingMetrics(keras.callbacks.Callback):
         if not self.specs:
             raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
         # The records it shares with fastrank.evaluate, checked as evaluate checks them.
-        self.scoring = MetricOptions(threshold, ties, gain, min_items).checked()
+        self.scoring = MetricOptions(threshold, ties, gain, min_items, max_grade=max_grade).checked()
         batch_size = check_int(batch_size, "batch_size")
         columns = Columns(user_col, item_col, label_col)
         self.feature_names: list[str] | None = None

@@ -149,3 +149,21 @@ def run_metric(name, gains, scores, truth_gains, k, threshold, map_denominator):
     if len(gains) == 0:
         return one(np.arange(0))
     return float(np.mean([one(order) for order in tie_orders(np.asarray(scores))]))
+
+
+def err(labels, scores, k, ties, max_grade):
+    """One user's ERR@k (``k`` None: the whole list), R = (2^g - 1) / 2^max_grade, g <= 0 stops
+    nobody; ties averaged by enumeration of their orders, or ordered worst- or best-first."""
+    stop = np.where(labels > 0, (2.0**labels - 1) / 2.0**max_grade, 0.0)
+    k = len(labels) if k is None else k
+
+    def one(order):
+        total, passed = 0.0, 1.0
+        for r, i in enumerate(order[:k]):
+            total += passed * stop[i] / (r + 1)
+            passed *= 1 - stop[i]
+        return total
+
+    if ties == "average":
+        return float(np.mean([one(order) for order in tie_orders(scores)]))
+    return one(rank_order(labels, scores, ties))

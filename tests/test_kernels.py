@@ -144,6 +144,55 @@ def test_binary_metrics_equal_reference(users_data, ties, threshold):
             assert got == pytest.approx(want, rel=1e-12, abs=1e-12), (g, name, y, s)
 
 
+@given(
+    st.lists(small_tied_user(), min_size=1, max_size=6),
+    st.sampled_from(["average", "pessimistic", "optimistic"]),
+    st.sampled_from([None, 2.0, 4.0]),
+)
+def test_err_equals_the_cascade_over_every_order_of_a_tie(users_data, ties, max_grade):
+    """ERR@k, exact over ties: the mean of the cascade over every order of the tied rows (or the
+    worst- or best-first order); the top of the scale is the largest label unless given."""
+    users = np.repeat(np.arange(len(users_data)), [len(y) for y, _ in users_data])
+    labels = np.concatenate([y for y, _ in users_data])
+    scores = np.concatenate([s for _, s in users_data])
+    ks = [1, 2, 3, 8, None]
+    names = [f"err@{k}" if k else "err@all" for k in ks]
+    result = fastrank.ranking_metrics(
+        users, labels, scores, names, ties=ties, min_items=1, max_grade=max_grade
+    )
+    top = labels.max() if max_grade is None else max_grade
+    for g, (y, s) in enumerate(users_data):
+        for j, k in enumerate(ks):
+            want = naive.err(y, s, k, ties, top)
+            assert result.values[g, j] == pytest.approx(want, rel=1e-12, abs=1e-15), (g, k, y, s)
+
+
+@given(grouped_data(max_size=300, max_groups=6, integer_labels=True, max_label=6))
+def test_err_of_long_tied_lists_matches_the_closed_form_on_shuffles(data):
+    """Long ties, where enumeration cannot go: ERR averaged over ties equals the mean of the
+    cascade over many random orders of the ties, within the sampling error."""
+    users, labels, scores = data
+    result = fastrank.ranking_metrics(users, labels, scores, ["err@5", "err@all"], min_items=1, max_grade=6.0)
+    frame = result.to_frame()
+    rng = np.random.default_rng(0)
+    for user, (y, s) in per_user(users, labels, scores):
+        stop = np.where(y > 0, (2.0**y - 1) / 64.0, 0.0)
+        draws = []
+        for _ in range(400):
+            order = np.lexsort((rng.random(len(s)), -s))
+            passed = np.concatenate(([1.0], np.cumprod(1 - stop[order])[:-1]))
+            terms = passed * stop[order] / np.arange(1, len(s) + 1)
+            draws.append((terms[:5].sum(), terms.sum()))
+        means, spread = np.mean(draws, axis=0), np.std(draws, axis=0) / np.sqrt(len(draws))
+        assert abs(frame.loc[user, "err@5"] - means[0]) <= 6 * spread[0] + 1e-12, user
+        assert abs(frame.loc[user, "err"] - means[1]) <= 6 * spread[1] + 1e-12, user
+
+
+def test_err_refuses_a_label_above_the_top_of_the_scale():
+    with pytest.raises(fastrank.InputError, match=r"labels: 5.0 at row 1 is above max_grade=4"):
+        fastrank.ranking_metrics([1, 1], [1.0, 5.0], [0.5, 0.4], ["err@2"], max_grade=4)
+
+
 @given(grouped_data(max_size=60, max_groups=8, tied=False), st.sampled_from([0.5, 1.0]))
 def test_binary_metrics_on_larger_users_without_ties(data, threshold):
     users, labels, scores = data

@@ -674,3 +674,19 @@ def test_trec_files_in_the_dialect_give_the_frames_values(tmp_path_factory, case
         from_files.per_user.sort_values(["metric", "k", "user"]).reset_index(drop=True),
         from_frames.per_user.sort_values(["metric", "k", "user"]).reset_index(drop=True),
     )
+
+
+@given(case=run_and_truth(tied=True, max_run=7))
+def test_err_of_a_run_averages_every_order_of_its_ties(case):
+    """ERR@k of a run: the cascade over the run's own rows (missed items never stop anyone),
+    averaged over the orders of its ties; the scale's top is the truth's largest relevance."""
+    run, truth = case
+    got = fastrank.evaluate_run(run, truth, k=[1, 3], metrics=["err", "err@all"])
+    top = max(truth.relevance.max(), 0.0)
+    for user, judged in truth.groupby("user_id"):
+        relevance = dict(zip(judged.item_id, np.maximum(judged.relevance, 0.0), strict=True))
+        rows = run[run.user_id == user]
+        labels = np.array([relevance.get(item, 0.0) for item in rows.item_id])
+        for k in (1, 3, None):
+            want = naive.err(labels, rows.score.to_numpy(), k, "average", top) if len(rows) else 0.0
+            assert _values(got, "err", k)[user] == pytest.approx(want, abs=1e-12), (user, k)

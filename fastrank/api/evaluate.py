@@ -42,6 +42,7 @@ def evaluate(
     threshold: float = DEFAULTS.threshold,
     ties: str = DEFAULTS.ties,
     gain: str = DEFAULTS.gain,
+    max_grade: float | None = DEFAULTS.max_grade,
     gauc_weight: str = "rows",
     popularity_col: str | None = None,
     protocol: str | Sequence[str] = "standard",
@@ -97,6 +98,9 @@ def evaluate(
     gain : {"linear", "exponential", "binary"}
         DCG's and NDCG's gain of a label: the label (trec_eval, scikit-learn), ``2**label - 1``
         (Burges et al.; RecBole, TorchMetrics), or 1 when relevant (``label >= threshold``).
+    max_grade : float, optional
+        The top of the relevance scale, for ERR's stop probability (2^label - 1) / 2^max_grade
+        (gdeval's 4 for a 0-4 scale); default: the largest label of the data.
     gauc_weight : str
         GAUC's weight of a user: ``"rows"`` (its rows, as RecBole), ``"users"`` (1: the plain mean
         of the users' AUC) or a column name (its values summed over the user's rows).

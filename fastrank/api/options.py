@@ -49,6 +49,7 @@ class Options:
     threshold: float = DEFAULTS.threshold
     ties: str = DEFAULTS.ties
     gain: str = DEFAULTS.gain
+    max_grade: float | None = DEFAULTS.max_grade
     gauc_weight: str = "rows"
     popularity_col: str | None = None
     protocol: str | Sequence[str] = "standard"
@@ -77,7 +78,7 @@ class Options:
     def metric_options(self) -> MetricOptions:
         """How every metric is scored, as one record (tables: users without anything relevant
         score 0)."""
-        return MetricOptions(self.threshold, self.ties, self.gain, self.min_items)
+        return MetricOptions(self.threshold, self.ties, self.gain, self.min_items, max_grade=self.max_grade)
 
     @property
     def model_options(self) -> ModelOptions:
@@ -285,6 +286,7 @@ class RunOptions:
     threshold: float = DEFAULTS.threshold
     ties: str = DEFAULTS.ties
     gain: str = DEFAULTS.gain
+    max_grade: float | None = DEFAULTS.max_grade
     map_denominator: str = "min"
     empty_run: str = "zero"
     depth: int | None = None
@@ -300,7 +302,7 @@ class RunOptions:
     def metric_options(self) -> MetricOptions:
         """How every metric is scored, as one record: every truth user counts (one item is
         still a list to rank), with nothing relevant it scores 0."""
-        return MetricOptions(self.threshold, self.ties, self.gain, min_items=1)
+        return MetricOptions(self.threshold, self.ties, self.gain, min_items=1, max_grade=self.max_grade)
 
 
 def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:

@@ -54,6 +54,7 @@ def evaluate_run(
     threshold: float = DEFAULTS.threshold,
     ties: str = DEFAULTS.ties,
     gain: str = DEFAULTS.gain,
+    max_grade: float | None = DEFAULTS.max_grade,
     map_denominator: str = "min",
     empty_run: str = "zero",
     depth: int | None = None,
@@ -91,6 +92,9 @@ def evaluate_run(
     gain : {"linear", "exponential", "binary"}
         DCG's and NDCG's gain of a label: the label (trec_eval, scikit-learn), ``2**label - 1``
         (Burges et al.; RecBole, TorchMetrics), or 1 when relevant (``label >= threshold``).
+    max_grade : float, optional
+        The top of the relevance scale, for ERR's stop probability (2^label - 1) / 2^max_grade
+        (gdeval's 4 for a 0-4 scale); default: the largest label of the data.
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
         user's relevant items (trec_eval's ``map_cut``, ranx).

@@ -197,6 +197,11 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "or 1 when relevant (binary)",
     )  # fmt: skip
     sub.add_argument(
+        "--max-grade", type=float, metavar="G",
+        help="err: the top of the relevance scale, stop probability (2^label - 1) / 2^G (default: the "
+        "largest label)",
+    )  # fmt: skip
+    sub.add_argument(
         "--gauc-weight", metavar="rows|users|COLUMN",
         help="GAUC's weight of a user: its rows (default), 1 each (users), or a column summed per user",
     )  # fmt: skip

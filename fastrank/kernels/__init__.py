@@ -5,6 +5,7 @@ Every kernel is serial; a kernel over groups or resamples takes a ``first, stop`
 callers split the work into chunks and run them on threads (:mod:`fastrank.arrays.threads`).
 """
 
+from .cascade import grouped_err
 from .checks import count_outside
 from .classes import grouped_class_metrics
 from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, value_range
@@ -41,6 +42,7 @@ __all__ = [
     "fnv1a64",
     "fnv1a64_buckets",
     "grouped_class_metrics",
+    "grouped_err",
     "grouped_exposure",
     "grouped_judged_metrics",
     "grouped_metrics",

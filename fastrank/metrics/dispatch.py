@@ -20,6 +20,7 @@ from .beyond import Catalog, catalog, exposure_metrics
 from .judged import judged_metrics
 from .options import DEFAULT_K, DEFAULTS, GAIN_CODES, MetricOptions
 from .registry import (
+    CASCADE,
     CATALOG,
     CLASSES,
     DERIVED,
@@ -56,6 +57,7 @@ def ranking_metrics(
     threshold: float = DEFAULTS.threshold,
     min_items: int = DEFAULTS.min_items,
     no_relevant: NoRelevant = DEFAULTS.no_relevant,  # type: ignore[assignment]
+    max_grade: float | None = DEFAULTS.max_grade,
     items: Any = None,
     popularity: Any = None,
     gauc_weight: Any = "rows",
@@ -93,6 +95,9 @@ def ranking_metrics(
         Users with nothing to find, i.e. an ideal DCG of 0 (NDCG) or no relevant row (binary
         metrics), score 0 (as scikit-learn) or are skipped (NaN). DCG is never skipped. AUC
         skips users with a single class either way (counted in ``skipped_no_relevant``).
+    max_grade : float, optional
+        ERR's top of the relevance scale: a row's stop probability is (2^label - 1) / 2^max_grade
+        (0 for a label <= 0); default: the largest label. A label above it is refused.
     items : array-like, shape (n_rows,), optional
         Item id of each row; needed by the beyond-accuracy metrics. The catalog is its distinct
         values.
@@ -140,7 +145,7 @@ def ranking_metrics(
     )
     if not specs:
         raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
-    options = MetricOptions(threshold, ties, gain, min_items, no_relevant).checked()
+    options = MetricOptions(threshold, ties, gain, min_items, no_relevant, max_grade).checked()
 
     needing_items = check_specs(specs, items is not None)
 
@@ -232,6 +237,11 @@ def evaluate_grouped(
             parallel=parallel,
         )  # fmt: skip
         values.update({spec: columns[:, spec.metric.column] for spec in by_class})
+    cascade = [s for s in everything if s.metric.family == CASCADE]
+    if cascade:
+        values.update(
+            _cascade_columns(groups, labels, scores, cascade, options, parallel=parallel, ranked=ranked)
+        )
     by_judged = [s for s in everything if s.metric.family == JUDGED]
     if by_judged:
         flags = np.ones(len(labels)) if judged is None else judged
@@ -288,6 +298,44 @@ def evaluate_grouped(
         weights=weights,
         overall=overall,
     )
+
+
+def _cascade_columns(
+    groups: Groups,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    specs: list[MetricSpec],
+    options: MetricOptions,
+    *,
+    parallel: bool,
+    ranked: np.ndarray | None,
+) -> dict[MetricSpec, np.ndarray]:
+    """The cascade family's per-user values (ERR at each of its cutoffs)."""
+    largest = float(np.max(labels)) if len(labels) else 0.0
+    max_grade = largest if options.max_grade is None else options.max_grade
+    if largest > max_grade:
+        row = int(np.argmax(labels))
+        raise InputError(
+            f"labels: {largest} at row {row} is above max_grade={max_grade:g}; ERR's stop probability "
+            f"(2^label - 1) / 2^max_grade would exceed 1"
+        )
+    ks = frozen(np.array([spec.k or 0 for spec in specs], np.int64))
+    out = np.empty((groups.n_groups, len(specs)), np.float64)
+    offsets = frozen(groups.offsets)
+    rows = frozen(np.empty(0, np.int64) if ranked is None else np.ascontiguousarray(ranked, np.int64))
+    data = (
+        frozen(np.ascontiguousarray(labels, np.float64)),
+        frozen(np.ascontiguousarray(scores, np.float64)),
+    )
+    tie = int(TIE_CODES[options.ties])
+    run_chunks(
+        lambda first, stop: kernels.grouped_err(first, stop, offsets, rows, data, ks, max_grade, tie, out),
+        group_chunks(offsets, min(groups.n_groups, 4 * thread_count(parallel))),
+        parallel,
+    )
+    too_small = groups.sizes < options.min_items
+    out[too_small] = np.nan
+    return {spec: out[:, j] for j, spec in enumerate(specs)}
 
 
 def _ranking_columns(

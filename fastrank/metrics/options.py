@@ -28,13 +28,15 @@ class MetricOptions:
     """``threshold``: a row is relevant when ``label >= threshold`` (the binary metrics, AUC);
     ``ties``: tied scores averaged over their orders, or ordered worst- or best-first; ``gain``:
     :data:`GAINS`; ``min_items``: users with fewer rows are left out; ``no_relevant``:
-    :data:`NO_RELEVANT`."""
+    :data:`NO_RELEVANT`; ``max_grade``: the top of the relevance scale, for ERR's stop probability
+    (2^label - 1) / 2^max_grade (None: the largest label of the data)."""
 
     threshold: float = 1.0
     ties: str = "average"
     gain: str = "linear"
     min_items: int = 2
     no_relevant: str = "zero"
+    max_grade: float | None = None
 
     def checked(self, ties: Sequence[str] = TABLE_TIES) -> MetricOptions:
         """The options checked (``ties``: the tie rules the caller takes), as plain numbers."""
@@ -45,6 +47,7 @@ class MetricOptions:
             gain=check_choice(self.gain, "gain", GAINS),
             min_items=check_int(self.min_items, "min_items"),
             no_relevant=check_choice(self.no_relevant, "no_relevant", NO_RELEVANT),
+            max_grade=None if self.max_grade is None else check_number(self.max_grade, "max_grade"),
         )
         if checked.gain == "binary" and checked.threshold <= 0:
             raise InputError(

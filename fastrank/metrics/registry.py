@@ -46,6 +46,7 @@ CLASSES = "classes"  # per user, from the relevant and non-relevant scores sorte
 WEIGHTED = "weighted"  # no per-user value: a weighted mean of another metric's per-user values
 EXPOSURE = "exposure"  # per user, a mean over the top-k list's items (kernels.exposure)
 CATALOG = "catalog"  # no per-user value: one number for every user's top-k list at once (metrics.beyond)
+CASCADE = "cascade"  # per user, a cascade over the ranked list (kernels.cascade)
 JUDGED = "judged"  # per user, from which rows are judged: a run's in the qrels, every row of a table
 
 # Cutoffs.
@@ -120,7 +121,7 @@ class Metric:
         """Whether a top-N run gives it: a run has no score for the items it left out."""
         return (
             self.code >= 0
-            or self.family == JUDGED
+            or self.family in (JUDGED, CASCADE)
             or (self.family == DERIVED and all(REGISTRY[p].for_runs for p in self.parts))
         )
 
@@ -167,6 +168,10 @@ _REGISTERED = [
            "(1 - p) times the sum of p^(rank - 1) over the relevant items in the top k (Moffat & Zobel "
            "2008); no normalisation, so a list of k relevant items scores 1 - p^k", "ir_measures' "
            "`RBP(p=0.8)` (binary relevance)", code=formulas.RBP, binary=True),
+    Metric("err", "ERR", CASCADE, "expected reciprocal rank (Chapelle et al. 2009): the sum over ranks r "
+           "<= k of R_r / r times the product of (1 - R_i) over the ranks above, R = (2^label - 1) / "
+           "2^max_grade (`max_grade`: the top of the scale, by default the largest label)", "ir_measures' "
+           "`ERR@k` (gdeval, `max_grade=4`)"),
     Metric("f1", "F1", DERIVED, "harmonic mean of Precision@k and Recall@k, 2 x hits / (k + relevant "
            "items); 0 when both are 0", "trec_eval's `set_F` as `f1@all` (runs)", binary=True,
            parts=("precision", "recall"), combine=_harmonic_mean,
