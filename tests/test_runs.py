@@ -515,10 +515,10 @@ def test_gains_of_runs_equal_pytrec_eval_on_the_gains(case, gain):
 
 
 def _judged_reference(flags, rel, scores, k, n_relevant, n_nonrel):
-    """bpref (trec_eval's loop) and the judged share of the top k of one ranking of a user's run
-    rows, averaged over every order of its tied scores: ``flags`` 1 for a judged row, ``rel`` 1
-    for a relevant one."""
-    bprefs, shares = [], []
+    """bpref (trec_eval's loop), the judged share of the top k and RBP's residual at k of one
+    ranking of a user's run rows, averaged over every order of its tied scores: ``flags`` 1 for a
+    judged row, ``rel`` 1 for a relevant one."""
+    bprefs, shares, residuals = [], [], []
     for order in naive.tie_orders(scores) if len(scores) else [np.arange(0)]:
         total, above = 0.0, 0
         for i in order:
@@ -528,16 +528,21 @@ def _judged_reference(flags, rel, scores, k, n_relevant, n_nonrel):
                 above += 1
         bprefs.append(total / n_relevant if n_relevant else 0.0)
         shares.append(flags[order][:k].sum() / k)
-    return float(np.mean(bprefs)), float(np.mean(shares))
+        unjudged = ~flags[order][:k]
+        residuals.append(
+            sum(0.2 * 0.8**r for r in range(len(unjudged)) if unjudged[r]) + 0.8 ** min(k, len(order))
+        )
+    return float(np.mean(bprefs)), float(np.mean(shares)), float(np.mean(residuals))
 
 
 @given(case=run_and_truth(tied=True, max_run=7))
 def test_judged_metrics_average_every_order_of_a_tie(case):
-    """bpref and judged@k with ties averaged equal the mean over every order of the tied rows;
-    a relevance of -1 is judged for neither (as trec_eval's bpref reads it)."""
+    """bpref, judged@k and RBP's residual with ties averaged equal the mean over every order of
+    the tied rows; a relevance of -1 is judged for none of them (as trec_eval's bpref reads it)."""
     run, truth = case
-    got = fastrank.evaluate_run(run, truth, k=[1, 3], metrics=["bpref", "judged"])
+    got = fastrank.evaluate_run(run, truth, k=[1, 3], metrics=["bpref", "judged", "rbp_residual"])
     bpref, shares = _values(got, "bpref", None), {k: _values(got, "judged_share", k) for k in (1, 3)}
+    residuals = {k: _values(got, "rbp_residual", k) for k in (1, 3)}
     for user, judged in truth.groupby("user_id"):
         relevance = dict(zip(judged.item_id, judged.relevance, strict=True))
         rows = run[run.user_id == user]
@@ -547,9 +552,12 @@ def test_judged_metrics_average_every_order_of_a_tie(case):
         n_nonrel = int(((judged.relevance >= 0) & (judged.relevance < 1)).sum())
         scores = rows.score.to_numpy()
         for k in (1, 3):
-            want_bpref, want_share = _judged_reference(flags, rel, scores, k, n_relevant, n_nonrel)
+            want_bpref, want_share, want_residual = _judged_reference(
+                flags, rel, scores, k, n_relevant, n_nonrel
+            )
             assert bpref[user] == pytest.approx(want_bpref, abs=1e-12), user
             assert shares[k][user] == pytest.approx(want_share, abs=1e-12), (user, k)
+            assert residuals[k][user] == pytest.approx(want_residual, abs=1e-12), (user, k)
 
 
 @given(case=ANY_IDS, depth=st.sampled_from([1, 2, 5]))

@@ -250,16 +250,23 @@ def evaluate_grouped(
             skip_no_relevant=options.no_relevant == "skip", parallel=parallel,
         )  # fmt: skip
         values.update({spec: columns[:, spec.metric.column] for spec in by_judged if spec.metric.column >= 0})
-        # A share of judged rows is its part (a share of relevant rows) over the judged flags.
-        shares = [spec for spec in by_judged if spec.metric.column < 0]
-        if shares:
-            parts = [MetricSpec(spec.metric.parts[0], spec.k) for spec in shares]
-            flag_options = dataclasses.replace(options, threshold=0.5, gain="linear", no_relevant="zero")
-            columns, _, _ = _ranking_columns(
-                groups, flags, scores, parts, flag_options, parallel=parallel, ranked=ranked,
-                map_denominator="min",
-            )  # fmt: skip
-            values.update({spec: columns[:, j] for j, spec in enumerate(shares)})
+        # The others are their part (a ranking metric) over the judged flags taken as labels, or
+        # over the unjudged ones, combined with each user's ranked rows.
+        flag_options = dataclasses.replace(options, threshold=0.5, gain="linear", no_relevant="zero")
+        n_ranked = groups.sizes if ranked is None else np.asarray(ranked)
+        for over_unjudged in (False, True):
+            shares = [s for s in by_judged if s.metric.column < 0 and s.metric.over_unjudged == over_unjudged]
+            if shares:
+                parts = [MetricSpec(spec.metric.parts[0], spec.k) for spec in shares]
+                columns, _, _ = _ranking_columns(
+                    groups, 1.0 - flags if over_unjudged else flags, scores, parts, flag_options,
+                    parallel=parallel, ranked=ranked, map_denominator="min",
+                )  # fmt: skip
+                for j, spec in enumerate(shares):
+                    combine = spec.metric.combine
+                    values[spec] = (
+                        columns[:, j] if combine is None else combine(columns[:, j], n_ranked, spec.k)
+                    )
     weights = {}
     for spec in specs:
         metric = spec.metric

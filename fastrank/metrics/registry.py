@@ -83,6 +83,8 @@ class Metric:
         Derived: its per-user values from its parts' (arrays, in ``parts`` order).
     aliases : tuple of str
         Other names accepted in specs.
+    over_unjudged : bool
+        Judged family: its part counts the unjudged rows (else the judged ones).
     trec_eval : tuple of str
         trec_eval's names of it at a cutoff (``{k}`` for the cutoff) and over the whole list, for
         output in trec_eval's format ("" where trec_eval has none); a sum over users in
@@ -103,6 +105,7 @@ class Metric:
     parts: tuple[str, ...] = ()
     combine: Callable[..., np.ndarray] | None = None
     aliases: tuple[str, ...] = ()
+    over_unjudged: bool = False
     trec_eval: tuple[str, str] = ("", "")
     summed: bool = False
 
@@ -134,6 +137,12 @@ class Metric:
 def _harmonic_mean(p: np.ndarray, r: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(p + r > 0, 2 * p * r / (p + r), p + r)  # 0, or NaN where both are
+
+
+def _residual(unjudged: np.ndarray, n_ranked: np.ndarray, k: int | None) -> np.ndarray:
+    """RBP's residual: its unjudged items' RBP, plus the weight of the places past the list."""
+    depth = n_ranked if k is None else np.minimum(n_ranked, k)
+    return unjudged + formulas.RBP_PERSISTENCE ** depth.astype(np.float64)
 
 
 _CLASS_COLUMNS = {"pairs": 0, "at_r": 1}  # the columns of kernels.grouped_class_metrics
@@ -192,6 +201,10 @@ _REGISTERED = [
     Metric("judged_share", "Judged", JUDGED, "share of the top k that is judged: items of the truth with "
            "a relevance >= 0 (every row of a table); `@all`: of the whole list", "ir_measures' `Judged@k` "
            "(also named `judged@k` here)", parts=("precision",), aliases=("judged",)),
+    Metric("rbp_residual", "RBP residual", JUDGED, "the most RBP@k could still gain: RBP over the "
+           "unjudged items of the top k, plus p^min(k, n) for the places past a list of n items "
+           "(Moffat & Zobel 2008)", "ir_measures' RBP with its residual", parts=("rbp",),
+           combine=_residual, over_unjudged=True),
     Metric("num_ret", "Retrieved", JUDGED, "items ranked (a run's list length; a table's rows)",
            "trec_eval's `num_ret` (which sums over users; here the mean)", cutoff=NONE,
            column=kernels.NUM_RET, trec_eval=("", "num_ret"), summed=True),
