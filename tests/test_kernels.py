@@ -167,6 +167,25 @@ def test_err_equals_the_cascade_over_every_order_of_a_tie(users_data, ties, max_
             assert result.values[g, j] == pytest.approx(want, rel=1e-12, abs=1e-15), (g, k, y, s)
 
 
+@given(grouped_data(integer_labels=True, max_label=4), st.sampled_from([None, 2, 5]))
+def test_gains_given_per_label_equal_sklearn_on_the_gains(data, k):
+    """``gain={label: gain}``: DCG and NDCG of the mapped gains (sklearn on them); the binary
+    metrics keep the labels; a label without a gain is refused, naming its user."""
+    users, labels, scores = data
+    table = {0.0: 0.0, 1.0: 0.5, 2.0: 4.0, 3.0: 4.0, 4.0: 10.0}
+    names = ["ndcg@all" if k is None else f"ndcg@{k}", "precision@3"]
+    got = fastrank.ranking_metrics(users, labels, scores, names, gain=table, min_items=1).to_frame()
+    plain = fastrank.ranking_metrics(users, labels, scores, ["precision@3"], min_items=1).to_frame()
+    for user, (y, s) in per_user(users, labels, scores):
+        gains = np.array([table[v] for v in y])
+        if len(y) > 1:
+            want = ndcg_score([gains], [s], k=k)
+            assert got.loc[user, "ndcg" if k is None else f"ndcg@{k}"] == pytest.approx(want, abs=TOL)
+        assert got.loc[user, "precision@3"] == plain.loc[user, "precision@3"]
+    with pytest.raises(fastrank.InputError, match=r"gain: label 7 of user 'b' has no gain"):
+        fastrank.ranking_metrics(["a", "b"], [1.0, 7.0], [0.1, 0.2], ["ndcg"], gain=table, min_items=1)
+
+
 @given(grouped_data(max_size=300, max_groups=6, integer_labels=True, max_label=6))
 def test_err_of_long_tied_lists_matches_the_closed_form_on_shuffles(data):
     """Long ties, where enumeration cannot go: ERR averaged over ties equals the mean of the

@@ -17,6 +17,7 @@ from fastrank.cli.commands import main
 from fastrank.inputs import trec
 
 from . import naive
+from .cli import refused
 
 METRICS = ["ndcg", "precision", "recall", "map", "mrr", "hit_rate"]
 
@@ -489,15 +490,21 @@ def test_a_comment_with_as_many_words_as_a_line_has_fields_is_no_line(tmp_path):
     assert got.mean("r", metric="mrr", k=None) == 0.5
 
 
-@given(case=run_and_truth(), gain=st.sampled_from(["exponential", "binary"]))
+@given(case=run_and_truth(), gain=st.sampled_from(["exponential", "binary", "per label"]))
 @settings(max_examples=25)
 def test_gains_of_runs_equal_pytrec_eval_on_the_gains(case, gain):
     """trec_eval's NDCG takes the relevance as the gain: given each judgment's gain as its
-    relevance (2^rel - 1, or 1 when rel >= the threshold), it is the oracle of the other gains."""
+    relevance (2^rel - 1, 1 when rel >= the threshold, or one per label), it is the oracle of
+    the other gains."""
     pytrec_eval = pytest.importorskip("pytrec_eval")
     run, truth = case
     rel = np.maximum(truth.relevance.to_numpy(), 0)
-    gains = 2**rel - 1 if gain == "exponential" else (rel >= 2) * 1
+    table = {1: 2, 2: 5, 3: 9}  # 0 gains 0 unless given
+    gains = {
+        "exponential": 2**rel - 1,
+        "binary": (rel >= 2) * 1,
+        "per label": [table.get(r, 0) for r in rel],
+    }[gain]
     qrels = {}
     for user, item, value in zip(truth.user_id, truth.item_id, gains, strict=True):
         qrels.setdefault(str(user), {})[str(item)] = int(value)
@@ -506,8 +513,9 @@ def test_gains_of_runs_equal_pytrec_eval_on_the_gains(case, gain):
         runs.setdefault(str(user), {})[str(item)] = float(score)
     want = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.1,5", "ndcg"}).evaluate(runs)
     got = fastrank.evaluate_run(
-        run, truth, k=[1, 5], metrics=["ndcg", "ndcg@all"], ties="trec", gain=gain, threshold=2
-    )
+        run, truth, k=[1, 5], metrics=["ndcg", "ndcg@all"], ties="trec", threshold=2,
+        gain=table if gain == "per label" else gain,
+    )  # fmt: skip
     for k, name in ((1, "ndcg_cut_1"), (5, "ndcg_cut_5"), (None, "ndcg")):
         values = _values(got, "ndcg", k)
         for user, measures in want.items():
@@ -698,3 +706,19 @@ def test_err_of_a_run_averages_every_order_of_its_ties(case):
         for k in (1, 3, None):
             want = naive.err(labels, rows.score.to_numpy(), k, "average", top) if len(rows) else 0.0
             assert _values(got, "err", k)[user] == pytest.approx(want, abs=1e-12), (user, k)
+
+
+def test_gains_per_label_on_the_command_line(tmp_path, capsys):
+    (tmp_path / "r.run").write_text(PLAIN_RUN)
+    (tmp_path / "t.qrels").write_text(PLAIN_QRELS)
+    files = tmp_path / "r.run", tmp_path / "t.qrels"
+    want = fastrank.evaluate_run(*files, k=3, gain={1: 2, 2: 5}).mean("r", k=3)
+    assert want != fastrank.evaluate_run(*files, k=3).mean("r", k=3)
+    args = ["evaluate", "--run", str(files[0]), "--truth", str(files[1]), "-k", "3", "--json", "--quiet"]
+    assert main([*args, "--gain", "1:2,2:5"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["mean"] == pytest.approx(want, rel=1e-15)
+    line = refused(capsys, "evaluate", *args[1:], "--gain", "1:two")
+    assert line.endswith("'1:two' is not LABEL:GAIN (e.g. 2:3) (see --help)")
+    assert "gain: label 1 of user '301' has no gain" in refused(
+        capsys, "evaluate", *args[1:], "--gain", "2:5"
+    )

@@ -192,9 +192,9 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "also take trec, trec_eval's order by item id",
     )  # fmt: skip
     sub.add_argument(
-        "--gain", choices=list(GAINS),
+        "--gain", type=_gain, metavar="|".join([*GAINS, "LABEL:GAIN,..."]),
         help=f"DCG's gain of a label: the label ({DEFAULTS.gain}, trec_eval), 2^label - 1 (exponential), "
-        "or 1 when relevant (binary)",
+        "1 when relevant (binary), or one per label, e.g. 0:0,1:1,2:3",
     )  # fmt: skip
     sub.add_argument(
         "--max-grade", type=float, metavar="G",
@@ -285,6 +285,20 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=None, metavar="N",
         help="dask without --scheduler: local worker processes, one thread each (default: one per core)",
     )  # fmt: skip
+
+
+def _gain(text: str) -> Any:
+    """``--gain``: a gain's name, or ``LABEL:GAIN`` pairs separated by commas."""
+    if text in GAINS or ":" not in text:
+        return text  # a name, checked (with the names offered) by the API
+    pairs = {}
+    for pair in text.split(","):
+        level, _, value = pair.partition(":")
+        try:
+            pairs[float(level)] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{pair!r} is not LABEL:GAIN (e.g. 2:3)") from None
+    return pairs
 
 
 def _metrics_help() -> str:

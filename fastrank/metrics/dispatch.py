@@ -26,6 +26,7 @@ from .registry import (
     DERIVED,
     EXPOSURE,
     JUDGED,
+    RANKING,
     REQUIRED,
     TIE_CODES,
     WEIGHTED,
@@ -79,9 +80,10 @@ def ranking_metrics(
         Names from :data:`fastrank.METRICS` with an optional cutoff (``name@10``); no cutoff means
         the whole list. Each metric's definition and cutoffs: the README's metric tables (the
         registry, :mod:`fastrank.metrics.registry`). Beyond-accuracy metrics need ``items``.
-    gain : {"linear", "exponential", "binary"}
-        DCG gain of a label: the label (as scikit-learn and trec_eval), ``2**label - 1``, or 1 when
-        ``label >= threshold`` (else 0).
+    gain : {"linear", "exponential", "binary"} or dict
+        DCG gain of a label: the label (as scikit-learn and trec_eval), ``2**label - 1``, 1 when
+        ``label >= threshold`` (else 0), or a dict of label: gain (finite, >= 0; 0 gains 0 unless
+        given), for DCG and NDCG; a label without a gain is refused.
     ties : {"average", "pessimistic", "optimistic"}
         Tied scores: every metric is averaged over all orders of the tie (scikit-learn's
         ``ignore_ties=False`` for DCG/NDCG; exact closed forms for the binary metrics), or the tie
@@ -230,6 +232,14 @@ def evaluate_grouped(
             map_denominator=map_denominator,
         )  # fmt: skip
         values.update({spec: columns[:, j] for j, spec in enumerate(ranking)})
+        graded = [spec for spec in ranking if spec.metric.family == RANKING and not spec.metric.binary]
+        if graded and not isinstance(options.gain, str):  # gains given per label: DCG of the gains
+            columns, _, _ = _ranking_columns(
+                groups, _gains(labels, options.gain, groups), scores, graded,
+                dataclasses.replace(options, gain="linear"), parallel=parallel, ranked=ranked,
+                map_denominator=map_denominator,
+            )  # fmt: skip
+            values.update({spec: columns[:, j] for j, spec in enumerate(graded)})
     if by_class:
         tie, skip = TIE_CODES[options.ties], options.no_relevant == "skip"
         columns = class_metrics(
@@ -307,6 +317,25 @@ def evaluate_grouped(
     )
 
 
+def _gains(labels: np.ndarray, gains: tuple[tuple[float, float], ...], groups: Groups) -> np.ndarray:
+    """Each label's gain from ``gains`` (label, gain) pairs; 0 gains 0 unless given; a label
+    without a gain is refused, naming its user."""
+    pairs = dict(gains)
+    pairs.setdefault(0.0, 0.0)
+    levels = np.array(sorted(pairs))
+    where = np.clip(np.searchsorted(levels, labels), 0, len(levels) - 1)
+    missing = np.flatnonzero(levels[where] != labels)
+    if missing.size:
+        row = int(missing[0])
+        group = int(np.searchsorted(groups.offsets, row, side="right") - 1)
+        user = np.asarray(groups.keys)[group : group + 1].tolist()[0]
+        raise InputError(
+            f"gain: label {labels[row]:g} of user {user!r} has no gain; give one for each label "
+            f"(levels given: {', '.join(f'{level:g}' for level in levels)})"
+        )
+    return np.array([pairs[level] for level in levels])[where]
+
+
 def _cascade_columns(
     groups: Groups,
     labels: np.ndarray,
@@ -379,7 +408,7 @@ def _ranking_columns(
     out = np.empty((groups.n_groups, len(specs)), np.float64)
     straddle = np.empty((groups.n_groups, len(cutoffs)), np.int64)
     o = kernels.RankOptions(
-        full=bool(full), kmax=int(kmax), gain=int(GAIN_CODES[options.gain]),
+        full=bool(full), kmax=int(kmax), gain=int(GAIN_CODES.get(options.gain, kernels.LINEAR)),
         tie=int(TIE_CODES[options.ties]), threshold=float(options.threshold),
         min_items=int(options.min_items), skip_no_relevant=options.no_relevant == "skip",
         need_ideal=bool(need_ideal), need_relevant=bool(need_relevant),

@@ -6,8 +6,9 @@ here."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .. import kernels
 from ..arrays.checks import check_choice, check_int, check_number
@@ -21,6 +22,22 @@ otherwise."""
 GAINS = tuple(GAIN_CODES)
 NO_RELEVANT = ("zero", "skip")
 """A user with nothing relevant: 0 (as scikit-learn), or left out (NaN)."""
+
+
+def check_gain(gain: Any) -> str | tuple[tuple[float, float], ...]:
+    """A gain's name (:data:`GAINS`), or a mapping of label to gain as sorted (label, gain) pairs,
+    each finite and the gains >= 0."""
+    if not isinstance(gain, Mapping):
+        return check_choice(gain, "gain", GAINS)
+    pairs = []
+    for level, value in gain.items():
+        level, value = check_number(level, "gain"), check_number(value, "gain")
+        if value < 0:
+            raise InputError(f"gain: label {level:g} has gain {value:g}; gains must be >= 0")
+        pairs.append((level, value))
+    if not pairs:
+        raise InputError("gain: the mapping of label to gain is empty; give a gain for each label")
+    return tuple(sorted(pairs))
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,7 @@ class MetricOptions:
             self,
             threshold=check_number(self.threshold, "threshold"),
             ties=check_choice(self.ties, "ties", ties),
-            gain=check_choice(self.gain, "gain", GAINS),
+            gain=check_gain(self.gain),
             min_items=check_int(self.min_items, "min_items"),
             no_relevant=check_choice(self.no_relevant, "no_relevant", NO_RELEVANT),
             max_grade=None if self.max_grade is None else check_number(self.max_grade, "max_grade"),
