@@ -83,6 +83,7 @@ def _pytrec(run, truth, ks):
         "Rprec",
         *(set(UNCUT.values()) - {"ndcg"}),
         *WHOLE.values(),
+        "gm_map",
     }
     got = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(runs)
     # pytrec_eval 0.5's uncut ndcg never returns on some qrels with a negative relevance, so it is
@@ -111,7 +112,7 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
         run = run.sort_values(["user_id", "score", "item_id"], ascending=[True, False, False])
     uncut = [f"{metric}@all" for metric in UNCUT]
     result = fastrank.evaluate_run(
-        run, truth, k=[*KS, 1000], metrics=[*METRICS, "r_precision", *uncut, *WHOLE], ties="trec",
+        run, truth, k=[*KS, 1000], metrics=[*METRICS, "r_precision", *uncut, *WHOLE, "gm_map"], ties="trec",
         map_denominator="relevant",
     )  # fmt: skip
     want = _pytrec(run, truth, KS)
@@ -119,6 +120,13 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
     r_precision = _values(result, "r_precision", None)
     for user, measures in want.items():  # trec_eval's Rprec: precision at R, R = relevant items
         assert r_precision[_user(user, truth)] == pytest.approx(measures["Rprec"], abs=1e-9), user
+    gm = _values(result, "gm_map", None)  # per user AP; trec_eval's -q lines hold its logarithm
+    for user, measures in want.items():
+        assert np.log(max(gm[_user(user, truth)], 1e-5)) == pytest.approx(measures["gm_map"], abs=1e-9), user
+    # The summary: trec_eval's all line with -c (a user of the truth without a run has AP 0).
+    logs = [measures["gm_map"] for measures in want.values()]
+    logs += [np.log(1e-5)] * len(set(truth.user_id) - set(run.user_id))
+    assert result.mean("run", metric="gm_map", k=None) == pytest.approx(np.exp(np.mean(logs)), rel=1e-9)
     for metric, name in [*UNCUT.items(), *WHOLE.items()]:
         got = _values(result, metric, None)
         for user, measures in want.items():

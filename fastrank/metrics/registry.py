@@ -85,6 +85,9 @@ class Metric:
         Other names accepted in specs.
     over_unjudged : bool
         Judged family: its part counts the unjudged rows (else the judged ones).
+    summary : callable, optional
+        How the users' values make the summary, if not by their mean (then compare gives no
+        interval or paired test).
     trec_eval : tuple of str
         trec_eval's names of it at a cutoff (``{k}`` for the cutoff) and over the whole list, for
         output in trec_eval's format ("" where trec_eval has none); a sum over users in
@@ -106,13 +109,14 @@ class Metric:
     combine: Callable[..., np.ndarray] | None = None
     aliases: tuple[str, ...] = ()
     over_unjudged: bool = False
+    summary: Callable[[np.ndarray], float] | None = None
     trec_eval: tuple[str, str] = ("", "")
     summed: bool = False
 
     @property
     def per_user(self) -> bool:
         """Whether each user has a value (and compare gives an interval and a paired test)."""
-        return self.family not in (WEIGHTED, CATALOG)
+        return self.family not in (WEIGHTED, CATALOG) and self.summary is None
 
     @property
     def needs_items(self) -> bool:
@@ -132,6 +136,14 @@ class Metric:
     def shown(self) -> str:
         """How the README's tables name it: ``name@k``, or ``name`` for the whole list."""
         return f"`{self.name}`" if self.cutoff == NONE else f"`{self.name}@k`"
+
+
+def _geometric_mean(values: np.ndarray) -> float:
+    """trec_eval's geometric mean: of the values floored at 1e-5 (so a 0 does not make it 0)."""
+    return float(np.exp(np.mean(np.log(np.maximum(values, GEOMETRIC_FLOOR)))))
+
+
+GEOMETRIC_FLOOR = 1e-5
 
 
 def _harmonic_mean(p: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -185,6 +197,11 @@ _REGISTERED = [
            "items); 0 when both are 0", "trec_eval's `set_F` as `f1@all` (runs)", binary=True,
            parts=("precision", "recall"), combine=_harmonic_mean,
            trec_eval=("", "set_F")),
+    Metric("gm_map", "GM-MAP", DERIVED, "per user, AP over the whole list (`map@all`); summarised by "
+           f"the geometric mean over users, each value floored at {GEOMETRIC_FLOOR:g}", "trec_eval's "
+           "`gm_map` (with `map_denominator=\"relevant\"`; its -q lines print the logarithm)", cutoff=NONE,
+           binary=True, parts=("map",), combine=lambda ap: ap, summary=_geometric_mean,
+           trec_eval=("", "gm_map")),
     Metric("set_ap", "Set AP", DERIVED, "precision times recall over the whole list: relevant items "
            "retrieved, squared, divided by the items retrieved and the relevant items", "trec_eval's "
            "`set_map`, ir_measures' `SetAP`", cutoff=NONE, binary=True, parts=("precision", "recall"),

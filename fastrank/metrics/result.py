@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .registry import parse_metric
+from .registry import REGISTRY, parse_metric
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,15 @@ class RankingResult:
 def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None, name: str = "mean") -> float:
     """Mean of the non-NaN ``values``, weighted by ``weights`` when given; NaN when none is left.
 
-    Weights are scaled by a power of two (exact) so that no sum overflows, whatever their size;
+    A metric named ``name`` with a summary of its own in the registry takes it instead. Weights
+    are scaled by a power of two (exact) so that no sum overflows, whatever their size;
     weights that sum to 0 over the values left raise :class:`~fastrank.InputError` (``name``
     says whose): the weighted mean is undefined.
     """
     kept = ~np.isnan(values)
+    metric = REGISTRY.get(name.partition("@")[0])
+    if metric is not None and metric.summary is not None:  # a summary of its own (a geometric mean)
+        return metric.summary(values[kept]) if kept.any() else float("nan")
     if weights is None:
         return float(values[kept].mean()) if kept.any() else float("nan")
     if not kept.any():
