@@ -78,7 +78,9 @@ def _pytrec(run, truth, ks):
     for user, item, score in run.itertuples(index=False):
         runs.setdefault(str(user), {})[str(item)] = float(score)
     cut = ",".join(map(str, ks))
-    measures = {f"{name}.{cut}" for name in ("ndcg_cut", "P", "recall", "map_cut", "success")} | {
+    measures = {
+        f"{name}.{cut}" for name in ("ndcg_cut", "P", "recall", "map_cut", "success", "relative_P")
+    } | {
         "recip_rank",
         "Rprec",
         *(set(UNCUT.values()) - {"ndcg"}),
@@ -101,7 +103,7 @@ UNCUT = {"ndcg": "ndcg", "map": "map", "mrr": "recip_rank", "precision": "set_P"
 WHOLE = {"bpref": "bpref", "num_ret": "num_ret", "num_rel": "num_rel", "num_rel_ret": "num_rel_ret"}
 """fastrank's metrics without a cutoff that tell judged items apart, and trec_eval's names."""
 TREC_NAMES = {"ndcg": "ndcg_cut", "precision": "P", "recall": "recall", "map": "map_cut",
-              "hit_rate": "success"}  # fmt: skip
+              "hit_rate": "success", "relative_precision": "relative_P"}  # fmt: skip
 
 
 @given(case=ANY_IDS, in_rank_order=st.booleans())
@@ -111,10 +113,10 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
     if in_rank_order:  # lists as runs are written: the kernel skips its selection for them
         run = run.sort_values(["user_id", "score", "item_id"], ascending=[True, False, False])
     uncut = [f"{metric}@all" for metric in UNCUT]
+    metrics = [*METRICS, "relative_precision", "r_precision", *uncut, *WHOLE, "gm_map"]
     result = fastrank.evaluate_run(
-        run, truth, k=[*KS, 1000], metrics=[*METRICS, "r_precision", *uncut, *WHOLE, "gm_map"], ties="trec",
-        map_denominator="relevant",
-    )  # fmt: skip
+        run, truth, k=[*KS, 1000], metrics=metrics, ties="trec", map_denominator="relevant"
+    )
     want = _pytrec(run, truth, KS)
     checked = 0
     r_precision = _values(result, "r_precision", None)
@@ -131,7 +133,7 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
         got = _values(result, metric, None)
         for user, measures in want.items():
             assert got[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (metric, user)
-    for metric in METRICS:
+    for metric in [*METRICS, "relative_precision"]:
         for k in KS:
             got = _values(result, metric, k)
             for user, measures in want.items():

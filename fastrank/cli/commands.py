@@ -25,7 +25,7 @@ from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
 from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS
-from ..metrics.registry import DEFAULT, NONE, OPTIONAL, RUN_TIES, WHOLE, example, names
+from ..metrics.registry import DEFAULT, NONE, RUN_TIES, WHOLE, example, names
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
 from .report import epilog, format_comparison, format_table, format_trec, json_records, overview
@@ -303,7 +303,7 @@ def _gain(text: str) -> Any:
 
 def _metrics_help() -> str:
     """The --metrics help, from the metric registry."""
-    at_k = names(lambda metric: metric.cutoff == OPTIONAL and not metric.needs_items)
+    at_k = names(lambda metric: metric.cutoff != NONE and not metric.needs_items)
     whole = names(lambda metric: metric.cutoff == NONE)
     beyond = names(lambda metric: metric.needs_items)
     return (

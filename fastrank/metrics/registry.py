@@ -197,6 +197,10 @@ _REGISTERED = [
            "items); 0 when both are 0", "trec_eval's `set_F` as `f1@all` (runs)", binary=True,
            parts=("precision", "recall"), combine=_harmonic_mean,
            trec_eval=("", "set_F")),
+    Metric("relative_precision", "Relative precision", DERIVED, "relevant items in the top k divided by "
+           "min(k, relevant items): the larger of Precision@k and Recall@k", "trec_eval's `relative_P_k`",
+           cutoff=REQUIRED, binary=True, parts=("precision", "recall"), combine=np.maximum,
+           trec_eval=("relative_P_{k}", "")),
     Metric("gm_map", "GM-MAP", DERIVED, "per user, AP over the whole list (`map@all`); summarised by "
            f"the geometric mean over users, each value floored at {GEOMETRIC_FLOOR:g}", "trec_eval's "
            "`gm_map` (with `map_denominator=\"relevant\"`; its -q lines print the logarithm)", cutoff=NONE,
