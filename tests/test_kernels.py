@@ -208,7 +208,7 @@ def test_err_of_long_tied_lists_matches_the_closed_form_on_shuffles(data):
 
 
 def test_err_refuses_a_label_above_the_top_of_the_scale():
-    with pytest.raises(fastrank.InputError, match=r"labels: 5.0 at row 1 is above max_grade=4"):
+    with pytest.raises(fastrank.InputError, match=r"labels: 5 of user 1 is above max_grade=4"):
         fastrank.ranking_metrics([1, 1], [1.0, 5.0], [0.5, 0.4], ["err@2"], max_grade=4)
 
 

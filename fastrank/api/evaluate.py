@@ -95,9 +95,10 @@ def evaluate(
     ties : {"average", "pessimistic", "optimistic"}
         Tied scores: every metric is averaged over all orders of the tie, or the tie is ordered
         worst-first or best-first (to see how much ties can move a number).
-    gain : {"linear", "exponential", "binary"}
+    gain : {"linear", "exponential", "binary"} or dict
         DCG's and NDCG's gain of a label: the label (trec_eval, scikit-learn), ``2**label - 1``
-        (Burges et al.; RecBole, TorchMetrics), or 1 when relevant (``label >= threshold``).
+        (Burges et al.; RecBole, TorchMetrics), 1 when relevant (``label >= threshold``), or a
+        dict of label: gain (0 gains 0 unless given).
     max_grade : float, optional
         The top of the relevance scale, for ERR's stop probability (2^label - 1) / 2^max_grade
         (gdeval's 4 for a 0-4 scale); default: the largest label of the data.

@@ -89,9 +89,10 @@ def evaluate_run(
     ties : {"average", "trec", "pessimistic", "optimistic"}
         Tied scores: see :data:`fastrank.metrics.registry.RUN_TIES`. ``trec`` reproduces trec_eval's
         numbers exactly.
-    gain : {"linear", "exponential", "binary"}
+    gain : {"linear", "exponential", "binary"} or dict
         DCG's and NDCG's gain of a label: the label (trec_eval, scikit-learn), ``2**label - 1``
-        (Burges et al.; RecBole, TorchMetrics), or 1 when relevant (``label >= threshold``).
+        (Burges et al.; RecBole, TorchMetrics), 1 when relevant (``label >= threshold``), or a
+        dict of label: gain (0 gains 0 unless given).
     max_grade : float, optional
         The top of the relevance scale, for ERR's stop probability (2^label - 1) / 2^max_grade
         (gdeval's 4 for a 0-4 scale); default: the largest label of the data.

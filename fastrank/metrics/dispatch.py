@@ -317,6 +317,12 @@ def evaluate_grouped(
     )
 
 
+def _user_of(groups: Groups, row: int) -> Any:
+    """The user id of ``row`` (in group order), as a plain Python value for messages."""
+    group = int(np.searchsorted(groups.offsets, row, side="right") - 1)
+    return np.asarray(groups.keys)[group : group + 1].tolist()[0]
+
+
 def _gains(labels: np.ndarray, gains: tuple[tuple[float, float], ...], groups: Groups) -> np.ndarray:
     """Each label's gain from ``gains`` (label, gain) pairs; 0 gains 0 unless given; a label
     without a gain is refused, naming its user."""
@@ -327,11 +333,9 @@ def _gains(labels: np.ndarray, gains: tuple[tuple[float, float], ...], groups: G
     missing = np.flatnonzero(levels[where] != labels)
     if missing.size:
         row = int(missing[0])
-        group = int(np.searchsorted(groups.offsets, row, side="right") - 1)
-        user = np.asarray(groups.keys)[group : group + 1].tolist()[0]
         raise InputError(
-            f"gain: label {labels[row]:g} of user {user!r} has no gain; give one for each label "
-            f"(levels given: {', '.join(f'{level:g}' for level in levels)})"
+            f"gain: label {labels[row]:g} of user {_user_of(groups, row)!r} has no gain; give one for each "
+            f"label (levels given: {', '.join(f'{level:g}' for level in levels)})"
         )
     return np.array([pairs[level] for level in levels])[where]
 
@@ -350,10 +354,9 @@ def _cascade_columns(
     largest = float(np.max(labels)) if len(labels) else 0.0
     max_grade = largest if options.max_grade is None else options.max_grade
     if largest > max_grade:
-        row = int(np.argmax(labels))
         raise InputError(
-            f"labels: {largest} at row {row} is above max_grade={max_grade:g}; ERR's stop probability "
-            f"(2^label - 1) / 2^max_grade would exceed 1"
+            f"labels: {largest:g} of user {_user_of(groups, int(np.argmax(labels)))!r} is above "
+            f"max_grade={max_grade:g}; ERR's stop probability (2^label - 1) / 2^max_grade would exceed 1"
         )
     ks = frozen(np.array([spec.k or 0 for spec in specs], np.int64))
     out = np.empty((groups.n_groups, len(specs)), np.float64)
