@@ -69,7 +69,7 @@ def _values(result, metric, k, source="run"):
     return rows[rows.source == source].set_index("user")["value"]
 
 
-def _pytrec(run, truth, ks):
+def _pytrec(run, truth, ks, **flags):
     pytrec_eval = pytest.importorskip("pytrec_eval")
     qrels = {}
     for user, item, rel in truth.itertuples(index=False):
@@ -87,11 +87,11 @@ def _pytrec(run, truth, ks):
         *WHOLE.values(),
         "gm_map",
     }
-    got = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(runs)
+    got = pytrec_eval.RelevanceEvaluator(qrels, measures, **flags).evaluate(runs)
     # pytrec_eval 0.5's uncut ndcg never returns on some qrels with a negative relevance, so it is
     # given them as 0: trec_eval's own reading, which ndcg_cut checks on the raw ones above.
     clamped = {user: {item: max(rel, 0) for item, rel in rels.items()} for user, rels in qrels.items()}
-    for user, values in pytrec_eval.RelevanceEvaluator(clamped, {"ndcg"}).evaluate(runs).items():
+    for user, values in pytrec_eval.RelevanceEvaluator(clamped, {"ndcg"}, **flags).evaluate(runs).items():
         got[user].update(values)
     return got
 
@@ -642,12 +642,13 @@ def test_trec_format_prints_trec_eval_lines_with_its_names(tmp_path, capsys):
 @given(case=ANY_IDS)
 @settings(max_examples=25)
 def test_judged_only_ranks_the_judged_items_alone(case):
-    """``judged_only=True`` (Sakai's condensed lists) equals pytrec_eval on the run with its
-    unjudged items (not in the truth, or judged -1) removed by hand."""
+    """``judged_only=True`` (Sakai's condensed lists) equals pytrec_eval with its
+    ``judged_docs_only_flag`` (trec_eval -J), which leaves out the items not in the qrels and
+    those judged -1."""
     run, truth = case
     judged = truth[truth.relevance >= 0]
     kept = run.merge(judged[["user_id", "item_id"]], on=["user_id", "item_id"])
-    want = _pytrec(kept, truth, KS)
+    want = _pytrec(run, truth, KS, judged_docs_only_flag=True)
     got = fastrank.evaluate_run(
         run, truth, k=KS, metrics=["ndcg", "map@all", "precision", "bpref"], ties="trec",
         map_denominator="relevant", judged_only=True,
