@@ -363,6 +363,7 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     from ..inputs.outputs import check_not_input, check_writable, write_table_atomic
 
     check_data_given(args)
+    shown = _format(args, EVALUATE_FORMATS)
     per_user = None
     if args.per_user is not None:
         per_user = check_writable(args.per_user, "--per-user")
@@ -385,7 +386,6 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), per_user)
         if not args.quiet:
             _say(f"wrote {count(len(frame), 'per-user row')} to {per_user}")
-    shown = _format(args, EVALUATE_FORMATS)
     if shown == "json":
         print(json.dumps(json_records(result), indent=2))
     elif shown == "trec":
@@ -401,6 +401,7 @@ def _compare_command(args: argparse.Namespace) -> int:
     from ..compare.confidence import compare_options, compare_runs
 
     check_data_given(args)
+    shown = _format(args, COMPARE_FORMATS)
     given = {"reference": args.reference, "n_resamples": args.resamples, "seed": args.seed,
              "confidence": args.confidence, "ci_method": args.ci_method, "slice_by": args.slice_by,
              "plot_dir": args.plot}  # fmt: skip
@@ -411,7 +412,7 @@ def _compare_command(args: argparse.Namespace) -> int:
     else:
         result = compare_options(args.data, table_options(args), **resampling)
     _notes(args, result.evaluation)
-    if _format(args, COMPARE_FORMATS) == "json":
+    if shown == "json":
         print(json.dumps(result.records(), indent=2))
     else:
         print(format_comparison(result))
