@@ -154,6 +154,40 @@ def test_fastrank_metric_step(benchmark, record_seconds, case):
         record_seconds(f"runs: {name}, metric step", "fastrank", benchmark.stats.stats.median, base=True)
 
 
+NEW_MEASURES = (
+    "ndcg@10",
+    "map@all",
+    "bpref",
+    "err@10",
+    "judged@10",
+    "rbp_residual@10",
+    "gm_map",
+    "num_rel_ret",
+)
+"""Issue 22's measures, each timed alone on the joined arrays against NDCG@10 (the first)."""
+
+
+@pytest.mark.parametrize("measure", NEW_MEASURES)
+def test_fastrank_measure_step(benchmark, record_seconds, case, measure):
+    name, run, truth, _ = case
+    options = RunOptions(k=KS, metrics=[measure], ties="trec", map_denominator="relevant")
+    specs, scoring = check_run(options)
+    prepared = prepare_truth(truth, options)
+    joined = join(read_run(run, "run", options), prepared, options, [], with_judged=True)
+    groups = fastrank.groups_from_offsets(joined.offsets, prepared.users)
+
+    def metrics():
+        return evaluate_grouped(
+            groups, joined.labels, joined.scores, specs, scoring, parallel=True, ranked=joined.ranked,
+            map_denominator=options.map_denominator, judged=joined.judged,
+        )  # fmt: skip
+
+    benchmark.pedantic(metrics, rounds=5, iterations=1, warmup_rounds=1)
+    if benchmark.stats:
+        record_seconds(f"runs: {name}, one measure's metric step", measure, benchmark.stats.stats.median,
+                       base=measure == NEW_MEASURES[0])  # fmt: skip
+
+
 def test_pytrec_eval_whole(benchmark, record_seconds, case):
     pytrec_eval = pytest.importorskip("pytrec_eval")
     name, run, truth, _ = case

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import jit
+from .judged import rank_order
 from .topk import OPTIMISTIC, PESSIMISTIC
 
 
@@ -61,7 +62,7 @@ def grouped_err(first, stop, offsets, ranked, data, ks, max_grade, tie, out):
         for q in range(ks.shape[0]):
             deepest = max(deepest, n if ks[q] == 0 else min(ks[q], n))
         terms = np.zeros(deepest + 1, np.float64)  # terms[p]: the expected term of place p
-        order = lo + np.argsort(-scores[lo:hr], kind="mergesort")
+        order = rank_order(scores, lo, hr)
         above = 1.0  # the product of 1 - R over the rows of the ties passed
         start = 0
         while start < deepest:

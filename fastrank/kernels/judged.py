@@ -28,6 +28,15 @@ def _bpref_term(nonrel_above, n_relevant, n_nonrel):
 
 
 @jit
+def rank_order(scores, lo, hr):
+    """The rows ``lo:hr`` by score descending (stable): checked, not sorted, when already so."""
+    for r in range(lo + 1, hr):
+        if scores[r] > scores[r - 1]:
+            return lo + np.argsort(-scores[lo:hr], kind="mergesort")
+    return np.arange(lo, hr)
+
+
+@jit
 def grouped_judged_metrics(first, stop, offsets, ranked, data, threshold, tie, skip_no_relevant, out):
     """``out[g, :]`` for groups ``first:stop``: bpref, num_ret, num_rel, num_rel_ret.
 
@@ -59,7 +68,10 @@ def grouped_judged_metrics(first, stop, offsets, ranked, data, threshold, tie, s
         if n_relevant == 0:
             out[g, BPREF] = np.nan if skip_no_relevant else 0.0
             continue
-        order = lo + np.argsort(-scores[lo:hr], kind="mergesort")
+        if n_nonrel == 0:  # nothing to prefer a relevant item to: each one retrieved counts 1
+            out[g, BPREF] = relevant_ranked / n_relevant
+            continue
+        order = rank_order(scores, lo, hr)
         total = 0.0
         above = 0  # judged non-relevant rows in the ties already passed
         start = 0

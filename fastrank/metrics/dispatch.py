@@ -255,11 +255,14 @@ def evaluate_grouped(
     by_judged = [s for s in everything if s.metric.family == JUDGED]
     if by_judged:
         flags = np.ones(len(labels)) if judged is None else judged
-        columns = judged_metrics(
-            groups, (labels, scores, flags), ranked, options.threshold, tie=TIE_CODES[options.ties],
-            skip_no_relevant=options.no_relevant == "skip", parallel=parallel,
-        )  # fmt: skip
-        values.update({spec: columns[:, spec.metric.column] for spec in by_judged if spec.metric.column >= 0})
+        if any(spec.metric.column >= 0 for spec in by_judged):
+            columns = judged_metrics(
+                groups, (labels, scores, flags), ranked, options.threshold, tie=TIE_CODES[options.ties],
+                skip_no_relevant=options.no_relevant == "skip", parallel=parallel,
+            )  # fmt: skip
+            values.update(
+                {spec: columns[:, spec.metric.column] for spec in by_judged if spec.metric.column >= 0}
+            )
         # The others are their part (a ranking metric) over the judged flags taken as labels, or
         # over the unjudged ones, combined with each user's ranked rows.
         flag_options = dataclasses.replace(options, threshold=0.5, gain="linear", no_relevant="zero")
