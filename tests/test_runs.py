@@ -733,3 +733,14 @@ def test_gains_per_label_on_the_command_line(tmp_path, capsys):
     assert "gain: label 1 of user '301' has no gain" in refused(
         capsys, "evaluate", *args[1:], "--gain", "2:5"
     )
+
+
+def test_judged_only_counts_the_rows_of_users_without_truth_as_unjudged():
+    """A run user the truth does not know has nothing judged: its rows are left out with the
+    other unjudged ones, every time (the flags of such users were once left unset)."""
+    run = pd.DataFrame({"user_id": [0, 1, 1, 1], "item_id": [28, 28, 14, 99], "score": [0.5, 0.0, 1.0, 0.7]})
+    truth = pd.DataFrame({"user_id": 1, "item_id": [7, 14, 0, 28], "relevance": [2.0, 3.0, -1.0, 0.0]})
+    for _ in range(3):
+        got = fastrank.evaluate_run(run, truth, metrics=["ndcg@all"], judged_only=True, ties="trec")
+        assert got.notes == ["run: 2 unjudged rows left out (judged_only)"]
+        assert got.per_user.user.tolist() == [1]

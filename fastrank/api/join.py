@@ -423,7 +423,7 @@ def _judged_rows(groups: Groups, run_user_ids: pa.Array, items: pa.ChunkedArray,
     relevance >= 0."""
     run_user = frozen(_lookup(run_user_ids, truth.user_ids)[groups.keys])
     run_items = frozen(groups.take(_lookup(items, truth.item_ids)))
-    flags, offsets = np.empty(len(run_items), np.float64), frozen(groups.offsets)
+    flags, offsets = np.zeros(len(run_items), np.float64), frozen(groups.offsets)  # no truth: unjudged
     run_chunks(
         lambda first, stop: kernels.match_truth(
             first, stop, offsets, run_user, run_items, frozen(truth.offsets), frozen(truth.item_codes),
