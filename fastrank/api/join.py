@@ -257,23 +257,17 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
                 )
             repeated = count(int((~keep).sum()), "repeated (user, item) row")
             notes.append(f"{where}: {repeated}; the first of each kept")
-            rows = np.flatnonzero(keep)
-            users, items, scores = users.take(rows), items.take(rows), scores[rows]
-            groups, run_user_ids = _group_users(users)
+            users, items, scores, groups, run_user_ids = _kept(keep, users, items, scores)
     if o.judged_only and len(users):
         keep = _judged_rows(groups, run_user_ids, items, truth)
         if not keep.all():
             notes.append(f"{where}: {count(int((~keep).sum()), 'unjudged row')} left out (judged_only)")
-            rows = np.flatnonzero(keep)
-            users, items, scores = users.take(rows), items.take(rows), scores[rows]
-            groups, run_user_ids = _group_users(users)
+            users, items, scores, groups, run_user_ids = _kept(keep, users, items, scores)
     if o.depth is not None and len(users):
         keep = _within_depth(groups, scores, items, o.depth)
         if not keep.all():
             notes.append(f"{where}: {count(int((~keep).sum()), 'row')} past depth {o.depth} left out")
-            rows = np.flatnonzero(keep)
-            users, items, scores = users.take(rows), items.take(rows), scores[rows]
-            groups, run_user_ids = _group_users(users)
+            users, items, scores, groups, run_user_ids = _kept(keep, users, items, scores)
     truth_user = _lookup(run_user_ids, truth.user_ids)[groups.keys]  # per run group; -1: no truth
     sizes = groups.sizes
     skipped = truth_user < 0
@@ -384,10 +378,7 @@ def _repeats(groups: Groups, items: pa.ChunkedArray) -> bool:
     if pa.types.is_integer(array.type):
         ids = groups.take(np.asarray(array.to_numpy(zero_copy_only=False), np.int64))
         return bool(duplicates_per_user(groups, ids, True).any())
-    array = array.cast(pa.large_string())
-    _, offsets_buffer, data_buffer = array.buffers()
-    offsets = np.frombuffer(offsets_buffer, np.int64)[array.offset : array.offset + len(array) + 1]
-    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    offsets, data = _text_buffers(array)
     hashes = np.empty(len(array), np.uint64)
     kernels.fnv1a64(offsets, data, hashes)
     keys, group_offsets = frozen(groups.take(hashes.view(np.int64))), frozen(groups.offsets)
@@ -418,6 +409,32 @@ def _group(codes: np.ndarray) -> Groups:
     return group_rows(codes)
 
 
+def _kept(
+    keep: np.ndarray, users: pa.ChunkedArray, items: pa.ChunkedArray, scores: np.ndarray
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray, np.ndarray, Groups, pa.Array]:
+    """The run's rows where ``keep`` (input order), and their users grouped again."""
+    rows = np.flatnonzero(keep)
+    users, items, scores = users.take(rows), items.take(rows), scores[rows]
+    return (users, items, scores, *_group_users(users))
+
+
+def _in_input_order(groups: Groups, grouped: np.ndarray) -> np.ndarray:
+    """A per-row column in group order, put back in input row order."""
+    out = np.empty(len(grouped), grouped.dtype)
+    out[groups.take(np.arange(len(grouped)))] = grouped
+    return out
+
+
+def _text_buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The ids as text (integers as their decimal text): each one's byte offsets (int64, one more
+    than ids) and all their bytes, from an arrow large_string's buffers."""
+    text = array.cast(pa.large_string())
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, np.int64)[text.offset : text.offset + len(text) + 1]
+    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
+    return offsets, data
+
+
 def _judged_rows(groups: Groups, run_user_ids: pa.Array, items: pa.ChunkedArray, truth: Truth) -> np.ndarray:
     """Whether each run row (input order) has an item judged for its user: in the truth with a
     relevance >= 0."""
@@ -431,29 +448,21 @@ def _judged_rows(groups: Groups, run_user_ids: pa.Array, items: pa.ChunkedArray,
         ),
         even_bounds(groups.n_groups, 2 * thread_count(True)), True,
     )  # fmt: skip
-    keep = np.empty(len(flags), np.bool_)
-    keep[groups.take(np.arange(len(flags)))] = flags > 0
-    return keep
+    return _in_input_order(groups, flags > 0)
 
 
 def _within_depth(groups: Groups, scores: np.ndarray, items: pa.ChunkedArray, depth: int) -> np.ndarray:
     """Whether each run row (input order) is among its user's first ``depth`` in trec_eval's order."""
     bounds = even_bounds(groups.n_groups, 2 * thread_count(True))
-    inside = -_trec_order(groups, groups.take(scores), items, bounds) < depth
-    keep = np.empty(len(inside), np.bool_)
-    keep[groups.take(np.arange(len(inside)))] = inside
-    return keep
+    return _in_input_order(groups, -_trec_order(groups, groups.take(scores), items, bounds) < depth)
 
 
 def _trec_order(groups: Groups, scores: np.ndarray, items: pa.ChunkedArray, bounds: np.ndarray) -> np.ndarray:
     """Distinct scores (in group order) giving trec_eval's order within each user: score
     descending, then item id as text descending (trec_eval sorts ties by ``strcmp`` of docno,
     reversed). Each group is ordered by itself, and only ties compare the ids' bytes."""
-    text = items.combine_chunks().cast(pa.large_string())  # integers compare as their text too
-    _, offsets_buffer, data_buffer = text.buffers()
-    text_offsets = np.frombuffer(offsets_buffer, np.int64)[text.offset : text.offset + len(text) + 1]
-    data = np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
-    rows = frozen(groups.take(np.arange(len(text), dtype=np.int64)))
+    text_offsets, data = _text_buffers(items.combine_chunks())  # integers compare as their text too
+    rows = frozen(groups.take(np.arange(len(text_offsets) - 1, dtype=np.int64)))
     out = np.empty(len(scores), np.float64)
     group_offsets, grouped_scores = frozen(groups.offsets), frozen(np.ascontiguousarray(scores, np.float64))
     run_chunks(

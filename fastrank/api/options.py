@@ -141,16 +141,7 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     Raises :class:`~fastrank.InputError` naming the option (as a Python argument) at fault.
     """
     o = options
-    ks = [check_int(one, "k") for one in as_list(o.k)]
-    if not ks:
-        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
-    if not isinstance(o.metrics, (str, Sequence)):
-        raise InputError(
-            f"The 'metrics' parameter must be a name or a list of names. Got {o.metrics!r} instead."
-        )
-    pairs = expand(as_list(o.metrics), ks)
-    if not pairs:
-        raise InputError(f"metrics: name at least one metric, e.g. {example(None)!r}")
+    ks, pairs = _check_specs(o.k, o.metrics)
     metric_names = list(dict.fromkeys(spec.name for spec in pairs))
     scoring = o.metric_options.checked()
     model = check_model_options(o.model_options)
@@ -305,25 +296,32 @@ class RunOptions:
         return MetricOptions(self.threshold, self.ties, self.gain, min_items=1, max_grade=self.max_grade)
 
 
+def _check_specs(k: Any, metrics: Any) -> tuple[list[int], list[MetricSpec]]:
+    """The cutoffs ``k``, and the (metric, cutoff) pairs of ``metrics`` at each; at least one of
+    each."""
+    ks = [check_int(one, "k") for one in as_list(k)]
+    if not ks:
+        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
+    if not isinstance(metrics, (str, Sequence)):
+        raise InputError(
+            f"The 'metrics' parameter must be a name or a list of names. Got {metrics!r} instead."
+        )
+    specs = expand(as_list(metrics), ks)
+    if not specs:
+        raise InputError(f"metrics: name at least one metric, e.g. {example(None)!r}")
+    return ks, specs
+
+
 def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:
     """The metric specs (each metric at every k) and how they are scored; raises on a bad option."""
     o = options
-    ks = [check_int(one, "k") for one in as_list(o.k)]
-    if not ks:
-        raise InputError("The 'k' parameter must name at least one cutoff. Got an empty list instead.")
-    if not isinstance(o.metrics, (str, Sequence)):
-        raise InputError(
-            f"The 'metrics' parameter must be a name or a list of names. Got {o.metrics!r} instead."
-        )
-    specs = expand(as_list(o.metrics), ks)
+    _, specs = _check_specs(o.k, o.metrics)
     for spec in specs:
         if not spec.metric.for_runs:
             raise InputError(
                 f"metrics: {spec.name} is for tables of scored rows (fastrank.evaluate); a top-N run "
                 "has no scores for the items it left out"
             )
-    if not specs:
-        raise InputError(f"metrics: name at least one metric, e.g. {example(None)!r}")
     scoring = o.metric_options.checked(RUN_TIES)
     check_choice(o.map_denominator, "map_denominator", ("min", "relevant"))
     check_choice(o.empty_run, "empty_run", ("zero", "skip"))

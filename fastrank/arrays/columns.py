@@ -20,7 +20,11 @@ from .threads import even_bounds, frozen, run_chunks, thread_count
 
 def user_of_row(groups: Groups, row: int) -> Any:
     """The user (group key) of input row ``row``, for messages."""
-    position = row if groups.order is None else int(np.flatnonzero(groups.order == row)[0])
+    return user_at(groups, row if groups.order is None else int(np.flatnonzero(groups.order == row)[0]))
+
+
+def user_at(groups: Groups, position: int) -> Any:
+    """The user (group key) of the row at ``position`` in group order, for messages."""
     key = groups.keys[int(np.searchsorted(groups.offsets, position, side="right")) - 1]
     return key.item() if isinstance(key, np.generic) else key
 

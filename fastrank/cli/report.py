@@ -78,16 +78,21 @@ def format_trec(result: Any) -> str:
         lines.append(_trec_line("num_q", "all", str(rows.user.nunique())))
         for user, values in rows.groupby("user", sort=False):
             for r in values.itertuples(index=False):
-                spec = MetricSpec(r.metric, None if r.k is None or r.k != r.k else int(r.k))
+                spec = _spec(r)
                 lines.append(_trec_line(trec_eval_name(spec), str(user), _trec_value(spec, r.value)))
         for r in summary[summary.source == source].itertuples(index=False):
-            spec = MetricSpec(r.metric, None if r.k is None or r.k != r.k else int(r.k))
+            spec = _spec(r)
             if spec.metric.summed:
                 total = rows[(rows.metric == r.metric)]["value"].sum()
                 lines.append(_trec_line(trec_eval_name(spec), "all", _trec_value(spec, total)))
             else:
                 lines.append(_trec_line(trec_eval_name(spec), "all", _trec_value(spec, r.mean)))
     return "\n".join(lines)
+
+
+def _spec(row: Any) -> MetricSpec:
+    """The metric and cutoff of a summary or per-user row (k NaN or None: the whole list)."""
+    return MetricSpec(row.metric, None if row.k is None or row.k != row.k else int(row.k))
 
 
 def _trec_line(measure: str, query: str, value: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import jit
-from .judged import rank_order
+from .sorting import rank_order
 from .topk import OPTIMISTIC, PESSIMISTIC
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import jit
+from .sorting import rank_order
 from .topk import OPTIMISTIC, PESSIMISTIC
 
 BPREF, NUM_RET, NUM_REL, NUM_REL_RET = range(4)
@@ -25,15 +26,6 @@ def _bpref_term(nonrel_above, n_relevant, n_nonrel):
     if nonrel_above == 0:
         return 1.0
     return 1.0 - min(nonrel_above, n_relevant) / min(n_nonrel, n_relevant)
-
-
-@jit
-def rank_order(scores, lo, hr):
-    """The rows ``lo:hr`` by score descending (stable): checked, not sorted, when already so."""
-    for r in range(lo + 1, hr):
-        if scores[r] > scores[r - 1]:
-            return lo + np.argsort(-scores[lo:hr], kind="mergesort")
-    return np.arange(lo, hr)
 
 
 @jit

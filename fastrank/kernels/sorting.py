@@ -1,10 +1,20 @@
-"""Per-group orderings for the notebook protocol (a compatibility path, not a hot one)."""
+"""Per-group orderings: a list's rank order (checked before it is sorted), and the notebook
+protocol's orders (a compatibility path, not a hot one)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .jit import jit
+
+
+@jit
+def rank_order(scores, lo, hr):
+    """The rows ``lo:hr`` by score descending (stable): checked, not sorted, when already so."""
+    for r in range(lo + 1, hr):
+        if scores[r] > scores[r - 1]:
+            return lo + np.argsort(-scores[lo:hr], kind="mergesort")
+    return np.arange(lo, hr)
 
 
 @jit

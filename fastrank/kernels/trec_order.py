@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import jit
+from .sorting import rank_order
 
 
 @jit
@@ -76,16 +77,7 @@ def trec_positions(first, stop, offsets, scores, rows, text, out):
     for g in range(first, stop):
         lo = offsets[g]
         n = offsets[g + 1] - lo
-        in_order = True
-        for r in range(1, n):
-            if scores[lo + r] > scores[lo + r - 1]:
-                in_order = False
-                break
-        if in_order:
-            for r in range(n):
-                order[r] = r
-        else:
-            order[:n] = np.argsort(-scores[lo : lo + n], kind="mergesort")
+        order[:n] = rank_order(scores, lo, lo + n) - lo
         start = 0
         while start < n:
             end = start + 1

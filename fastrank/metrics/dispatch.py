@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import kernels
 from ..arrays.checks import check_int
-from ..arrays.columns import check_values
+from ..arrays.columns import check_values, user_at
 from ..arrays.grouping import Groups, group_chunks, group_rows
 from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
@@ -320,12 +320,6 @@ def evaluate_grouped(
     )
 
 
-def _user_of(groups: Groups, row: int) -> Any:
-    """The user id of ``row`` (in group order), as a plain Python value for messages."""
-    group = int(np.searchsorted(groups.offsets, row, side="right") - 1)
-    return np.asarray(groups.keys)[group : group + 1].tolist()[0]
-
-
 def _gains(labels: np.ndarray, gains: tuple[tuple[float, float], ...], groups: Groups) -> np.ndarray:
     """Each label's gain from ``gains`` (label, gain) pairs; 0 gains 0 unless given; a label
     without a gain is refused, naming its user."""
@@ -337,7 +331,7 @@ def _gains(labels: np.ndarray, gains: tuple[tuple[float, float], ...], groups: G
     if missing.size:
         row = int(missing[0])
         raise InputError(
-            f"gain: label {labels[row]:g} of user {_user_of(groups, row)!r} has no gain; give one for each "
+            f"gain: label {labels[row]:g} of user {user_at(groups, row)!r} has no gain; give one for each "
             f"label (levels given: {', '.join(f'{level:g}' for level in levels)})"
         )
     return np.array([pairs[level] for level in levels])[where]
@@ -358,7 +352,7 @@ def _cascade_columns(
     max_grade = largest if options.max_grade is None else options.max_grade
     if largest > max_grade:
         raise InputError(
-            f"labels: {largest:g} of user {_user_of(groups, int(np.argmax(labels)))!r} is above "
+            f"labels: {largest:g} of user {user_at(groups, int(np.argmax(labels)))!r} is above "
             f"max_grade={max_grade:g}; ERR's stop probability (2^label - 1) / 2^max_grade would exceed 1"
         )
     ks = frozen(np.array([spec.k or 0 for spec in specs], np.int64))
