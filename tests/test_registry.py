@@ -12,7 +12,15 @@ from sklearn.metrics import ndcg_score
 
 import fastrank
 from fastrank.cli.commands import build_parser
-from fastrank.metrics.registry import METRICS, REGISTRY, MetricSpec, expand, parse_metric, readme_tables
+from fastrank.metrics.registry import (
+    METRICS,
+    REGISTRY,
+    MetricSpec,
+    expand,
+    parse_metric,
+    readme_tables,
+    trec_eval_name,
+)
 
 PACKAGE = Path(fastrank.__file__).parent
 
@@ -57,7 +65,10 @@ def test_every_registered_metric_is_computed(name):
     labels = rng.integers(0, 3, users.size).astype(float)
     scores = rng.random(users.size)
     spec = name if metric.cutoff == "none" else f"{name}@3"
-    result = fastrank.ranking_metrics(users, labels, scores, [spec], items=rng.integers(0, 10, users.size))
+    ties = "pessimistic" if metric.needs_order else "average"
+    result = fastrank.ranking_metrics(
+        users, labels, scores, [spec], items=rng.integers(0, 10, users.size), ties=ties
+    )
     assert np.isfinite(result.mean[spec])
     assert metric.label and metric.definition
 
@@ -77,3 +88,31 @@ def test_a_cutoff_of_all_names_the_whole_list():
     for user in (0, 1):
         rows = users == user
         assert got[user] == pytest.approx(ndcg_score([labels[rows]], [scores[rows]]), rel=1e-12)
+
+
+def test_a_recall_level_is_a_percent_and_a_maximum_needs_an_order():
+    """``iprec@50`` is recall 0.5 (trec_eval's ``iprec_at_recall_0.50``), from 0 to 100; a bare
+    ``iprec`` is trec_eval's 11 levels; a decimal is refused with the spelling to use; a maximum over
+    ranks is refused with ties averaged, in one line naming the rules that order ties."""
+    assert parse_metric("iprec@0") == MetricSpec("iprec", 0)
+    assert expand(["iprec", "iprec_11pt"], [5]) == [
+        *(MetricSpec("iprec", level) for level in range(0, 101, 10)), MetricSpec("iprec_11pt", None)
+    ]  # fmt: skip
+    assert trec_eval_name(MetricSpec("iprec", 50)) == "iprec_at_recall_0.50"
+    assert trec_eval_name(MetricSpec("iprec", 0)) == "iprec_at_recall_0.00"
+    with pytest.raises(fastrank.InputError, match=r"in percent, 0 to 100 \(write 'iprec@50'"):
+        parse_metric("iprec@0.5")
+    with pytest.raises(fastrank.InputError, match=r"in percent, 0 to 100. Got 101"):
+        parse_metric("iprec@101")
+    with pytest.raises(fastrank.InputError, match=r"must be an int >= 1"):
+        parse_metric("ndcg@2.5")
+    users, labels, scores = [0, 0, 1, 1], [1, 0, 1, 1], [0.5, 0.5, 0.2, 0.1]
+    for spec in ("iprec@50", "iprec_11pt"):
+        with pytest.raises(
+            fastrank.InputError, match=r"no exact average over the orders of tied scores; pass"
+        ):
+            fastrank.ranking_metrics(users, labels, scores, [spec])
+    pessimistic = fastrank.ranking_metrics(users, labels, scores, ["iprec@50"], ties="pessimistic")
+    optimistic = fastrank.ranking_metrics(users, labels, scores, ["iprec@50"], ties="optimistic")
+    assert list(pessimistic["iprec@50"]) == [0.5, 1.0]  # the tie's relevant row second, then first
+    assert list(optimistic["iprec@50"]) == [1.0, 1.0]

@@ -86,6 +86,8 @@ def _pytrec(run, truth, ks, **flags):
         *(set(UNCUT.values()) - {"ndcg"}),
         *WHOLE.values(),
         "gm_map",
+        "iprec_at_recall",
+        "11pt_avg",
     }
     got = pytrec_eval.RelevanceEvaluator(qrels, measures, **flags).evaluate(runs)
     # pytrec_eval 0.5's uncut ndcg never returns on some qrels with a negative relevance, so it is
@@ -100,7 +102,8 @@ KS = [1, 3, 5, 30]
 UNCUT = {"ndcg": "ndcg", "map": "map", "mrr": "recip_rank", "precision": "set_P", "recall": "set_recall",
          "f1": "set_F", "set_ap": "set_map"}  # fmt: skip
 """fastrank's metrics over the whole list (``name@all``) and trec_eval's uncut measures."""
-WHOLE = {"bpref": "bpref", "num_ret": "num_ret", "num_rel": "num_rel", "num_rel_ret": "num_rel_ret"}
+WHOLE = {"bpref": "bpref", "num_ret": "num_ret", "num_rel": "num_rel", "num_rel_ret": "num_rel_ret",
+         "infap": "infAP"}  # fmt: skip
 """fastrank's metrics without a cutoff that tell judged items apart, and trec_eval's names."""
 TREC_NAMES = {"ndcg": "ndcg_cut", "precision": "P", "recall": "recall", "map": "map_cut",
               "hit_rate": "success", "relative_precision": "relative_P"}  # fmt: skip
@@ -113,7 +116,7 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
     if in_rank_order:  # lists as runs are written: the kernel skips its selection for them
         run = run.sort_values(["user_id", "score", "item_id"], ascending=[True, False, False])
     uncut = [f"{metric}@all" for metric in UNCUT]
-    metrics = [*METRICS, "relative_precision", "r_precision", *uncut, *WHOLE, "gm_map"]
+    metrics = [*METRICS, "relative_precision", "r_precision", *uncut, *WHOLE, "gm_map", "iprec", "iprec_11pt"]
     result = fastrank.evaluate_run(
         run, truth, k=[*KS, 1000], metrics=metrics, ties="trec", map_denominator="relevant"
     )
@@ -129,6 +132,12 @@ def test_equals_pytrec_eval_per_user_with_trec_ties_and_denominators(case, in_ra
     logs = [measures["gm_map"] for measures in want.values()]
     logs += [np.log(1e-5)] * len(set(truth.user_id) - set(run.user_id))
     assert result.mean("run", metric="gm_map", k=None) == pytest.approx(np.exp(np.mean(logs)), rel=1e-9)
+    for metric, level, name in [("iprec_11pt", None, "11pt_avg")] + [
+        ("iprec", level, f"iprec_at_recall_{level / 100:.2f}") for level in range(0, 101, 10)
+    ]:  # fmt: skip
+        got = _values(result, metric, level)
+        for user, measures in want.items():
+            assert got[_user(user, truth)] == pytest.approx(measures[name], abs=1e-9), (name, user)
     for metric, name in [*UNCUT.items(), *WHOLE.items()]:
         got = _values(result, metric, None)
         for user, measures in want.items():
@@ -553,13 +562,38 @@ def _judged_reference(flags, rel, scores, k, n_relevant, n_nonrel):
     return float(np.mean(bprefs)), float(np.mean(shares)), float(np.mean(residuals))
 
 
+def _infap_reference(relevance, scores, n_relevant):
+    """infAP as trec_eval's loop computes it (``relevance``: the row's relevance in the truth, NaN
+    outside it), averaged over every order of the tied scores."""
+    values = []
+    for order in naive.tie_orders(scores) if len(scores) else [np.arange(0)]:
+        total, rel, nonrel, pooled = 0.0, 0, 0, 0
+        for j, i in enumerate(order):
+            if np.isnan(relevance[i]):
+                continue
+            if relevance[i] < 0:
+                pooled += 1
+            elif relevance[i] < 1:
+                nonrel += 1
+            else:
+                rel += 1
+                total += 1.0 if j == 0 else (
+                    1 / (j + 1) + j / (j + 1) * ((rel - 1 + nonrel + pooled) / j)
+                    * ((rel - 1 + 1e-5) / (rel - 1 + nonrel + 2e-5))
+                )  # fmt: skip
+        values.append(total / n_relevant if n_relevant else 0.0)
+    return float(np.mean(values))
+
+
 @given(case=run_and_truth(tied=True, max_run=7))
 def test_judged_metrics_average_every_order_of_a_tie(case):
-    """bpref, judged@k and RBP's residual with ties averaged equal the mean over every order of
-    the tied rows; a relevance of -1 is judged for none of them (as trec_eval's bpref reads it)."""
+    """bpref, infAP, judged@k and RBP's residual with ties averaged equal the mean over every order
+    of the tied rows; a relevance of -1 is judged for none of them (as trec_eval's bpref reads it),
+    and pooled for infAP."""
     run, truth = case
-    got = fastrank.evaluate_run(run, truth, k=[1, 3], metrics=["bpref", "judged", "rbp_residual"])
+    got = fastrank.evaluate_run(run, truth, k=[1, 3], metrics=["bpref", "judged", "rbp_residual", "infap"])
     bpref, shares = _values(got, "bpref", None), {k: _values(got, "judged_share", k) for k in (1, 3)}
+    infap = _values(got, "infap", None)
     residuals = {k: _values(got, "rbp_residual", k) for k in (1, 3)}
     for user, judged in truth.groupby("user_id"):
         relevance = dict(zip(judged.item_id, judged.relevance, strict=True))
@@ -569,6 +603,8 @@ def test_judged_metrics_average_every_order_of_a_tie(case):
         n_relevant = int((judged.relevance >= 1).sum())
         n_nonrel = int(((judged.relevance >= 0) & (judged.relevance < 1)).sum())
         scores = rows.score.to_numpy()
+        in_truth = np.array([relevance.get(item, np.nan) for item in rows.item_id])
+        assert infap[user] == pytest.approx(_infap_reference(in_truth, scores, n_relevant), abs=1e-12), user
         for k in (1, 3):
             want_bpref, want_share, want_residual = _judged_reference(
                 flags, rel, scores, k, n_relevant, n_nonrel
@@ -576,6 +612,38 @@ def test_judged_metrics_average_every_order_of_a_tie(case):
             assert bpref[user] == pytest.approx(want_bpref, abs=1e-12), user
             assert shares[k][user] == pytest.approx(want_share, abs=1e-12), (user, k)
             assert residuals[k][user] == pytest.approx(want_residual, abs=1e-12), (user, k)
+
+
+def _iprec_reference(rel, n_relevant, level):
+    """trec_eval's interpolated precision at ``level`` of one ranking (``rel``: 1 for a relevant
+    row, in rank order): the largest precision at a relevant rank from the needed-th on."""
+    needed = int(level * n_relevant + 0.9)
+    precisions = [rel[: r + 1].sum() / (r + 1) for r in np.flatnonzero(rel)]
+    if not n_relevant or needed > len(precisions):
+        return 0.0
+    return max(precisions[max(needed - 1, 0) :], default=0.0)
+
+
+@given(case=run_and_truth(tied=True), ties=st.sampled_from(["pessimistic", "optimistic"]))
+def test_a_maximum_over_ranks_takes_the_order_the_tie_rule_gives(case, ties):
+    """iprec and infAP with ties ordered worst-first (a tie's relevant rows below its others) or
+    best-first equal references on the list put in that order."""
+    run, truth = case
+    levels = [0, 30, 50, 100]
+    got = fastrank.evaluate_run(run, truth, metrics=[*(f"iprec@{v}" for v in levels), "infap"], ties=ties)
+    for user, judged in truth.groupby("user_id"):
+        relevance = dict(zip(judged.item_id, judged.relevance, strict=True))
+        rows = run[run.user_id == user]
+        in_truth = np.array([relevance.get(item, np.nan) for item in rows.item_id])
+        rel = (in_truth >= 1).astype(int)
+        order = np.lexsort((rel if ties == "pessimistic" else -rel, -rows.score.to_numpy()))
+        n_relevant = int((judged.relevance >= 1).sum())
+        distinct = -np.argsort(order).astype(float)  # scores that put the rows in that order
+        want = _infap_reference(in_truth, distinct, n_relevant)
+        assert _values(got, "infap", None)[user] == pytest.approx(want, abs=1e-12), user
+        for level in levels:
+            want = _iprec_reference(rel[order], n_relevant, level / 100)
+            assert _values(got, "iprec", level)[user] == pytest.approx(want, abs=1e-12), (user, level)
 
 
 @given(case=ANY_IDS, depth=st.sampled_from([1, 2, 5]))

@@ -127,15 +127,15 @@ class Truth:
     user_codes: np.ndarray  # per row, in that order
     item_codes: np.ndarray  # per row: 0 <= code < len(item_ids)
     labels: np.ndarray  # per row, a negative relevance read as 0
-    judged: np.ndarray  # per row: 1.0 for a relevance >= 0, 0.0 for a negative one
+    judged: np.ndarray  # per row: 1.0 for a relevance >= 0, -1.0 for a negative one (pooled, unjudged)
     sizes: np.ndarray  # truth rows per user
     name: str
     dropped: int = 0  # repeated (user, item) rows left out (duplicates="first")
 
 
 def prepare_truth(truth: Any, o: RunOptions) -> Truth:
-    """The truth read and checked (relevance finite; a negative one read as 0, judged and not
-    relevant, as trec_eval reads it; a repeated (user, item) refused or its first row kept, by
+    """The truth read and checked (relevance finite; a negative one read as 0, not relevant and
+    not judged, as trec_eval reads it; a repeated (user, item) refused or its first row kept, by
     ``o.duplicates``), its pairs sorted once for every run's lookups."""
     form, truth = run_format(truth, o.input_format)
     if form is not None and not form.table:  # fixed fields (TREC)
@@ -167,8 +167,8 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
             f"{items[row].as_py()!r}); relevance must be finite"
         )
     # trec_eval's reading of a negative relevance: not relevant, no gain, and (for the measures
-    # of judged items) not judged.
-    judged = (labels >= 0).astype(np.float64)
+    # of judged items) not judged, though in the pool (infAP tells it from an item outside it).
+    judged = np.where(labels >= 0, 1.0, -1.0)
     labels = np.maximum(labels, 0.0)
     user_codes, user_ids = _encode(users)
     item_codes, item_ids = _encode(items)
@@ -237,7 +237,7 @@ class Joined:
     ranked: np.ndarray  # run rows at the start of each group
     labels: np.ndarray
     scores: np.ndarray
-    judged: np.ndarray | None = None  # per row, 1.0 when its item is judged (with_judged only)
+    judged: np.ndarray | None = None  # per row, Truth.judged's flag, 0.0 outside it (with_judged only)
 
 
 def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: bool = False) -> Joined:

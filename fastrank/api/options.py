@@ -26,7 +26,17 @@ from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..metrics import protocols
 from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
-from ..metrics.registry import DEFAULT, REGISTRY, RUN_TIES, WEIGHTED, MetricSpec, example, expand, names
+from ..metrics.registry import (
+    DEFAULT,
+    REGISTRY,
+    RUN_TIES,
+    WEIGHTED,
+    MetricSpec,
+    check_order,
+    example,
+    expand,
+    names,
+)
 from ..scoring import MODEL_DEFAULTS, PREDICTORS, ModelOptions
 
 ENGINE_DEFAULTS = EngineSettings()
@@ -144,6 +154,7 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     ks, pairs = _check_specs(o.k, o.metrics)
     metric_names = list(dict.fromkeys(spec.name for spec in pairs))
     scoring = o.metric_options.checked()
+    check_order(pairs, scoring.ties)
     model = check_model_options(o.model_options)
     wanted = as_list(o.protocol)
     for name in wanted:
@@ -323,6 +334,7 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:
                 "has no scores for the items it left out"
             )
     scoring = o.metric_options.checked(RUN_TIES)
+    check_order(specs, scoring.ties)
     check_choice(o.map_denominator, "map_denominator", ("min", "relevant"))
     check_choice(o.empty_run, "empty_run", ("zero", "skip"))
     if o.depth is not None:

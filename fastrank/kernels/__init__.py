@@ -11,8 +11,9 @@ from .classes import grouped_class_metrics
 from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, value_range
 from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
+from .interpolated import grouped_iprec
 from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
-from .judged import BPREF, NUM_REL, NUM_REL_RET, NUM_RET, grouped_judged_metrics
+from .judged import BPREF, INFAP, NUM_REL, NUM_REL_RET, NUM_RET, grouped_judged_metrics
 from .ranked import grouped_ranked_metrics
 from .ranking import BINARY, EXPONENTIAL, LINEAR, RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
@@ -27,6 +28,7 @@ __all__ = [
     "BINARY",
     "BPREF",
     "EXPONENTIAL",
+    "INFAP",
     "LINEAR",
     "LONG_TAIL",
     "NOVELTY",
@@ -44,6 +46,7 @@ __all__ = [
     "grouped_class_metrics",
     "grouped_err",
     "grouped_exposure",
+    "grouped_iprec",
     "grouped_judged_metrics",
     "grouped_metrics",
     "grouped_ranked_metrics",

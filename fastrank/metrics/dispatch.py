@@ -17,6 +17,7 @@ from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
+from .interpolated import interpolated_precision
 from .judged import judged_metrics
 from .options import DEFAULT_K, DEFAULTS, GAIN_CODES, MetricOptions
 from .registry import (
@@ -24,7 +25,9 @@ from .registry import (
     CATALOG,
     CLASSES,
     DERIVED,
+    ELEVEN_POINTS,
     EXPOSURE,
+    INTERPOLATED,
     JUDGED,
     RANKING,
     REQUIRED,
@@ -34,6 +37,7 @@ from .registry import (
     MetricSpec,
     NoRelevant,
     Ties,
+    check_order,
     example,
     parse_metric,
 )
@@ -148,6 +152,7 @@ def ranking_metrics(
     if not specs:
         raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
     options = MetricOptions(threshold, ties, gain, min_items, no_relevant, max_grade).checked()
+    check_order(specs, options.ties)
 
     needing_items = check_specs(specs, items is not None)
 
@@ -178,7 +183,7 @@ def check_specs(specs: Sequence[MetricSpec], has_items: bool) -> list[MetricSpec
     are none; the specs that need item ids."""
     for spec in specs:
         if spec.metric.cutoff == REQUIRED and spec.k is None:
-            raise InputError(f"metrics: {spec.name} needs a cutoff, e.g. '{spec.name}@10'")
+            raise InputError(f"metrics: {spec.name} needs a cutoff, e.g. '{spec.metric.example}'")
     needing_items = [spec for spec in specs if spec.metric.needs_items]
     if needing_items and not has_items:
         raise InputError(f"metrics: {needing_items[0]} needs item ids; pass items= (one per row)")
@@ -211,8 +216,9 @@ def evaluate_grouped(
     relevant count only. ``map_denominator``: ``"min"`` divides AP@k by ``min(k, relevant)``,
     ``"relevant"`` by the relevant count (trec_eval, ranx). ``items``: the catalog of the
     beyond-accuracy metrics; ``user_weights``: the weight of each user in a weighted mean
-    (default its rows); ``judged``: 1.0 for each row whose item is judged, 0.0 for one that is not
-    (a run against qrels; default: every row is).
+    (default its rows); ``judged``: 1.0 for each row whose item is judged, -1.0 for one in the
+    pool but not judged (a negative relevance), 0.0 for one outside the qrels (a run against
+    qrels; default: every row is judged).
     """
     column = {spec: j for j, spec in enumerate(specs)}
     out = np.full((groups.n_groups, len(specs)), np.nan)
@@ -259,6 +265,7 @@ def evaluate_grouped(
             columns = judged_metrics(
                 groups, (labels, scores, flags), ranked, options.threshold, tie=TIE_CODES[options.ties],
                 skip_no_relevant=options.no_relevant == "skip", parallel=parallel,
+                with_inferred=any(spec.metric.column == kernels.INFAP for spec in by_judged),
             )  # fmt: skip
             values.update(
                 {spec: columns[:, spec.metric.column] for spec in by_judged if spec.metric.column >= 0}
@@ -272,7 +279,8 @@ def evaluate_grouped(
             if shares:
                 parts = [MetricSpec(spec.metric.parts[0], spec.k) for spec in shares]
                 columns, _, _ = _ranking_columns(
-                    groups, 1.0 - flags if over_unjudged else flags, scores, parts, flag_options,
+                    groups, (flags <= 0 if over_unjudged else flags > 0).astype(np.float64), scores, parts,
+                    flag_options,
                     parallel=parallel, ranked=ranked, map_denominator="min",
                 )  # fmt: skip
                 for j, spec in enumerate(shares):
@@ -280,6 +288,16 @@ def evaluate_grouped(
                     values[spec] = (
                         columns[:, j] if combine is None else combine(columns[:, j], n_ranked, spec.k)
                     )
+    interpolated = [s for s in everything if s.metric.family == INTERPOLATED]
+    if interpolated:
+        levels_of = {spec: ELEVEN_POINTS if spec.k is None else (spec.k,) for spec in interpolated}
+        levels = sorted({level for wanted in levels_of.values() for level in wanted})
+        columns = interpolated_precision(
+            groups, labels, scores, ranked, np.array(levels) / 100, options.threshold,
+            tie=TIE_CODES[options.ties], skip_no_relevant=options.no_relevant == "skip", parallel=parallel,
+        )  # fmt: skip
+        for spec, wanted in levels_of.items():
+            values[spec] = columns[:, [levels.index(level) for level in wanted]].mean(axis=1)
     weights = {}
     for spec in specs:
         metric = spec.metric

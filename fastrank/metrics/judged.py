@@ -19,17 +19,28 @@ def judged_metrics(
     tie: int,
     skip_no_relevant: bool,
     parallel: bool,
+    with_inferred: bool = False,
 ) -> np.ndarray:
-    """Per user (groups x 4, the registry's ``column`` of each metric of the judged family).
-    ``data`` is ``(labels, scores, judged)`` in group order, ``judged`` 1.0 for a
-    judged row, 0.0 for an unjudged one; ``ranked``: a run's ranked rows per group (None: all)."""
+    """Per user (groups x 5, the registry's ``column`` of each metric of the judged family; infAP's
+    only when ``with_inferred``). ``data`` is ``(labels, scores, judged)`` in group order, ``judged`` 1.0
+    for a judged row, -1.0 for a pooled unjudged one (a negative relevance), 0.0 for one outside
+    the qrels; ``ranked``: a run's ranked rows per group (None: all)."""
     labels, scores, judged = (frozen(np.ascontiguousarray(a, dtype=np.float64)) for a in data)
-    out = np.empty((groups.n_groups, 4), np.float64)
+    out = np.empty((groups.n_groups, 5), np.float64)
     offsets = frozen(groups.offsets)
     ranked_rows = frozen(np.empty(0, np.int64) if ranked is None else np.asarray(ranked, np.int64))
     run_chunks(
         lambda first, stop: kernels.grouped_judged_metrics(
-            first, stop, offsets, ranked_rows, (labels, scores, judged), threshold, tie, skip_no_relevant, out
+            first,
+            stop,
+            offsets,
+            ranked_rows,
+            (labels, scores, judged),
+            threshold,
+            tie,
+            skip_no_relevant,
+            with_inferred,
+            out,
         ),
         group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
         parallel,

@@ -48,6 +48,7 @@ EXPOSURE = "exposure"  # per user, a mean over the top-k list's items (kernels.e
 CATALOG = "catalog"  # no per-user value: one number for every user's top-k list at once (metrics.beyond)
 CASCADE = "cascade"  # per user, a cascade over the ranked list (kernels.cascade)
 JUDGED = "judged"  # per user, from which rows are judged: a run's in the qrels, every row of a table
+INTERPOLATED = "interpolated"  # per user, interpolated precision at recall levels (kernels.interpolated)
 
 # Cutoffs.
 OPTIONAL = "optional"  # at a cutoff (name@k), or over the whole list without one
@@ -89,9 +90,14 @@ class Metric:
         How the users' values make the summary, if not by their mean (then compare gives no
         interval or paired test).
     trec_eval : tuple of str
-        trec_eval's names of it at a cutoff (``{k}`` for the cutoff) and over the whole list, for
-        output in trec_eval's format ("" where trec_eval has none); a sum over users in
-        trec_eval's ``all`` line when ``summed``.
+        trec_eval's names of it at a cutoff (``{k}`` for the cutoff, ``{level}`` for a recall
+        level) and over the whole list, for output in trec_eval's format ("" where trec_eval has
+        none); a sum over users in trec_eval's ``all`` line when ``summed``.
+    at_level : bool
+        Its cutoff is a recall level in percent, 0 to 100 (``iprec@50``: recall 0.5).
+    needs_order : bool
+        It has no exact expectation over the orders of tied scores: ``ties="average"`` is
+        refused, the other tie rules give it an order.
     """
 
     name: str
@@ -112,6 +118,8 @@ class Metric:
     summary: Callable[[np.ndarray], float] | None = None
     trec_eval: tuple[str, str] = ("", "")
     summed: bool = False
+    at_level: bool = False
+    needs_order: bool = False
 
     @property
     def per_user(self) -> bool:
@@ -128,9 +136,14 @@ class Metric:
         """Whether a top-N run gives it: a run has no score for the items it left out."""
         return (
             self.code >= 0
-            or self.family in (JUDGED, CASCADE)
+            or self.family in (JUDGED, CASCADE, INTERPOLATED)
             or (self.family == DERIVED and all(REGISTRY[p].for_runs for p in self.parts))
         )
+
+    @property
+    def example(self) -> str:
+        """It at a cutoff, for messages: ``ndcg@10``, ``iprec@50``."""
+        return f"{self.name}@{50 if self.at_level else 10}"
 
     @property
     def shown(self) -> str:
@@ -219,6 +232,22 @@ _REGISTERED = [
            "judged non-relevant items of the truth (unjudged items are left out); 0 for a relevant item "
            "not retrieved", "trec_eval's `bpref`", cutoff=NONE, column=kernels.BPREF, binary=True,
            trec_eval=("", "bpref")),
+    Metric("infap", "infAP", JUDGED, "inferred AP (Yilmaz & Aslam 2006): the mean over the relevant "
+           "items of an estimate of precision at each one's rank k, 1/k + (k - 1)/k x (pooled items "
+           "above / (k - 1)) x (relevant above + e) / (judged above + 2e), e = 0.00001; a negative "
+           "relevance marks an item pooled but not judged, an item outside the truth is not pooled; "
+           "AP, but for the smoothing by e, when every item is judged", "trec_eval's `infAP`", cutoff=NONE,
+           column=kernels.INFAP, binary=True, aliases=("inf_ap",), trec_eval=("", "infAP")),
+    Metric("iprec", "Interpolated precision", INTERPOLATED, "interpolated precision at recall level "
+           "k% (`iprec@50`: recall 0.5): the largest precision at any rank at or below the one where "
+           "floor(k/100 x relevant items + 0.9) relevant items are retrieved; 0 if they never are. "
+           "Needs an order of tied scores (`ties=\"trec\"`, `\"pessimistic\"` or `\"optimistic\"`); "
+           "a bare `iprec` is the 11 levels 0, 10, ..., 100", "trec_eval's `iprec_at_recall_0.50` as "
+           "`iprec@50`", cutoff=REQUIRED, at_level=True, needs_order=True, binary=True,
+           trec_eval=("iprec_at_recall_{level}", "")),
+    Metric("iprec_11pt", "11-point average", INTERPOLATED, "the mean of `iprec` at the 11 recall "
+           "levels 0, 10, ..., 100", "trec_eval's `11pt_avg`", cutoff=NONE, needs_order=True,
+           binary=True, trec_eval=("", "11pt_avg")),
     Metric("judged_share", "Judged", JUDGED, "share of the top k that is judged: items of the truth with "
            "a relevance >= 0 (every row of a table); `@all`: of the whole list", "ir_measures' `Judged@k` "
            "(also named `judged@k` here)", parts=("precision",), aliases=("judged",)),
@@ -278,9 +307,11 @@ DEFAULT = REGISTRY["ndcg"]
 """The metric of every entry point that is given none, of the notebook protocol, and of
 compare's curve of every cutoff."""
 
-_SPEC = re.compile(r"^\s*([a-z_0-9]+)\s*(?:@\s*(-?\d+|all))?\s*$")
+_SPEC = re.compile(r"^\s*([a-z_0-9]+)\s*(?:@\s*(-?\d+(?:\.\d*)?|all))?\s*$")
 WHOLE = "all"
 """The cutoff that names the whole list (``ndcg@all``: trec_eval's uncut ``ndcg``)."""
+ELEVEN_POINTS = tuple(range(0, 101, 10))
+"""The recall levels, in percent, of a bare ``iprec`` and of ``iprec_11pt`` (trec_eval's)."""
 
 
 @dataclass(frozen=True)
@@ -304,7 +335,7 @@ def trec_eval_name(spec: MetricSpec) -> str:
     spec (``rbp@10``) where trec_eval has none."""
     at_k, whole = spec.metric.trec_eval
     if spec.k is not None:
-        return at_k.format(k=spec.k) if at_k else str(spec)
+        return at_k.format(k=spec.k, level=f"{spec.k / 100:.2f}") if at_k else str(spec)
     if whole:
         return whole
     return str(spec) if spec.metric.cutoff == NONE else f"{spec}@{WHOLE}"
@@ -335,9 +366,23 @@ def _parse(spec: str | MetricSpec) -> tuple[MetricSpec, bool]:
         raise InputError(f"metrics: unknown metric {spec!r}; choose from {', '.join(METRICS)}")
     if match.group(2) == WHOLE:
         if REGISTRY[name].cutoff == REQUIRED:
-            raise InputError(f"metrics: {spec!r}: {name} needs a cutoff, e.g. '{name}@10'")
+            raise InputError(f"metrics: {spec!r}: {name} needs a cutoff, e.g. '{REGISTRY[name].example}'")
         return MetricSpec(name, None), True
+    metric = REGISTRY[name]
+    if match.group(2) is not None and "." in match.group(2):
+        if metric.at_level:
+            raise InputError(
+                f"metrics: {spec!r}: {name}'s cutoff is a recall level in percent, 0 to 100 "
+                f"(write '{name}@50' for recall 0.5)"
+            )
+        raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1")
     k = None if match.group(2) is None else int(match.group(2))
+    if metric.at_level and k is not None:
+        if not 0 <= k <= 100:
+            raise InputError(
+                f"metrics: {spec!r}: {name}'s cutoff is a recall level in percent, 0 to 100. Got {k} instead."
+            )
+        return MetricSpec(name, k), True
     if k is not None and k < 1:
         raise InputError(f"metrics: {spec!r}: the cutoff k must be an int >= 1. Got {k} instead.")
     if k is not None and k > INT64_MAX:
@@ -350,17 +395,32 @@ def _parse(spec: str | MetricSpec) -> tuple[MetricSpec, bool]:
 def expand(metrics: Iterable[str | MetricSpec], ks: Sequence[int]) -> list[MetricSpec]:
     """The (metric, cutoff) pairs to compute, each once, in the order given: a metric named with
     a cutoff (``name@10``, or ``name@all`` for the whole list) at that cutoff; a bare name at
-    every cutoff of ``ks``; a metric of the whole list once, without one."""
+    every cutoff of ``ks``; a metric of the whole list once, without one; a bare metric of recall
+    levels (``iprec``) at trec_eval's 11 levels."""
     pairs = []
     for metric in metrics:
         spec, written = _parse(metric)
         if spec.metric.cutoff == NONE:
             pairs.append(MetricSpec(spec.name, None))
+        elif spec.metric.at_level and not written:  # trec_eval's 11 levels, not the list's cutoffs
+            pairs += [MetricSpec(spec.name, level) for level in ELEVEN_POINTS]
         elif written:
             pairs.append(spec)
         else:
             pairs += [MetricSpec(spec.name, k) for k in ks]
     return list(dict.fromkeys(pairs))
+
+
+def check_order(specs: Iterable[MetricSpec], ties: str) -> None:
+    """Refuse a metric that needs an order of tied scores (``needs_order``) with ties averaged."""
+    if ties != "average":
+        return
+    for spec in specs:
+        if spec.metric.needs_order:
+            raise InputError(
+                f"metrics: {spec} is a maximum over ranks, which has no exact average over the orders of "
+                "tied scores; pass ties='trec' (runs), 'pessimistic' or 'optimistic'"
+            )
 
 
 def names(test: Callable[[Metric], bool]) -> list[str]:
