@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import kernels
+from ..arrays.threads import run_chunks, thread_count
 from ..errors import InputError
 from .formats import QRELS_FIELDS, RUN_FIELDS, Opened, first_line, looks_like_header, open_input
 from .outputs import write_atomic
@@ -117,11 +119,14 @@ def _distinct(*columns: str) -> None:
 def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[str, Any]:
     """The file's fields by name: text as pyarrow strings, ``numeric`` fields as numbers.
 
-    Single-space separated files (what trec_eval writes) parse in one pass of pyarrow's
-    multi-threaded reader; other files (other whitespace, comment lines, a run's fields after the
-    tag) are first made so. Errors name the line.
+    Files read in one pass of fastrank's own reader over their bytes (:func:`_read_fields`), in
+    chunks on threads; a file it leaves (a malformed line, a number it cannot parse exactly, a
+    non-ASCII id) is read by pyarrow's multi-threaded reader, which names the line of any error.
     """
     opened = open_input(source)
+    fields = _read_fields(opened.read_bytes(), names == RUN_FIELDS)
+    if fields is not None:
+        return fields
     layout = " ".join(names)
     table = _parse(opened.stream(), names)  # a file is read by pyarrow's own buffered reader
     if table is not None and not _single_spaced_fields(table):
@@ -135,6 +140,87 @@ def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[
     for field, what in numeric.items():
         columns[field] = _numbers(columns[field], field == "rank", opened, what, layout)
     return columns
+
+
+def _read_fields(data: bytes, run: bool) -> dict[str, Any] | None:
+    """A TREC file's fields (a run's qid, docno, rank, score; qrels' qid, docno, rel), or None
+    where :func:`fastrank.kernels.trec_fields` leaves the file to pyarrow's reader."""
+    buffer = np.frombuffer(data, np.uint8)
+    bounds = _line_chunks(buffer, 4 * thread_count() if len(buffer) > 1 << 20 else 1)
+    if np.diff(bounds).max(initial=0) >= 2**31 - 1:  # Arrow's int32 offsets, per chunk
+        return None
+    parts: list[Any] = [None] * (len(bounds) - 1)
+
+    def read(first: int, stop: int) -> None:
+        for c in range(first, stop):
+            lo, hi = int(bounds[c]), int(bounds[c + 1])
+            lines, size = kernels.count_lines(buffer, lo, hi), hi - lo
+            ids = (np.empty(lines + 1, np.int32), np.empty(size, np.uint8), np.empty(lines + 1, np.int32),
+                   np.empty(size, np.uint8))  # fmt: skip
+            integers, reals = np.empty(lines if run else 0, np.int64), np.empty(lines, np.float64)
+            slow = tuple(np.empty(2 * lines, np.int64) for _ in range(4))  # two numbers a line at most
+            status, rows, n_slow = kernels.trec_fields(buffer, lo, hi, run, ids, integers, reals, slow)
+            parts[c] = (status, rows, ids, integers[:rows], reals[:rows], tuple(a[:n_slow] for a in slow))
+
+    run_chunks(read, np.arange(len(parts) + 1), True)
+    if any(status != kernels.TEXT_OK for status, *_ in parts):
+        return None
+    columns: dict[str, list[Any]] = {"qid": [], "docno": [], "numbers": [], "reals": []}
+    for _, rows, (qid_offsets, qid_bytes, doc_offsets, doc_bytes), integers, reals, slow in parts:
+        for name, offsets, text in (("qid", qid_offsets, qid_bytes), ("docno", doc_offsets, doc_bytes)):
+            columns[name].append(
+                pa.StringArray.from_buffers(rows, pa.py_buffer(offsets[: rows + 1]), pa.py_buffer(text))
+            )
+        if len(slow[0]) and not _exact_numbers(buffer, slow, integers, reals):
+            return None
+        columns["numbers"].append(integers)
+        columns["reals"].append(reals)
+    out = {name: pa.chunked_array(columns[name], pa.string()) for name in ("qid", "docno")}
+    reals = pa.chunked_array([pa.array(part) for part in columns["reals"]], pa.float64())
+    if run:
+        out["rank"] = pa.chunked_array([pa.array(part) for part in columns["numbers"]], pa.int64())
+        out["score"] = reals
+    else:
+        out["rel"] = reals
+    return out
+
+
+def _line_chunks(buffer: np.ndarray, n_chunks: int) -> np.ndarray:
+    """Bounds splitting ``buffer`` into about ``n_chunks`` runs of whole lines."""
+    bounds = [0]
+    for c in range(1, n_chunks):
+        at = max(len(buffer) * c // n_chunks, bounds[-1])
+        breaks = np.flatnonzero(buffer[at : at + (1 << 16)] == 10)
+        while not len(breaks) and at < len(buffer):
+            at += 1 << 16
+            breaks = np.flatnonzero(buffer[at : at + (1 << 16)] == 10)
+        bounds.append(min(at + int(breaks[0]) + 1, len(buffer)) if len(breaks) else len(buffer))
+    bounds.append(len(buffer))
+    return np.unique(np.array(bounds, np.int64))
+
+
+def _exact_numbers(
+    buffer: np.ndarray, slow: tuple[np.ndarray, ...], integers: np.ndarray, reals: np.ndarray
+) -> bool:
+    """Parse the numbers the kernel left (``slow``: rows, fields, text starts and stops) with
+    pyarrow's exact parser, into ``integers`` (field 3 of a run) or ``reals``; False when one is
+    not a number, or not a finite one (the caller's slower path then names its line)."""
+    rows, fields, starts, stops = slow
+    offsets = np.empty(len(rows) + 1, np.int32)
+    text = np.empty(int((stops - starts).sum()), np.uint8)
+    kernels.gather_text(buffer, starts, stops, offsets, text)
+    strings = pa.StringArray.from_buffers(len(rows), pa.py_buffer(offsets), pa.py_buffer(text))
+    is_rank = (fields == 3) & (len(integers) > 0)
+    try:
+        if is_rank.any():
+            integers[rows[is_rank]] = strings.filter(pa.array(is_rank)).cast(pa.int64()).to_numpy()
+        values = strings.filter(pa.array(~is_rank)).cast(pa.float64()).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    if not np.isfinite(values).all():
+        return False
+    reals[rows[~is_rank]] = values
+    return True
 
 
 def _parse(stream: Any, names: tuple[str, ...]) -> pa.Table | None:

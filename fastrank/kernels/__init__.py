@@ -19,6 +19,7 @@ from .ranking import BINARY, EXPONENTIAL, LINEAR, RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
+from .text import TEXT_OK, count_lines, gather_text, trec_fields
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 from .trec_order import trec_positions
 
@@ -37,12 +38,15 @@ __all__ = [
     "NUM_RET",
     "OPTIMISTIC",
     "PESSIMISTIC",
+    "TEXT_OK",
     "RankOptions",
     "bootstrap_means",
     "count_items",
+    "count_lines",
     "count_outside",
     "fnv1a64",
     "fnv1a64_buckets",
+    "gather_text",
     "grouped_class_metrics",
     "grouped_err",
     "grouped_exposure",
@@ -60,6 +64,7 @@ __all__ = [
     "repeats_per_group",
     "sign_flip_counts",
     "splitmix64_buckets",
+    "trec_fields",
     "trec_positions",
     "value_range",
 ]

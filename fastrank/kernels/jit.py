@@ -61,6 +61,7 @@ KERNEL_FAMILIES = {
     "hashing": "hashing kernels",
     "resampling": "resampling kernels",
     "sorting": "notebook-protocol kernels",
+    "text": "TREC-reading kernels",
 }
 """What the compile note calls the kernels of each module of :mod:`fastrank.kernels`; the
 others are ``helper kernels``."""
