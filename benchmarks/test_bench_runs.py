@@ -163,6 +163,9 @@ NEW_MEASURES = (
     "rbp_residual@10",
     "gm_map",
     "num_rel_ret",
+    "infap",
+    "iprec@50",
+    "iprec_11pt",
 )
 """Issue 22's measures, each timed alone on the joined arrays against NDCG@10 (the first)."""
 

@@ -270,8 +270,9 @@ def evaluate_grouped(
             values.update(
                 {spec: columns[:, spec.metric.column] for spec in by_judged if spec.metric.column >= 0}
             )
-        # The others are their part (a ranking metric) over the judged flags taken as labels, or
-        # over the unjudged ones, combined with each user's ranked rows.
+        # The others are their part (a binary ranking metric) over the judged flags taken as labels,
+        # or over the unjudged ones, combined with each user's ranked rows. At threshold 0.5 a
+        # flag of 1 is judged and one of 0 or -1 (pooled, not judged) is not; 1 - flag the reverse.
         flag_options = dataclasses.replace(options, threshold=0.5, gain="linear", no_relevant="zero")
         n_ranked = groups.sizes if ranked is None else np.asarray(ranked)
         for over_unjudged in (False, True):
@@ -279,8 +280,7 @@ def evaluate_grouped(
             if shares:
                 parts = [MetricSpec(spec.metric.parts[0], spec.k) for spec in shares]
                 columns, _, _ = _ranking_columns(
-                    groups, (flags <= 0 if over_unjudged else flags > 0).astype(np.float64), scores, parts,
-                    flag_options,
+                    groups, 1.0 - flags if over_unjudged else flags, scores, parts, flag_options,
                     parallel=parallel, ranked=ranked, map_denominator="min",
                 )  # fmt: skip
                 for j, spec in enumerate(shares):
