@@ -245,7 +245,8 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     ``with_judged`` also marks which rows are judged (in the truth with a relevance >= 0)."""
     users, items, scores, where = run.users, run.items, run.scores, run.where
     groups, run_user_ids = _group_users(users)
-    if len(users) and _repeats(groups, items):
+    texts = _text_keys(items.combine_chunks()) if _is_text(items.type) else None
+    if len(users) and _repeats(groups, items, texts):
         pairs = {"u": users.to_numpy(zero_copy_only=False), "i": items.to_numpy(zero_copy_only=False)}
         keep = ~pd.DataFrame(pairs).duplicated().to_numpy()
         if not keep.all():  # not only equal hashes of different ids
@@ -258,16 +259,19 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
             repeated = count(int((~keep).sum()), "repeated (user, item) row")
             notes.append(f"{where}: {repeated}; the first of each kept")
             users, items, scores, groups, run_user_ids = _kept(keep, users, items, scores)
+            texts = None
     if o.judged_only and len(users):
         keep = _judged_rows(groups, run_user_ids, items, truth)
         if not keep.all():
             notes.append(f"{where}: {count(int((~keep).sum()), 'unjudged row')} left out (judged_only)")
             users, items, scores, groups, run_user_ids = _kept(keep, users, items, scores)
+            texts = None
     if o.depth is not None and len(users):
         keep = _within_depth(groups, scores, items, o.depth)
         if not keep.all():
             notes.append(f"{where}: {count(int((~keep).sum()), 'row')} past depth {o.depth} left out")
             users, items, scores, groups, run_user_ids = _kept(keep, users, items, scores)
+            texts = None
     truth_user = _lookup(run_user_ids, truth.user_ids)[groups.keys]  # per run group; -1: no truth
     sizes = groups.sizes
     skipped = truth_user < 0
@@ -289,7 +293,7 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     parallel = thread_count(True)
 
     # Labels of run rows: the truth relevance of (user, item), else 0; and which truth rows matched.
-    run_items = frozen(groups.take(_lookup(items, truth.item_ids)))
+    run_items = frozen(groups.take(_item_codes(items, truth.item_ids, texts)))
     run_labels = np.empty(len(run_items), np.float64)
     found = np.zeros(len(truth.labels), np.bool_)
     offsets, run_user = frozen(groups.offsets), frozen(truth_user)
@@ -308,7 +312,8 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     )  # fmt: skip
 
     run_scores = groups.take(scores)
-    if o.ties == "trec":
+    by_place = o.ties == "trec"  # scores made minus each row's place: rows placed in rank order
+    if by_place:
         run_scores = _trec_order(groups, run_scores, items, bounds)
     ranked = np.zeros(n_users, np.int64)
     ranked[truth_user[~skipped]] = sizes[~skipped]
@@ -323,7 +328,8 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     )
     run_chunks(
         lambda first, stop: kernels.place_run_rows(
-            first, stop, offsets, run_user, run_labels, run_scores, out_offsets, labels, out_scores
+            first, stop, offsets, run_user, run_labels, run_scores, out_offsets, labels, out_scores,
+            by_place,
         ),
         bounds, True,
     )  # fmt: skip
@@ -348,7 +354,8 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
         run_flags = frozen(run_flags)
         run_chunks(
             lambda first, stop: kernels.place_run_rows(
-                first, stop, offsets, run_user, run_flags, run_scores, out_offsets, judged, unused
+                first, stop, offsets, run_user, run_flags, run_scores, out_offsets, judged, unused,
+                by_place,
             ),
             bounds, True,
         )  # fmt: skip
@@ -371,17 +378,55 @@ def _examples(ids: pa.Array) -> str:
     return ", ".join(repr(one) for one in ids.slice(0, 3).to_pylist())
 
 
-def _repeats(groups: Groups, items: pa.ChunkedArray) -> bool:
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _text_keys(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Text ids' byte offsets and bytes (:func:`_text_buffers`) and their FNV-1a 64 hashes
+    (int64), hashed on threads."""
+    offsets, data = _text_buffers(array)
+    hashes = np.empty(len(offsets) - 1, np.uint64)
+    run_chunks(
+        lambda first, stop: kernels.fnv1a64(first, stop, frozen(offsets), frozen(data), hashes),
+        even_bounds(len(hashes), 2 * thread_count(True)),
+        True,
+    )
+    return offsets, data, frozen(hashes.view(np.int64))
+
+
+def _item_codes(items: pa.ChunkedArray, values: pa.Array, texts: tuple[np.ndarray, ...] | None) -> np.ndarray:
+    """:func:`_lookup` of the run's items among the truth's, by the hashes ``texts`` already holds
+    when both are text (a hash table over the truth's items; equal hashes confirmed byte by byte)."""
+    if texts is None or not _is_text(values.type) or len(values) == 0:
+        return _lookup(items, values)
+    offsets, data, hashes = texts
+    table_offsets, table_data, table_hashes = _text_keys(values)
+    size = 8
+    while size < 2 * len(values):
+        size *= 2
+    slots = np.empty(size, np.int64)
+    kernels.hash_slots(table_hashes, slots)
+    out = np.empty(len(hashes), np.int64)
+    table = (frozen(table_offsets), frozen(table_data), table_hashes, frozen(slots))
+    run_chunks(
+        lambda first, stop: kernels.find_texts(
+            first, stop, (frozen(offsets), frozen(data)), hashes, table, out
+        ),
+        even_bounds(len(hashes), 2 * thread_count(True)),
+        True,
+    )
+    return out
+
+
+def _repeats(groups: Groups, items: pa.ChunkedArray, texts: tuple[np.ndarray, ...] | None) -> bool:
     """Whether some user lists an item twice, or two items whose ids hash alike (O(rows): integer
-    ids as they are, text by FNV-1a 64 where it lies; the caller confirms a hit exactly)."""
-    array = items.combine_chunks()
-    if pa.types.is_integer(array.type):
+    ids as they are, text by the FNV-1a 64 hashes of ``texts``; the caller confirms a hit exactly)."""
+    if texts is None:
+        array = items.combine_chunks()
         ids = groups.take(np.asarray(array.to_numpy(zero_copy_only=False), np.int64))
         return bool(duplicates_per_user(groups, ids, True).any())
-    offsets, data = _text_buffers(array)
-    hashes = np.empty(len(array), np.uint64)
-    kernels.fnv1a64(offsets, data, hashes)
-    keys, group_offsets = frozen(groups.take(hashes.view(np.int64))), frozen(groups.offsets)
+    keys, group_offsets = frozen(groups.take(texts[2])), frozen(groups.offsets)
     counts = np.empty(groups.n_groups, np.int64)
     largest = int(groups.sizes.max())
     run_chunks(

@@ -12,7 +12,15 @@ from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, va
 from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .interpolated import grouped_iprec
-from .joining import fnv1a64, match_truth, place_missed, place_run_rows, repeated_in_groups
+from .joining import (
+    find_texts,
+    fnv1a64,
+    hash_slots,
+    match_truth,
+    place_missed,
+    place_run_rows,
+    repeated_in_groups,
+)
 from .judged import BPREF, INFAP, NUM_REL, NUM_REL_RET, NUM_RET, grouped_judged_metrics
 from .ranked import grouped_ranked_metrics
 from .ranking import BINARY, EXPONENTIAL, LINEAR, RankOptions
@@ -44,6 +52,7 @@ __all__ = [
     "count_items",
     "count_lines",
     "count_outside",
+    "find_texts",
     "fnv1a64",
     "fnv1a64_buckets",
     "gather_text",
@@ -54,6 +63,7 @@ __all__ = [
     "grouped_judged_metrics",
     "grouped_metrics",
     "grouped_ranked_metrics",
+    "hash_slots",
     "key_changes",
     "match_truth",
     "order_asc_by_pair",

@@ -15,19 +15,79 @@ from .jit import jit
 @jit
 def repeated_in_groups(first, stop, offsets, values, max_size, out):
     """``out[g]`` = rows of group g (``first <= g < stop``) whose value another row of the group
-    also has, counted once per extra row: each group's values sorted in scratch of ``max_size``."""
-    scratch = np.empty(max_size, np.int64)
+    also has, counted once per extra row, in O(rows): an open-addressing set of each group's
+    values, in scratch sized once for ``max_size`` rows and cleared per group."""
+    capacity = 8
+    while capacity < 2 * max_size:
+        capacity *= 2
+    slots = np.empty(capacity, np.int64)
+    used = np.zeros(capacity, np.bool_)
     for g in range(first, stop):
         lo = offsets[g]
-        n = offsets[g + 1] - lo
-        for i in range(n):
-            scratch[i] = values[lo + i]
-        part = scratch[:n]
-        part.sort()
+        hi = offsets[g + 1]
+        mask = 7
+        while mask + 1 < 2 * (hi - lo):
+            mask = 2 * mask + 1
+        used[: mask + 1] = False
         repeats = 0
-        for i in range(1, n):
-            repeats += part[i] == part[i - 1]
+        for i in range(lo, hi):
+            value = values[i]
+            j = (value ^ (value >> 29)) & mask
+            while used[j] and slots[j] != value:
+                j = (j + 1) & mask
+            if used[j]:
+                repeats += 1
+            else:
+                used[j] = True
+                slots[j] = value
         out[g] = repeats
+
+
+@jit
+def hash_slots(hashes, slots):
+    """Fill ``slots`` (a power of two in size, at least twice the keys; -1 for empty) with the
+    index of each key of ``hashes`` (uint64 as int64), by linear probing."""
+    mask = slots.shape[0] - 1
+    slots[:] = -1
+    for k in range(hashes.shape[0]):
+        j = (hashes[k] ^ (hashes[k] >> 29)) & mask
+        while slots[j] >= 0:
+            j = (j + 1) & mask
+        slots[j] = k
+
+
+@jit
+def find_texts(first, stop, texts, hashes, table, out):
+    """``out[i]`` for texts ``first:stop`` = the index of the same text among the table's, or -1.
+
+    ``texts`` and the table's texts are (offsets, bytes) of Arrow strings; ``hashes`` and the
+    table's are their FNV-1a 64 (:func:`fnv1a64`), as int64; ``table`` is (offsets, bytes,
+    hashes, slots of :func:`hash_slots`). Equal hashes are confirmed byte by byte."""
+    offsets, data = texts
+    table_offsets, table_data, table_hashes, slots = table
+    mask = slots.shape[0] - 1
+    for i in range(first, stop):
+        h = hashes[i]
+        j = (h ^ (h >> 29)) & mask
+        out[i] = -1
+        while slots[j] >= 0:
+            k = slots[j]
+            if table_hashes[k] == h and _same_text(
+                data, offsets[i], offsets[i + 1], table_data, table_offsets[k], table_offsets[k + 1]
+            ):
+                out[i] = k
+                break
+            j = (j + 1) & mask
+
+
+@jit
+def _same_text(a, a_lo, a_hi, b, b_lo, b_hi):
+    if a_hi - a_lo != b_hi - b_lo:
+        return False
+    for j in range(a_hi - a_lo):
+        if a[a_lo + j] != b[b_lo + j]:
+            return False
+    return True
 
 
 @jit
@@ -58,16 +118,21 @@ def match_truth(
 
 
 @jit
-def place_run_rows(first, stop, run_offsets, run_user, run_labels, run_scores, out_offsets, labels, scores):
-    """Copy each run group ``first:stop`` with a truth user u to the start of u's output group."""
+def place_run_rows(
+    first, stop, run_offsets, run_user, run_labels, run_scores, out_offsets, labels, scores, by_place
+):
+    """Copy each run group ``first:stop`` with a truth user u to the start of u's output group:
+    in the group's order, or with ``by_place`` (scores minus each row's place, 0 first: trec_eval's
+    order) each row at its place, so that the list arrives ranked."""
     for g in range(first, stop):
         u = run_user[g]
         if u < 0:
             continue
         base = out_offsets[u] - run_offsets[g]
         for i in range(run_offsets[g], run_offsets[g + 1]):
-            labels[base + i] = run_labels[i]
-            scores[base + i] = run_scores[i]
+            at = out_offsets[u] - np.int64(run_scores[i]) if by_place else base + i
+            labels[at] = run_labels[i]
+            scores[at] = run_scores[i]
 
 
 @jit
@@ -82,9 +147,10 @@ def place_missed(first, stop, truth_offsets, truth_labels, found, out_offsets, r
 
 
 @jit
-def fnv1a64(offsets, data, out):
-    """``out[i]`` (uint64) = FNV-1a 64 of string i of an arrow string array's buffers."""
-    for i in range(out.shape[0]):
+def fnv1a64(first, stop, offsets, data, out):
+    """``out[i]`` (uint64) = FNV-1a 64 of string i (``first <= i < stop``) of an arrow string
+    array's buffers."""
+    for i in range(first, stop):
         h = np.uint64(0xCBF29CE484222325)
         for j in range(offsets[i], offsets[i + 1]):
             h = (h ^ np.uint64(data[j])) * np.uint64(0x100000001B3)
