@@ -458,3 +458,34 @@ def test_rank_biased_precision_of_a_run_ranks_its_own_rows_only():
     tie = (0.2 * 0.8 + 0.2 * 0.8**2) / 2  # item 11 shares ranks 2 and 3 with item 12
     assert result.mean("run", k=3, metric="rbp") == pytest.approx(tie, rel=1e-15)
     assert result.mean("run", k=2, metric="rbp") == pytest.approx(0.2 * 0.8 / 2, rel=1e-15)
+
+
+def test_find_texts_confirms_equal_hashes_byte_by_byte():
+    """Every hash equal: only the bytes tell the texts apart, and a text not in the table is -1."""
+    import pyarrow as pa
+
+    from fastrank import kernels
+
+    def buffers(texts):
+        array = pa.array(texts, pa.large_string())
+        offsets = np.frombuffer(array.buffers()[1], np.int64)[: len(texts) + 1]
+        return offsets, np.frombuffer(array.buffers()[2], np.uint8)
+
+    table_offsets, table_data = buffers(["c", "a", "ab"])
+    offsets, data = buffers(["a", "b", "c", "ab", "abc", "a"])
+    slots = np.empty(8, np.int64)
+    kernels.hash_slots(np.zeros(3, np.int64), slots)
+    out = np.empty(6, np.int64)
+    table = (table_offsets, table_data, np.zeros(3, np.int64), slots)
+    kernels.find_texts(0, 6, (offsets, data), np.zeros(6, np.int64), table, out)
+    assert out.tolist() == [1, -1, 0, 2, -1, 1]
+
+
+def test_repeated_in_groups_counts_each_extra_row_of_a_value():
+    from fastrank import kernels
+
+    offsets = np.array([0, 5, 5, 9])
+    values = np.array([3, -7, 3, 3, 2**62, 1, 1, 1, 1], np.int64)
+    out = np.empty(3, np.int64)
+    kernels.repeated_in_groups(0, 3, offsets, values, 5, out)
+    assert out.tolist() == [2, 0, 3]
