@@ -314,7 +314,7 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     run_scores = groups.take(scores)
     by_place = o.ties == "trec"  # scores made minus each row's place: rows placed in rank order
     if by_place:
-        run_scores = _trec_order(groups, run_scores, items, bounds)
+        run_scores = _trec_order(groups, run_scores, items, bounds, None if texts is None else texts[:2])
     ranked = np.zeros(n_users, np.int64)
     ranked[truth_user[~skipped]] = sizes[~skipped]
     missed = truth.sizes - np.bincount(truth.user_codes[found], minlength=n_users)
@@ -439,12 +439,20 @@ def _repeats(groups: Groups, items: pa.ChunkedArray, texts: tuple[np.ndarray, ..
 
 def _group_users(users: pa.ChunkedArray) -> tuple[Groups, pa.Array]:
     """The run's rows grouped by user, group g being user ``ids[g]``: integer ids are grouped as
-    they are (no encoding pass), text ids through pyarrow's dictionary encoding."""
+    they are (no encoding pass), text ids by their runs of equal text (a run file lists a user's
+    lines together), only each run's first id dictionary-encoded by pyarrow."""
     if pa.types.is_integer(users.type):
         grouped = _group(np.asarray(users.to_numpy(), np.int64))
         return Groups(np.arange(grouped.n_groups), grouped.offsets, grouped.order), pa.array(grouped.keys)
-    codes, ids = _encode(users)
-    return _group(codes), ids
+    array = users.combine_chunks()
+    if len(array) == 0:
+        return _group(np.empty(0, np.int64)), array
+    starts = np.concatenate(([0], kernels.text_changes(*_text_buffers(array)))).astype(np.int64)
+    codes, ids = _encode(pa.chunked_array([array.take(starts)]))
+    if len(ids) == len(starts):  # each user's rows together: the runs are the groups, in order
+        offsets = np.append(starts, len(array))
+        return Groups(np.arange(len(starts)), offsets, None), ids
+    return _group(np.repeat(codes, np.diff(np.append(starts, len(array))))), ids
 
 
 def _group(codes: np.ndarray) -> Groups:
@@ -502,11 +510,19 @@ def _within_depth(groups: Groups, scores: np.ndarray, items: pa.ChunkedArray, de
     return _in_input_order(groups, -_trec_order(groups, groups.take(scores), items, bounds) < depth)
 
 
-def _trec_order(groups: Groups, scores: np.ndarray, items: pa.ChunkedArray, bounds: np.ndarray) -> np.ndarray:
+def _trec_order(
+    groups: Groups,
+    scores: np.ndarray,
+    items: pa.ChunkedArray,
+    bounds: np.ndarray,
+    texts: tuple[np.ndarray, ...] | None = None,
+) -> np.ndarray:
     """Distinct scores (in group order) giving trec_eval's order within each user: score
     descending, then item id as text descending (trec_eval sorts ties by ``strcmp`` of docno,
-    reversed). Each group is ordered by itself, and only ties compare the ids' bytes."""
-    text_offsets, data = _text_buffers(items.combine_chunks())  # integers compare as their text too
+    reversed). Each group is ordered by itself, and only ties compare the ids' bytes (``texts``:
+    the ids' buffers when already at hand)."""
+    # integers compare as their text too
+    text_offsets, data = texts if texts is not None else _text_buffers(items.combine_chunks())
     rows = frozen(groups.take(np.arange(len(text_offsets) - 1, dtype=np.int64)))
     out = np.empty(len(scores), np.float64)
     group_offsets, grouped_scores = frozen(groups.offsets), frozen(np.ascontiguousarray(scores, np.float64))

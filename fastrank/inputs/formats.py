@@ -85,6 +85,19 @@ class Opened:
                 raise InputError(f"{self.name}: cannot read as gzip: {error}") from None
         return self.path.read_bytes()
 
+    def mapped(self) -> Any:
+        """The whole (decompressed) input as a buffer: a plain file mapped into memory (no copy;
+        the pages are the OS cache's), else :meth:`read_bytes`."""
+        if self.content is not None or self.gzip or self.path is None:
+            return self.read_bytes()
+        import mmap
+
+        with open(self.path, "rb") as file:
+            try:
+                return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            except (ValueError, OSError):  # an empty file, or one that cannot be mapped
+                return self.read_bytes()
+
     def stream(self) -> Any:
         """A fresh pyarrow input stream over the (decompressed) bytes, for the CSV reader."""
         import pyarrow as pa

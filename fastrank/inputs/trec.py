@@ -124,7 +124,7 @@ def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[
     non-ASCII id) is read by pyarrow's multi-threaded reader, which names the line of any error.
     """
     opened = open_input(source)
-    fields = _read_fields(opened.read_bytes(), names == RUN_FIELDS)
+    fields = _read_fields(opened.mapped(), names == RUN_FIELDS)
     if fields is not None:
         return fields
     layout = " ".join(names)
@@ -142,9 +142,10 @@ def _read(source: Any, names: tuple[str, ...], numeric: dict[str, str]) -> dict[
     return columns
 
 
-def _read_fields(data: bytes, run: bool) -> dict[str, Any] | None:
-    """A TREC file's fields (a run's qid, docno, rank, score; qrels' qid, docno, rel), or None
-    where :func:`fastrank.kernels.trec_fields` leaves the file to pyarrow's reader."""
+def _read_fields(data: Any, run: bool) -> dict[str, Any] | None:
+    """A TREC file's fields (a run's qid, docno, rank, score; qrels' qid, docno, rel) from its
+    bytes (any buffer), or None where :func:`fastrank.kernels.trec_fields` leaves the file to
+    pyarrow's reader."""
     buffer = np.frombuffer(data, np.uint8)
     bounds = _line_chunks(buffer, 4 * thread_count() if len(buffer) > 1 << 20 else 1)
     if np.diff(bounds).max(initial=0) >= 2**31 - 1:  # Arrow's int32 offsets, per chunk
@@ -160,19 +161,20 @@ def _read_fields(data: bytes, run: bool) -> dict[str, Any] | None:
             integers, reals = np.empty(lines if run else 0, np.int64), np.empty(lines, np.float64)
             slow = tuple(np.empty(2 * lines, np.int64) for _ in range(4))  # two numbers a line at most
             status, rows, n_slow = kernels.trec_fields(buffer, lo, hi, run, ids, integers, reals, slow)
-            parts[c] = (status, rows, ids, integers[:rows], reals[:rows], tuple(a[:n_slow] for a in slow))
+            if status == kernels.TEXT_OK and n_slow:
+                exact = _exact_numbers(buffer, tuple(a[:n_slow] for a in slow), integers[:rows], reals[:rows])
+                status = kernels.TEXT_OK if exact else -1
+            parts[c] = (status, rows, ids, integers[:rows], reals[:rows])
 
     run_chunks(read, np.arange(len(parts) + 1), True)
     if any(status != kernels.TEXT_OK for status, *_ in parts):
         return None
     columns: dict[str, list[Any]] = {"qid": [], "docno": [], "numbers": [], "reals": []}
-    for _, rows, (qid_offsets, qid_bytes, doc_offsets, doc_bytes), integers, reals, slow in parts:
+    for _, rows, (qid_offsets, qid_bytes, doc_offsets, doc_bytes), integers, reals in parts:
         for name, offsets, text in (("qid", qid_offsets, qid_bytes), ("docno", doc_offsets, doc_bytes)):
             columns[name].append(
                 pa.StringArray.from_buffers(rows, pa.py_buffer(offsets[: rows + 1]), pa.py_buffer(text))
             )
-        if len(slow[0]) and not _exact_numbers(buffer, slow, integers, reals):
-            return None
         columns["numbers"].append(integers)
         columns["reals"].append(reals)
     out = {name: pa.chunked_array(columns[name], pa.string()) for name in ("qid", "docno")}

@@ -25,7 +25,7 @@ from .judged import BPREF, INFAP, NUM_REL, NUM_REL_RET, NUM_RET, grouped_judged_
 from .ranked import grouped_ranked_metrics
 from .ranking import BINARY, EXPONENTIAL, LINEAR, RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
-from .segments import key_changes
+from .segments import key_changes, text_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
 from .text import TEXT_OK, count_lines, gather_text, trec_fields
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
@@ -74,6 +74,7 @@ __all__ = [
     "repeats_per_group",
     "sign_flip_counts",
     "splitmix64_buckets",
+    "text_changes",
     "trec_fields",
     "trec_positions",
     "value_range",

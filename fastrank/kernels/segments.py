@@ -21,3 +21,30 @@ def key_changes(keys):
             out[r] = i
             r += 1
     return out
+
+
+@jit
+def text_changes(offsets, data):
+    """Positions ``i >= 1`` where text i differs from text i - 1 (Arrow string buffers: byte
+    ``offsets`` and ``data``), ascending (int64): where each run of equal texts but the first
+    starts."""
+    n = offsets.shape[0] - 1
+    changed = np.zeros(n, np.bool_)
+    count = 0
+    for i in range(1, n):
+        lo, hi = offsets[i], offsets[i + 1]
+        before = offsets[i - 1]
+        same = hi - lo == lo - before
+        j = 0
+        while same and j < hi - lo:
+            same = data[lo + j] == data[before + j]
+            j += 1
+        changed[i] = not same
+        count += not same
+    out = np.empty(count, np.int64)
+    r = 0
+    for i in range(1, n):
+        if changed[i]:
+            out[r] = i
+            r += 1
+    return out
