@@ -460,8 +460,9 @@ def test_rank_biased_precision_of_a_run_ranks_its_own_rows_only():
     assert result.mean("run", k=2, metric="rbp") == pytest.approx(0.2 * 0.8 / 2, rel=1e-15)
 
 
-def test_find_texts_confirms_equal_hashes_byte_by_byte():
-    """Every hash equal: only the bytes tell the texts apart, and a text not in the table is -1."""
+def test_match_texts_confirms_equal_hashes_byte_by_byte():
+    """Every hash equal: only the bytes tell the items apart; each user's truth rows alone are
+    looked in; a run user without truth (-1) matches nothing."""
     import pyarrow as pa
 
     from fastrank import kernels
@@ -471,14 +472,17 @@ def test_find_texts_confirms_equal_hashes_byte_by_byte():
         offsets = np.frombuffer(array.buffers()[1], np.int64)[: len(texts) + 1]
         return offsets, np.frombuffer(array.buffers()[2], np.uint8)
 
-    table_offsets, table_data = buffers(["c", "a", "ab"])
-    offsets, data = buffers(["a", "b", "c", "ab", "abc", "a"])
-    slots = np.empty(8, np.int64)
-    kernels.hash_slots(np.zeros(3, np.int64), slots)
-    out = np.empty(6, np.int64)
-    table = (table_offsets, table_data, np.zeros(3, np.int64), slots)
-    kernels.find_texts(0, 6, (offsets, data), np.zeros(6, np.int64), table, out)
-    assert out.tolist() == [1, -1, 0, 2, -1, 1]
+    item_offsets, item_data = buffers(["c", "a", "ab"])  # the truth's items, by code
+    truth_offsets, truth_codes = np.array([0, 2, 3]), np.array([0, 1, 2])  # user 0: c, a; user 1: ab
+    truth_labels = np.array([3.0, 1.0, 2.0])
+    offsets, data = buffers(["a", "b", "c", "ab", "ab", "a"])  # run groups: rows 0-3, 4-4, 5-5
+    run_offsets, run_user = np.array([0, 4, 5, 6]), np.array([0, 1, -1])
+    labels, found = np.full(6, -9.0), np.zeros(3, np.bool_)
+    texts = (offsets, data, np.zeros(6, np.int64))
+    truth = (truth_offsets, truth_codes, item_offsets, item_data, np.zeros(3, np.int64), truth_labels)
+    kernels.match_texts(0, 3, run_offsets, run_user, np.empty(0, np.int64), texts, truth, 2, labels, found)
+    assert labels.tolist() == [1.0, 0.0, 3.0, 0.0, 2.0, -9.0]  # a user without truth is left as is
+    assert found.tolist() == [True, True, True]
 
 
 def test_repeated_in_groups_counts_each_extra_row_of_a_value():

@@ -293,23 +293,12 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     parallel = thread_count(True)
 
     # Labels of run rows: the truth relevance of (user, item), else 0; and which truth rows matched.
-    run_items = frozen(groups.take(_item_codes(items, truth.item_ids, texts)))
-    run_labels = np.empty(len(run_items), np.float64)
-    found = np.zeros(len(truth.labels), np.bool_)
     offsets, run_user = frozen(groups.offsets), frozen(truth_user)
-    truth_offsets, truth_items, truth_labels = (
-        frozen(truth.offsets),
-        frozen(truth.item_codes),
-        frozen(truth.labels),
-    )
+    truth_offsets, truth_labels = frozen(truth.offsets), frozen(truth.labels)
     bounds = even_bounds(groups.n_groups, 2 * parallel)
-    run_chunks(
-        lambda first, stop: kernels.match_truth(
-            first, stop, offsets, run_user, run_items, truth_offsets, truth_items, truth_labels,
-            len(truth.item_ids), run_labels, found,
-        ),
-        bounds, True,
-    )  # fmt: skip
+    match = _matcher(groups, run_user, items, truth, texts, bounds)
+    run_labels, found = np.empty(len(scores), np.float64), np.zeros(len(truth.labels), np.bool_)
+    match(truth_labels, run_labels, found)
 
     run_scores = groups.take(scores)
     by_place = o.ties == "trec"  # scores made minus each row's place: rows placed in rank order
@@ -342,14 +331,8 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     )  # fmt: skip
     judged = None
     if with_judged:  # the same placement, with the truth's judged flags for labels
-        flags, run_flags = frozen(truth.judged), np.empty(len(run_items), np.float64)
-        run_chunks(
-            lambda first, stop: kernels.match_truth(
-                first, stop, offsets, run_user, run_items, truth_offsets, truth_items, flags,
-                len(truth.item_ids), run_flags, np.zeros(len(truth.labels), np.bool_),
-            ),
-            bounds, True,
-        )  # fmt: skip
+        flags, run_flags = frozen(truth.judged), np.empty(len(scores), np.float64)
+        match(flags, run_flags, np.zeros(len(truth.labels), np.bool_))
         judged, unused = np.empty(out_offsets[-1], np.float64), np.empty(out_offsets[-1], np.float64)
         run_flags = frozen(run_flags)
         run_chunks(
@@ -395,28 +378,48 @@ def _text_keys(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return offsets, data, frozen(hashes.view(np.int64))
 
 
-def _item_codes(items: pa.ChunkedArray, values: pa.Array, texts: tuple[np.ndarray, ...] | None) -> np.ndarray:
-    """:func:`_lookup` of the run's items among the truth's, by the hashes ``texts`` already holds
-    when both are text (a hash table over the truth's items; equal hashes confirmed byte by byte)."""
-    if texts is None or not _is_text(values.type) or len(values) == 0:
-        return _lookup(items, values)
-    offsets, data, hashes = texts
-    table_offsets, table_data, table_hashes = _text_keys(values)
-    size = 8
-    while size < 2 * len(values):
-        size *= 2
-    slots = np.empty(size, np.int64)
-    kernels.hash_slots(table_hashes, slots)
-    out = np.empty(len(hashes), np.int64)
-    table = (frozen(table_offsets), frozen(table_data), table_hashes, frozen(slots))
-    run_chunks(
-        lambda first, stop: kernels.find_texts(
-            first, stop, (frozen(offsets), frozen(data)), hashes, table, out
-        ),
-        even_bounds(len(hashes), 2 * thread_count(True)),
-        True,
-    )
-    return out
+def _matcher(
+    groups: Groups,
+    run_user: np.ndarray,
+    items: pa.ChunkedArray,
+    truth: Truth,
+    texts: tuple[np.ndarray, ...] | None,
+    bounds: np.ndarray,
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
+    """``match(values, out, found)``: ``out`` (per run row, in group order) = the truth's value of
+    the row's (user, item), else 0, and ``found[t]`` = True for each truth row matched. Text ids
+    of both sides match by the hashes ``texts`` holds, user by user; other ids through codes of
+    the truth's items (:func:`_lookup`)."""
+    offsets = frozen(groups.offsets)
+    truth_offsets, truth_codes = frozen(truth.offsets), frozen(truth.item_codes)
+    if texts is not None and _is_text(truth.item_ids.type):
+        order = frozen(np.empty(0, np.int64) if groups.order is None else groups.order)
+        run_texts = tuple(frozen(a) for a in texts)
+        item_texts = tuple(frozen(a) for a in _text_keys(truth.item_ids))
+        largest = int(truth.sizes.max(initial=0))
+
+        def match(values: np.ndarray, out: np.ndarray, found: np.ndarray) -> None:
+            table = (truth_offsets, truth_codes, *item_texts, frozen(values))
+            run_chunks(
+                lambda first, stop: kernels.match_texts(
+                    first, stop, offsets, run_user, order, run_texts, table, largest, out, found
+                ),
+                bounds, True,
+            )  # fmt: skip
+
+        return match
+    run_items = frozen(groups.take(_lookup(items, truth.item_ids)))
+
+    def match_codes(values: np.ndarray, out: np.ndarray, found: np.ndarray) -> None:
+        run_chunks(
+            lambda first, stop: kernels.match_truth(
+                first, stop, offsets, run_user, run_items, truth_offsets, truth_codes, frozen(values),
+                len(truth.item_ids), out, found,
+            ),
+            bounds, True,
+        )  # fmt: skip
+
+    return match_codes
 
 
 def _repeats(groups: Groups, items: pa.ChunkedArray, texts: tuple[np.ndarray, ...] | None) -> bool:

@@ -13,9 +13,8 @@ from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .interpolated import grouped_iprec
 from .joining import (
-    find_texts,
     fnv1a64,
-    hash_slots,
+    match_texts,
     match_truth,
     place_missed,
     place_run_rows,
@@ -52,7 +51,6 @@ __all__ = [
     "count_items",
     "count_lines",
     "count_outside",
-    "find_texts",
     "fnv1a64",
     "fnv1a64_buckets",
     "gather_text",
@@ -63,8 +61,8 @@ __all__ = [
     "grouped_judged_metrics",
     "grouped_metrics",
     "grouped_ranked_metrics",
-    "hash_slots",
     "key_changes",
+    "match_texts",
     "match_truth",
     "order_asc_by_pair",
     "order_desc_flipped",

@@ -44,40 +44,53 @@ def repeated_in_groups(first, stop, offsets, values, max_size, out):
 
 
 @jit
-def hash_slots(hashes, slots):
-    """Fill ``slots`` (a power of two in size, at least twice the keys; -1 for empty) with the
-    index of each key of ``hashes`` (uint64 as int64), by linear probing."""
-    mask = slots.shape[0] - 1
-    slots[:] = -1
-    for k in range(hashes.shape[0]):
-        j = (hashes[k] ^ (hashes[k] >> 29)) & mask
-        while slots[j] >= 0:
-            j = (j + 1) & mask
-        slots[j] = k
+def match_texts(first, stop, run_offsets, run_user, order, texts, truth, largest, labels, found):
+    """``labels`` and ``found`` as :func:`match_truth` sets them, for text ids matched by hash:
+    for run groups ``first:stop``, each truth user's items go in a small open-addressing table
+    (sized once for ``largest`` items), probed by each run row's hash; equal hashes are
+    confirmed byte by byte.
 
-
-@jit
-def find_texts(first, stop, texts, hashes, table, out):
-    """``out[i]`` for texts ``first:stop`` = the index of the same text among the table's, or -1.
-
-    ``texts`` and the table's texts are (offsets, bytes) of Arrow strings; ``hashes`` and the
-    table's are their FNV-1a 64 (:func:`fnv1a64`), as int64; ``table`` is (offsets, bytes,
-    hashes, slots of :func:`hash_slots`). Equal hashes are confirmed byte by byte."""
-    offsets, data = texts
-    table_offsets, table_data, table_hashes, slots = table
-    mask = slots.shape[0] - 1
-    for i in range(first, stop):
-        h = hashes[i]
-        j = (h ^ (h >> 29)) & mask
-        out[i] = -1
-        while slots[j] >= 0:
-            k = slots[j]
-            if table_hashes[k] == h and _same_text(
-                data, offsets[i], offsets[i + 1], table_data, table_offsets[k], table_offsets[k + 1]
-            ):
-                out[i] = k
-                break
-            j = (j + 1) & mask
+    ``order``: the input row of each grouped row (empty: the same); ``texts`` = (offsets, bytes,
+    hashes) of the run's item ids by input row; ``truth`` = (offsets per user, item code per row,
+    the items' offsets, bytes and hashes by code, labels per row).
+    """
+    offsets, data, hashes = texts
+    truth_offsets, truth_codes, item_offsets, item_data, item_hashes, truth_labels = truth
+    capacity = 8
+    while capacity < 2 * largest:
+        capacity *= 2
+    slots = np.empty(capacity, np.int64)
+    for g in range(first, stop):
+        u = run_user[g]
+        if u < 0:
+            continue
+        t_lo = truth_offsets[u]
+        t_hi = truth_offsets[u + 1]
+        mask = 7
+        while mask + 1 < 2 * (t_hi - t_lo):
+            mask = 2 * mask + 1
+        slots[: mask + 1] = -1
+        for t in range(t_lo, t_hi):
+            h = item_hashes[truth_codes[t]]
+            j = (h ^ (h >> 29)) & mask
+            while slots[j] >= 0:
+                j = (j + 1) & mask
+            slots[j] = t
+        for p in range(run_offsets[g], run_offsets[g + 1]):
+            i = p if order.shape[0] == 0 else order[p]
+            h = hashes[i]
+            j = (h ^ (h >> 29)) & mask
+            labels[p] = 0.0
+            while slots[j] >= 0:
+                t = slots[j]
+                code = truth_codes[t]
+                if item_hashes[code] == h and _same_text(
+                    data, offsets[i], offsets[i + 1], item_data, item_offsets[code], item_offsets[code + 1]
+                ):
+                    labels[p] = truth_labels[t]
+                    found[t] = True
+                    break
+                j = (j + 1) & mask
 
 
 @jit
