@@ -1,8 +1,10 @@
 """A top-N run joined with held-out truth, vectorised, into the kernels' grouped arrays.
 
-Ids are dictionary-encoded by pyarrow; the truth's (user, item) pairs are sorted once and each run
-row's label is looked up with ``searchsorted``; rows are placed per user with ``numpy`` arithmetic
-on offsets. No Python loop runs per user. See :mod:`fastrank.api.runs` for the semantics.
+The truth's ids are dictionary-encoded by pyarrow and its rows sorted by (user, item) once. A run's
+users are grouped by their runs of equal ids; its rows are matched with their truth user's items
+by numba kernels (text ids by FNV-1a hash, confirmed byte by byte; integer ids by code) and
+placed per user on offsets. No Python loop runs per user. See :mod:`fastrank.api.runs` for the
+semantics.
 """
 
 from __future__ import annotations
