@@ -528,7 +528,7 @@ def _trec_order(
     the ids' buffers when already at hand)."""
     # integers compare as their text too
     text_offsets, data = texts if texts is not None else _text_buffers(items.combine_chunks())
-    rows = frozen(groups.take(np.arange(len(text_offsets) - 1, dtype=np.int64)))
+    rows = frozen(np.empty(0, np.int64) if groups.order is None else groups.order)
     out = np.empty(len(scores), np.float64)
     group_offsets, grouped_scores = frozen(groups.offsets), frozen(np.ascontiguousarray(scores, np.float64))
     run_chunks(

@@ -155,7 +155,8 @@ def _read_fields(data: Any, run: bool) -> dict[str, Any] | None:
     def read(first: int, stop: int) -> None:
         for c in range(first, stop):
             lo, hi = int(bounds[c]), int(bounds[c + 1])
-            lines, size = kernels.count_lines(buffer, lo, hi), hi - lo
+            size = hi - lo  # numpy counts the line breaks at memory speed, off the GIL
+            lines = int(np.count_nonzero(buffer[lo:hi] == 10)) + int(size > 0 and buffer[hi - 1] != 10)
             ids = (np.empty(lines + 1, np.int32), np.empty(size, np.uint8), np.empty(lines + 1, np.int32),
                    np.empty(size, np.uint8))  # fmt: skip
             integers, reals = np.empty(lines if run else 0, np.int64), np.empty(lines, np.float64)

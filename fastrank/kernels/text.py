@@ -27,18 +27,6 @@ TEXT_OK, TEXT_BAD_LINE, TEXT_NOT_ASCII = range(3)
 id with a byte above 127."""
 
 
-@jit
-def count_lines(data, lo, hi):
-    """Lines in ``data[lo:hi]``: its line breaks, plus one for a last line without one."""
-    n = 0
-    for i in range(lo, hi):
-        if data[i] == NEWLINE:
-            n += 1
-    if hi > lo and data[hi - 1] != NEWLINE:
-        n += 1
-    return n
-
-
 @jit_inline
 def _space(byte):
     """A field separator: whitespace other than a line break (most bytes fail the first test)."""
@@ -51,28 +39,38 @@ def _field_end(byte):
     return byte <= 32 and (byte == 32 or 9 <= byte <= 13)
 
 
-@jit
-def _integer(data, lo, hi):
-    """The integer written in ``data[lo:hi]`` and True, or 0 and False (not ``-?digits``, or too long)."""
-    negative = data[lo] == MINUS
-    i = lo + 1 if negative else lo
-    if i == hi or hi - i > 18:
-        return 0, False
+@jit_inline
+def _skip_field(data, i, hi):
+    while i < hi and not _field_end(data[i]):
+        i += 1
+    return i
+
+
+@jit_inline
+def _scan_integer(data, i, hi):
+    """The field at ``data[i]`` read as an integer: (value, exact, its end). Exact only for
+    ``-?digits`` of up to 18 digits; the field is read to its end either way."""
+    negative = data[i] == MINUS
+    if negative:
+        i += 1
     value = 0
-    for j in range(i, hi):
-        digit = data[j] - 48
-        if digit < 0 or digit > 9:
-            return 0, False
-        value = value * 10 + digit
-    return -value if negative else value, True
+    digits = 0
+    while i < hi and 48 <= data[i] <= 57:
+        value = value * 10 + (data[i] - 48)
+        digits += 1
+        i += 1
+    exact = 0 < digits <= 18 and (i == hi or _field_end(data[i]))
+    return (-value if negative else value), exact, _skip_field(data, i, hi)
 
 
-@jit
-def _decimal(data, lo, hi):
-    """The number written in ``data[lo:hi]`` and True where its parse is exact here
-    (``-?digits[.digits]``), else 0.0 and False."""
-    negative = data[lo] == MINUS
-    i = lo + 1 if negative else lo
+@jit_inline
+def _scan_decimal(data, i, hi):
+    """The field at ``data[i]`` read as a number: (value, exact, its end). Exact where the parse
+    is (``-?digits[.digits]``, up to 18 digits, at most 2^53, at most 22 places: one correctly
+    rounded division of two exact numbers); the field is read to its end either way."""
+    negative = data[i] == MINUS
+    if negative:
+        i += 1
     mantissa = 0
     digits = 0
     places = 0
@@ -80,19 +78,18 @@ def _decimal(data, lo, hi):
         mantissa = mantissa * 10 + (data[i] - 48)
         digits += 1
         i += 1
-    if digits == 0:
-        return 0.0, False
+    whole = digits
     if i < hi and data[i] == POINT:
         i += 1
-        while i < hi and 48 <= data[i] <= 57 and digits < 19:
+        while i < hi and 48 <= data[i] <= 57:
             mantissa = mantissa * 10 + (data[i] - 48)
             digits += 1
             places += 1
             i += 1
-    if i != hi or digits > 18 or mantissa > _EXACT_DIGITS or places > 22:
-        return 0.0, False
-    value = mantissa / _POWERS[places]  # both exact: one correctly rounded division
-    return -value if negative else value, True
+    exact = whole > 0 and digits <= 18 and places <= 22 and (i == hi or _field_end(data[i]))
+    exact = exact and mantissa <= _EXACT_DIGITS  # after the digit count: no overflow to mislead it
+    value = mantissa / _POWERS[places] if exact else 0.0
+    return (-value if negative else value), exact, _skip_field(data, i, hi)
 
 
 @jit
@@ -143,13 +140,13 @@ def trec_fields(data, lo, hi, run, ids, integers, reals, slow):
                     d += 1
                     i += 1
             else:
-                while i < hi and not _field_end(data[i]):
-                    i += 1
                 exact = True
                 if field == 3 and run:
-                    integers[row], exact = _integer(data, start, i)
+                    integers[row], exact, i = _scan_integer(data, i, hi)
                 elif field == number:
-                    reals[row], exact = _decimal(data, start, i)
+                    reals[row], exact, i = _scan_decimal(data, i, hi)
+                else:
+                    i = _skip_field(data, i, hi)
                 if not exact:  # left to the caller's exact parser
                     slow_rows[n_slow], slow_fields[n_slow] = row, field
                     slow_starts[n_slow], slow_stops[n_slow] = start, i

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import jit
+from .jit import jit, jit_inline
 from .sorting import rank_order
 
 
@@ -25,8 +25,15 @@ def _text_after(a, b, text_offsets, text_data):
     return i < i_end and j == j_end  # a longer text with b as its prefix is greater
 
 
+@jit_inline
+def _row(rows, base, p):
+    """The input row of the p-th row of a group starting at ``base`` (``rows`` empty: the rows
+    are in input order)."""
+    return base + p if rows.shape[0] == 0 else rows[base + p]
+
+
 @jit
-def _sort_tie(order, start, stop, rows, text_offsets, text_data, scratch):
+def _sort_tie(order, start, stop, rows, base, text_offsets, text_data, scratch):
     """Sort ``order[start:stop]`` (positions of one tie) by text descending: a merge sort, so a
     tie of any size costs O(t log t) comparisons."""
     width = 1
@@ -38,7 +45,12 @@ def _sort_tie(order, start, stop, rows, text_offsets, text_data, scratch):
             hi = min(lo + 2 * width, n)
             a, b, w = lo, mid, lo
             while a < mid and b < hi:
-                if _text_after(rows[order[start + b]], rows[order[start + a]], text_offsets, text_data):
+                if _text_after(
+                    _row(rows, base, order[start + b]),
+                    _row(rows, base, order[start + a]),
+                    text_offsets,
+                    text_data,
+                ):
                     scratch[w] = order[start + b]
                     b += 1
                 else:
@@ -64,7 +76,8 @@ def trec_positions(first, stop, offsets, scores, rows, text, out):
     """``out[i]`` = minus the place (0 first) of row i in its group's trec_eval order, for groups
     ``first:stop``: distinct scores that rank as trec_eval ranks.
 
-    ``scores`` and ``rows`` (the input row of each grouped row) are in group order; ``text`` is
+    ``scores`` and ``rows`` (the input row of each grouped row; empty when they are the same) are
+    in group order; ``text`` is
     ``(text_offsets, text_data)``, the item ids' bytes by input row (an arrow large_string's
     buffers).
     """
@@ -84,7 +97,7 @@ def trec_positions(first, stop, offsets, scores, rows, text, out):
             while end < n and scores[lo + order[end]] == scores[lo + order[start]]:
                 end += 1
             if end - start > 1:
-                _sort_tie(order[:n], start, end, rows[lo : lo + n], text_offsets, text_data, scratch)
+                _sort_tie(order[:n], start, end, rows, lo, text_offsets, text_data, scratch)
             start = end
         for p in range(n):
             out[lo + order[p]] = -float(p)
