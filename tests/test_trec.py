@@ -101,10 +101,14 @@ def test_a_file_of_several_chunks_reads_whole_lines_across_their_borders(tmp_pat
         ("q1 Q0 d1 1 0.5 tag\nq1 Q0 d2 2 0.4\n", r"line 2 has 5 fields; a TREC run line has at least 6"),
         ("# header\nq1 Q0 d1 1 nan tag\n", r"line 2: score nan is not a finite number"),
         ("q1 Q0 d1 1 0.5 tag\nq1 Q0 d2 x 0.4 tag\n", r"line 2: rank x is not an integer"),
+        (
+            "# c\nq1 Q0 d1 1 0.5 tag\nq1 Q0 d\udcff2 2 0.4 tag\n",
+            r"line 3 is not UTF-8 text \(byte 0xff at column 8\)",
+        ),
     ],
 )
 def test_a_bad_line_is_named_by_the_slower_reader(tmp_path, text, message):
     path = tmp_path / "bad.run"
-    path.write_text(text)
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
     with pytest.raises(InputError, match=message):
         read_run(path)

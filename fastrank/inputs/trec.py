@@ -280,6 +280,14 @@ def _field_count_error(opened: Opened, data: bytes, names: tuple[str, ...], layo
                 f"{opened.name}: line {number} has {len(fields)} fields; a TREC {kind} line has "
                 f"{wanted}: {layout}"
             )
+    for number, line in enumerate(data.splitlines(), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return InputError(
+                f"{opened.name}: line {number} is not UTF-8 text (byte 0x{line[error.start]:02x} at column "
+                f"{error.start + 1}); TREC ids are read as UTF-8"
+            )
     return InputError(f"{opened.name}: not a TREC file with fields {layout}")
 
 
