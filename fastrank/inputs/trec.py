@@ -164,7 +164,7 @@ def _read_fields(data: Any, run: bool) -> dict[str, Any] | None:
             status, rows, n_slow = kernels.trec_fields(buffer, lo, hi, run, ids, integers, reals, slow)
             if status == kernels.TEXT_OK and n_slow:
                 exact = _exact_numbers(buffer, tuple(a[:n_slow] for a in slow), integers[:rows], reals[:rows])
-                status = kernels.TEXT_OK if exact else -1
+                status = kernels.TEXT_OK if exact else kernels.TEXT_BAD_NUMBER
             parts[c] = (status, rows, ids, integers[:rows], reals[:rows])
 
     run_chunks(read, np.arange(len(parts) + 1), True)

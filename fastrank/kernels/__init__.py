@@ -26,7 +26,7 @@ from .ranking import BINARY, EXPONENTIAL, LINEAR, RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes, text_changes
 from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
-from .text import TEXT_OK, gather_text, trec_fields
+from .text import TEXT_BAD_NUMBER, TEXT_OK, gather_text, trec_fields
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 from .trec_order import trec_positions
 
@@ -45,6 +45,7 @@ __all__ = [
     "NUM_RET",
     "OPTIMISTIC",
     "PESSIMISTIC",
+    "TEXT_BAD_NUMBER",
     "TEXT_OK",
     "RankOptions",
     "bootstrap_means",

@@ -22,9 +22,10 @@ POINT = 46
 _POWERS = np.array([10.0**p for p in range(23)])  # each exact in float64
 _EXACT_DIGITS = 2**53
 
-TEXT_OK, TEXT_BAD_LINE, TEXT_NOT_ASCII = range(3)
-"""Statuses of :func:`trec_fields`: every line read; a line with the wrong number of fields; an
-id with a byte above 127."""
+TEXT_OK, TEXT_BAD_LINE, TEXT_NOT_ASCII, TEXT_BAD_NUMBER = range(4)
+"""Statuses of a chunk read by :func:`trec_fields`: every line read; a line with the wrong number
+of fields; an id with a byte above 127; (set by the caller) a number that its exact parser
+refused."""
 
 
 @jit_inline
