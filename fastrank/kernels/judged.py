@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .jit import jit
+from .jit import jit, jit_inline
 from .sorting import rank_order
 from .topk import OPTIMISTIC, PESSIMISTIC
 
@@ -81,12 +81,18 @@ def _infap_tie(a, b, c, d, above, rel_above, nonrel_above, pooled_above):
     return a * total / m
 
 
+@jit_inline
+def _at(order, lo, r):
+    """The row at rank ``r`` of a group starting at ``lo`` (``order`` empty: ranked as stored)."""
+    return lo + r if order.shape[0] == 0 else order[r]
+
+
 @jit
-def grouped_judged_metrics(
-    first, stop, offsets, ranked, data, threshold, tie, skip_no_relevant, with_inferred, out
-):
-    """``out[g, :]`` for groups ``first:stop``: bpref, num_ret, num_rel, num_rel_ret, and infAP
-    when ``with_inferred`` (else left unset: it costs a pass over every tie).
+def grouped_judged_metrics(first, stop, offsets, ranked, data, threshold, tie, skip_no_relevant, wanted, out):
+    """``out[g, :]`` for groups ``first:stop``: num_ret, num_rel, num_rel_ret, and bpref and
+    infAP as ``wanted`` = (bpref, infAP) asks (else left unset). A list stored in rank order
+    without a tie (a run in trec_eval's order) takes them from the counting pass; another costs a
+    pass over its ties, down to its last relevant row.
 
     ``data`` is ``(labels, scores, judged)``; the first ``ranked[g]`` rows of group g are ranked
     (all of them when ``ranked`` is empty), the rest are truth rows the ranking missed: they count
@@ -95,6 +101,12 @@ def grouped_judged_metrics(
     with nothing relevant has bpref and infAP 0, or NaN with ``skip_no_relevant``.
     """
     labels, scores, judged = data
+    with_bpref, with_inferred = wanted
+    identity = np.empty(0, np.int64)
+    largest = 0
+    for g in range(first, stop):
+        largest = max(largest, offsets[g + 1] - offsets[g])
+    nonrel_ahead = np.empty(largest, np.int64)  # per relevant row retrieved, in the stored order
     for g in range(first, stop):
         lo = offsets[g]
         hi = offsets[g + 1]
@@ -102,14 +114,27 @@ def grouped_judged_metrics(
         n_relevant = 0
         n_nonrel = 0
         relevant_ranked = 0
+        # One pass: the counts, and (for a list stored in rank order without a tie, as a run in
+        # trec_eval's order is) what bpref and infAP need of the rows above each relevant one.
+        distinct = True
+        nonrel_above = 0
+        pooled_above = 0
+        inferred = 0.0
         for i in range(lo, hi):
+            if lo < i < hr:
+                distinct = distinct and scores[i] < scores[i - 1]
             if judged[i] > 0.0:
                 if labels[i] >= threshold:
                     n_relevant += 1
                     if i < hr:
+                        nonrel_ahead[relevant_ranked] = nonrel_above
+                        inferred += _infap_term(i - lo + 1, relevant_ranked, nonrel_above, pooled_above)
                         relevant_ranked += 1
                 else:
                     n_nonrel += 1
+                    nonrel_above += i < hr
+            elif judged[i] < 0.0:
+                pooled_above += i < hr
         out[g, NUM_RET] = hr - lo
         out[g, NUM_REL] = n_relevant
         out[g, NUM_REL_RET] = relevant_ranked
@@ -117,12 +142,22 @@ def grouped_judged_metrics(
             out[g, BPREF] = np.nan if skip_no_relevant else 0.0
             out[g, INFAP] = out[g, BPREF]
             continue
-        if (
-            n_nonrel == 0 and not with_inferred
-        ):  # nothing to prefer a relevant item to: each one retrieved counts 1
+        if not with_inferred and (not with_bpref or n_nonrel == 0):
+            # nothing to prefer a relevant item to: each one retrieved counts 1
             out[g, BPREF] = relevant_ranked / n_relevant
             continue
-        order = rank_order(scores, lo, hr)
+        if distinct:  # ranked as stored, no tie: the terms of the pass above
+            total = 0.0
+            for r in range(relevant_ranked):
+                total += _bpref_term(nonrel_ahead[r], n_relevant, n_nonrel) if n_nonrel > 0 else 1.0
+            out[g, BPREF] = total / n_relevant
+            out[g, INFAP] = inferred / n_relevant
+            continue
+        order = identity  # rows in rank order already: no index array
+        for r in range(lo + 1, hr):
+            if scores[r] > scores[r - 1]:
+                order = rank_order(scores, lo, hr)
+                break
         total = 0.0
         inferred = 0.0
         above = 0  # rows, relevant rows, judged non-relevant rows and pooled unjudged rows above
@@ -131,15 +166,15 @@ def grouped_judged_metrics(
         pooled_above = 0
         start = 0
         n = hr - lo
-        while start < n:
+        while start < n and rel_above < relevant_ranked:  # no term comes after the last relevant row
             stop_tie = start + 1
-            while stop_tie < n and scores[order[stop_tie]] == scores[order[start]]:
+            while stop_tie < n and scores[_at(order, lo, stop_tie)] == scores[_at(order, lo, start)]:
                 stop_tie += 1
             rel = 0
             nonrel = 0
             pooled = 0
             for r in range(start, stop_tie):
-                i = order[r]
+                i = _at(order, lo, r)
                 if judged[i] > 0.0:
                     if labels[i] >= threshold:
                         rel += 1

@@ -262,10 +262,11 @@ def evaluate_grouped(
     if by_judged:
         flags = np.ones(len(labels)) if judged is None else judged
         if any(spec.metric.column >= 0 for spec in by_judged):
+            asked = {spec.metric.column for spec in by_judged}
             columns = judged_metrics(
                 groups, (labels, scores, flags), ranked, options.threshold, tie=TIE_CODES[options.ties],
                 skip_no_relevant=options.no_relevant == "skip", parallel=parallel,
-                with_inferred=any(spec.metric.column == kernels.INFAP for spec in by_judged),
+                wanted=(kernels.BPREF in asked, kernels.INFAP in asked),
             )  # fmt: skip
             values.update(
                 {spec: columns[:, spec.metric.column] for spec in by_judged if spec.metric.column >= 0}

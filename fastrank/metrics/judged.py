@@ -19,12 +19,13 @@ def judged_metrics(
     tie: int,
     skip_no_relevant: bool,
     parallel: bool,
-    with_inferred: bool = False,
+    wanted: tuple[bool, bool] = (True, False),
 ) -> np.ndarray:
-    """Per user (groups x 5, the registry's ``column`` of each metric of the judged family; infAP's
-    only when ``with_inferred``). ``data`` is ``(labels, scores, judged)`` in group order, ``judged`` 1.0
-    for a judged row, -1.0 for a pooled unjudged one (a negative relevance), 0.0 for one outside
-    the qrels; ``ranked``: a run's ranked rows per group (None: all)."""
+    """Per user (groups x 5, the registry's ``column`` of each metric of the judged family; bpref's
+    and infAP's only as ``wanted`` = (bpref, infAP) asks). ``data`` is ``(labels, scores,
+    judged)`` in group order, ``judged`` 1.0 for a judged row, -1.0 for a pooled unjudged one (a
+    negative relevance), 0.0 for one outside the qrels; ``ranked``: a run's ranked rows per group
+    (None: all)."""
     labels, scores, judged = (frozen(np.ascontiguousarray(a, dtype=np.float64)) for a in data)
     out = np.empty((groups.n_groups, 5), np.float64)
     offsets = frozen(groups.offsets)
@@ -39,7 +40,7 @@ def judged_metrics(
             threshold,
             tie,
             skip_no_relevant,
-            with_inferred,
+            wanted,
             out,
         ),
         group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
