@@ -15,12 +15,9 @@ import pandas as pd
 import pytest
 
 import fastrank
-from fastrank.api.join import join, prepare_truth, read_run
-from fastrank.api.options import RunOptions, check_run
-from fastrank.metrics.dispatch import evaluate_grouped
 
 from .conftest import N_USERS
-from .test_bench_runs import NEW_MEASURES
+from .test_bench_runs import NEW_MEASURES, time_measure_step
 
 SCALE = N_USERS / 1354
 KS = (10, 100)
@@ -124,22 +121,7 @@ def test_ranx(benchmark, record_seconds, files, tmp_path):
 
 @pytest.mark.parametrize("measure", NEW_MEASURES)
 def test_fastrank_measure_step(benchmark, record_seconds, files, measure):
-    """Each of issue 22's measures alone, on these cases' joined arrays (``ties="trec"``, judged
-    flags joined), against NDCG@10's metric step."""
+    """Each of issue 22's measures alone, on these cases' joined arrays, against NDCG@10's step."""
     name, run, qrels = files
-    options = RunOptions(k=KS, metrics=[measure], ties="trec", map_denominator="relevant")
-    specs, scoring = check_run(options)
-    prepared = prepare_truth(qrels, options)
-    joined = join(read_run(run, "run", options), prepared, options, [], with_judged=True)
-    groups = fastrank.groups_from_offsets(joined.offsets, prepared.users)
-
-    def metrics():
-        return evaluate_grouped(
-            groups, joined.labels, joined.scores, specs, scoring, parallel=True, ranked=joined.ranked,
-            map_denominator=options.map_denominator, judged=joined.judged,
-        )  # fmt: skip
-
-    benchmark.pedantic(metrics, rounds=5, iterations=1, warmup_rounds=1)
-    record_seconds(f"parity: {name}, one measure's metric step", measure,
-                   benchmark.stats.stats.median if benchmark.stats else None,
-                   base=measure == NEW_MEASURES[0])  # fmt: skip
+    group = f"parity: {name}, one measure's metric step"
+    time_measure_step(benchmark, record_seconds, group, run, qrels, KS, measure)

@@ -170,10 +170,11 @@ NEW_MEASURES = (
 """Issue 22's measures, each timed alone on the joined arrays against NDCG@10 (the first)."""
 
 
-@pytest.mark.parametrize("measure", NEW_MEASURES)
-def test_fastrank_measure_step(benchmark, record_seconds, case, measure):
-    name, run, truth, _ = case
-    options = RunOptions(k=KS, metrics=[measure], ties="trec", map_denominator="relevant")
+def time_measure_step(benchmark, record_seconds, group: str, run, truth, ks, measure: str) -> None:
+    """Time ``measure``'s metric step alone on the joined arrays of ``run`` and ``truth``
+    (``ties="trec"``, trec_eval's MAP denominator, judged flags joined), recorded in ``group``
+    against NDCG@10's (the first of :data:`NEW_MEASURES`)."""
+    options = RunOptions(k=ks, metrics=[measure], ties="trec", map_denominator="relevant")
     specs, scoring = check_run(options)
     prepared = prepare_truth(truth, options)
     joined = join(read_run(run, "run", options), prepared, options, [], with_judged=True)
@@ -187,8 +188,15 @@ def test_fastrank_measure_step(benchmark, record_seconds, case, measure):
 
     benchmark.pedantic(metrics, rounds=5, iterations=1, warmup_rounds=1)
     if benchmark.stats:
-        record_seconds(f"runs: {name}, one measure's metric step", measure, benchmark.stats.stats.median,
-                       base=measure == NEW_MEASURES[0])  # fmt: skip
+        record_seconds(group, measure, benchmark.stats.stats.median, base=measure == NEW_MEASURES[0])
+
+
+@pytest.mark.parametrize("measure", NEW_MEASURES)
+def test_fastrank_measure_step(benchmark, record_seconds, case, measure):
+    name, run, truth, _ = case
+    time_measure_step(
+        benchmark, record_seconds, f"runs: {name}, one measure's metric step", run, truth, KS, measure
+    )
 
 
 def test_pytrec_eval_whole(benchmark, record_seconds, case):

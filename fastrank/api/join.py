@@ -317,39 +317,34 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
         frozen(np.ascontiguousarray(run_scores)),
         frozen(found),
     )
-    run_chunks(
-        lambda first, stop: kernels.place_run_rows(
-            first, stop, offsets, run_user, run_labels, run_scores, out_offsets, labels, out_scores,
-            by_place,
-        ),
-        bounds, True,
-    )  # fmt: skip
     ranked_view = frozen(ranked)
-    run_chunks(
-        lambda first, stop: kernels.place_missed(
-            first, stop, truth_offsets, truth_labels, found, out_offsets, ranked_view, labels
-        ),
-        even_bounds(n_users, 2 * parallel), True,
-    )  # fmt: skip
-    judged = None
-    if with_judged:  # the same placement, with the truth's judged flags for labels
-        flags, run_flags = frozen(truth.judged), np.empty(len(scores), np.float64)
-        match(flags, run_flags, np.zeros(len(truth.labels), np.bool_))
-        judged, unused = np.empty(out_offsets[-1], np.float64), np.empty(out_offsets[-1], np.float64)
-        run_flags = frozen(run_flags)
+
+    def place(
+        run_values: np.ndarray, truth_values: np.ndarray, values: np.ndarray, placed_scores: np.ndarray
+    ) -> None:
+        """Each user's run rows (their ``run_values`` and scores) at the start of its output
+        group, then the truth rows it missed (their ``truth_values``)."""
         run_chunks(
             lambda first, stop: kernels.place_run_rows(
-                first, stop, offsets, run_user, run_flags, run_scores, out_offsets, judged, unused,
+                first, stop, offsets, run_user, run_values, run_scores, out_offsets, values, placed_scores,
                 by_place,
             ),
             bounds, True,
         )  # fmt: skip
         run_chunks(
             lambda first, stop: kernels.place_missed(
-                first, stop, truth_offsets, flags, found, out_offsets, ranked_view, judged
+                first, stop, truth_offsets, truth_values, found, out_offsets, ranked_view, values
             ),
             even_bounds(n_users, 2 * parallel), True,
         )  # fmt: skip
+
+    place(run_labels, truth_labels, labels, out_scores)
+    judged = None
+    if with_judged:  # the same placement, with the truth's judged flags for labels
+        flags, run_flags = frozen(truth.judged), np.empty(len(scores), np.float64)
+        match(flags, run_flags, np.zeros(len(truth.labels), np.bool_))
+        judged = np.empty(out_offsets[-1], np.float64)
+        place(frozen(run_flags), flags, judged, np.empty(out_offsets[-1], np.float64))
     empty = int((ranked == 0).sum())
     if empty:
         fate = "they score 0 for every metric (empty_run='skip' leaves them out)"

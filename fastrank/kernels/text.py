@@ -48,18 +48,25 @@ def _skip_field(data, i, hi):
 
 
 @jit_inline
+def _digits(data, i, hi, value):
+    """The decimal digits from ``data[i]`` appended to ``value``: (value, digits read, where they
+    stop)."""
+    digits = 0
+    while i < hi and 48 <= data[i] <= 57:
+        value = value * 10 + (data[i] - 48)
+        digits += 1
+        i += 1
+    return value, digits, i
+
+
+@jit_inline
 def _scan_integer(data, i, hi):
     """The field at ``data[i]`` read as an integer: (value, exact, its end). Exact only for
     ``-?digits`` of up to 18 digits; the field is read to its end either way."""
     negative = data[i] == MINUS
     if negative:
         i += 1
-    value = 0
-    digits = 0
-    while i < hi and 48 <= data[i] <= 57:
-        value = value * 10 + (data[i] - 48)
-        digits += 1
-        i += 1
+    value, digits, i = _digits(data, i, hi, 0)
     exact = 0 < digits <= 18 and (i == hi or _field_end(data[i]))
     return (-value if negative else value), exact, _skip_field(data, i, hi)
 
@@ -72,21 +79,11 @@ def _scan_decimal(data, i, hi):
     negative = data[i] == MINUS
     if negative:
         i += 1
-    mantissa = 0
-    digits = 0
+    mantissa, whole, i = _digits(data, i, hi, 0)
     places = 0
-    while i < hi and 48 <= data[i] <= 57:
-        mantissa = mantissa * 10 + (data[i] - 48)
-        digits += 1
-        i += 1
-    whole = digits
     if i < hi and data[i] == POINT:
-        i += 1
-        while i < hi and 48 <= data[i] <= 57:
-            mantissa = mantissa * 10 + (data[i] - 48)
-            digits += 1
-            places += 1
-            i += 1
+        mantissa, places, i = _digits(data, i + 1, hi, mantissa)
+    digits = whole + places
     exact = whole > 0 and digits <= 18 and places <= 22 and (i == hi or _field_end(data[i]))
     exact = exact and mantissa <= _EXACT_DIGITS  # after the digit count: no overflow to mislead it
     value = mantissa / _POWERS[places] if exact else 0.0
