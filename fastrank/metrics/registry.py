@@ -419,7 +419,7 @@ def check_order(specs: Iterable[MetricSpec], ties: str) -> None:
         if spec.metric.needs_order:
             raise InputError(
                 f"metrics: {spec} is a maximum over ranks, which has no exact average over the orders of "
-                "tied scores; pass ties='trec' (runs), 'pessimistic' or 'optimistic'"
+                "tied scores; pass ties='trec' (runs), ties='pessimistic' or ties='optimistic'"
             )
 
 
