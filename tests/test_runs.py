@@ -8,8 +8,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fastrank
@@ -644,6 +645,47 @@ def test_a_maximum_over_ranks_takes_the_order_the_tie_rule_gives(case, ties):
         for level in levels:
             want = _iprec_reference(rel[order], n_relevant, level / 100)
             assert _values(got, "iprec", level)[user] == pytest.approx(want, abs=1e-12), (user, level)
+
+
+NEAR_SCORES = [0.5, float(np.nextafter(0.5, 1)), float(np.nextafter(0.5, 0)), 0.0, -0.0, -1e-300, 3.0, -2.5]
+"""Ties, and scores that differ only in their last bits (where the padded sort's keys hold the row)."""
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 4), st.sampled_from(NEAR_SCORES), st.text("ab1Z", min_size=1, max_size=3)),
+        max_size=60,
+        unique_by=lambda row: (row[0], row[2]),
+    ),
+    padding=st.sampled_from([0, 2, 10**6]),
+)
+@example(rows=[(0, 0.0, "a"), (0, -0.0, "b"), (1, 0.5, "a")], padding=2)  # -0.0 ties 0.0: "b" first
+def test_trec_order_is_score_then_id_descending_by_either_sort(rows, padding):
+    """Every group in trec_eval's order (score descending; a tie, -0.0 with 0.0 too, by the id's
+    bytes descending), by numpy's padded row sort or numba's group by group (``padding`` 0),
+    with each user's rows scattered through the input."""
+    from unittest import mock
+
+    from fastrank.api import join
+    from fastrank.arrays.threads import even_bounds
+
+    if not rows:
+        return
+    users, scores, items = (list(column) for column in zip(*rows, strict=True))
+    groups, _ = join._group_users(pa.chunked_array([pa.array(users)]))
+    with mock.patch.object(join, "_MOST_PADDING", padding):
+        places = -join._trec_order(
+            groups,
+            groups.take(np.array(scores)),
+            pa.chunked_array([pa.array(items)]),
+            even_bounds(groups.n_groups, 3),
+        )
+    input_rows = groups.take(np.arange(len(rows)))
+    for g in range(groups.n_groups):
+        lo, hi = groups.offsets[g], groups.offsets[g + 1]
+        want = sorted(input_rows[lo:hi], key=lambda r: (scores[r], items[r].encode()), reverse=True)
+        got = [input_rows[lo + p] for p in np.argsort(places[lo:hi])]
+        assert got == want
 
 
 @given(case=ANY_IDS, depth=st.sampled_from([1, 2, 5]))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastrank import InputError
+from fastrank import InputError, kernels
 from fastrank.inputs.trec import _read_fields, read_qrels, read_run
 
 IDS = st.text(alphabet="abcXYZ019_-.:/", min_size=1, max_size=8)
@@ -77,6 +77,75 @@ def test_fields_and_numbers_are_read_as_trec_eval_reads_them(tmp_path_factory, t
     for mine, theirs in zip(got, want, strict=True):
         assert mine[:-1] == theirs[:-1]
         assert np.float64(mine[-1]).tobytes() == np.float64(theirs[-1]).tobytes()  # -0.0 too
+
+
+def _kernel_numbers(numbers: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The scores of a run whose lines carry ``numbers``, as the reader's kernel parses them, and
+    the rows whose number it left to the caller."""
+    data = np.frombuffer("".join(f"q Q0 d 1 {n} t\n" for n in numbers).encode(), np.uint8)
+    n = len(numbers)
+    ids = (np.empty(n + 1, np.int32), np.empty(len(data), np.uint8), np.empty(n + 1, np.int32),
+           np.empty(len(data), np.uint8))  # fmt: skip
+    reals, slow = np.empty(n, np.float64), tuple(np.empty(2 * n, np.int64) for _ in range(4))
+    status, rows, n_slow = kernels.trec_fields(
+        data, 0, len(data), True, ids, np.empty(n, np.int64), reals, slow
+    )
+    assert (status, rows) == (kernels.TEXT_OK, n)
+    return reals, slow[0][:n_slow]
+
+
+def _decimal(mantissa: int, places: int) -> str:
+    text = str(mantissa).rjust(places + 1, "0")
+    return f"{text[:-places]}.{text[-places:]}" if places else text
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**18 - 1), st.integers(0, 27), st.booleans()).map(
+            lambda t: ("-" if t[2] else "") + _decimal(t[0], t[1])
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_numbers_of_up_to_18_digits_are_parsed_exactly_by_the_reader_itself(numbers):
+    """Up to 18 significant digits and 27 places: Clinger's division or Eisel-Lemire, never left
+    to pyarrow, and bit for bit Python's correctly rounded ``float``."""
+    reals, left = _kernel_numbers(numbers)
+    assert len(left) == 0
+    assert reals.tobytes() == np.array([float(n) for n in numbers]).tobytes()
+
+
+def test_halfway_numbers_round_to_even_and_near_halfway_ones_round_to_nearest():
+    """2^53 + an odd number lies halfway between two doubles (round to the even one), also with a
+    zero place; with a digit more it lies just above or below (round to the nearer); and random
+    ones: 30,000 of each against Python's ``float``."""
+    rng = np.random.default_rng(7)
+    odd = [int(m) | 1 for m in rng.integers(2**53, 2**54, 30_000, dtype=np.int64)]
+    numbers = [str(m) for m in odd] + [f"{m}.0" for m in odd]
+    digits = rng.integers(1, 10, len(odd))
+    numbers += [_decimal(m * 10 + int(d), 1) for m, d in zip(odd, digits, strict=True)]
+    mantissas, places = rng.integers(1, 10**18, 30_000, dtype=np.int64), rng.integers(0, 28, 30_000)
+    numbers += [_decimal(int(m), int(p)) for m, p in zip(mantissas, places, strict=True)]
+    reals, left = _kernel_numbers(numbers)
+    assert len(left) == 0
+    wrong = np.flatnonzero(reals.view(np.int64) != np.array([float(n) for n in numbers]).view(np.int64))
+    assert not len(wrong), [numbers[i] for i in wrong[:5]]
+
+
+def test_numbers_past_the_exact_parse_are_left_to_the_caller():
+    """19 significant digits, 28 places, an exponent, a sign: flagged, not guessed."""
+    numbers = [
+        "1234567890123456789",
+        "0.1234567890123456789",
+        "0." + "0" * 27 + "1",
+        "1e-3",
+        "+1",
+        "000000000000000000001.5",
+    ]
+    reals, left = _kernel_numbers(numbers)
+    assert left.tolist() == [0, 1, 2, 3, 4]
+    assert reals[5] == 1.5
 
 
 def test_a_file_of_several_chunks_reads_whole_lines_across_their_borders(tmp_path):

@@ -311,7 +311,7 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     missed = truth.sizes - np.bincount(truth.user_codes[found], minlength=n_users)
     out_offsets = frozen(np.concatenate(([0], np.cumsum(ranked + missed))).astype(np.int64))
     labels = np.empty(out_offsets[-1], np.float64)
-    out_scores = np.full(out_offsets[-1], -np.inf)  # missed truth items are never ranked
+    out_scores = np.empty(out_offsets[-1], np.float64)
     run_labels, run_scores, found = (
         frozen(run_labels),
         frozen(np.ascontiguousarray(run_scores)),
@@ -323,7 +323,7 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
         run_values: np.ndarray, truth_values: np.ndarray, values: np.ndarray, placed_scores: np.ndarray
     ) -> None:
         """Each user's run rows (their ``run_values`` and scores) at the start of its output
-        group, then the truth rows it missed (their ``truth_values``)."""
+        group, then the truth rows it missed (their ``truth_values``, the score -inf)."""
         run_chunks(
             lambda first, stop: kernels.place_run_rows(
                 first, stop, offsets, run_user, run_values, run_scores, out_offsets, values, placed_scores,
@@ -333,7 +333,8 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
         )  # fmt: skip
         run_chunks(
             lambda first, stop: kernels.place_missed(
-                first, stop, truth_offsets, truth_values, found, out_offsets, ranked_view, values
+                first, stop, truth_offsets, truth_values, found, out_offsets, ranked_view, values,
+                placed_scores,
             ),
             even_bounds(n_users, 2 * parallel), True,
         )  # fmt: skip
@@ -447,7 +448,13 @@ def _group_users(users: pa.ChunkedArray) -> tuple[Groups, pa.Array]:
     array = users.combine_chunks()
     if len(array) == 0:
         return _group(np.empty(0, np.int64)), array
-    starts = np.concatenate(([0], kernels.text_changes(*_text_buffers(array)))).astype(np.int64)
+    text_offsets, data = (frozen(a) for a in _text_buffers(array))
+    changes = run_chunks(
+        lambda first, stop: kernels.text_changes(first, stop, text_offsets, data),
+        even_bounds(len(array), 2 * thread_count(True)),
+        True,
+    )
+    starts = np.concatenate(([0], *changes)).astype(np.int64)
     codes, ids = _encode(pa.chunked_array([array.take(starts)]))
     if len(ids) == len(starts):  # each user's rows together: the runs are the groups, in order
         offsets = np.append(starts, len(array))
@@ -520,16 +527,44 @@ def _trec_order(
     """Distinct scores (in group order) giving trec_eval's order within each user: score
     descending, then item id as text descending (trec_eval sorts ties by ``strcmp`` of docno,
     reversed). Each group is ordered by itself, and only ties compare the ids' bytes (``texts``:
-    the ids' buffers when already at hand)."""
+    the ids' buffers when already at hand). Unless every group is already in rank order, groups
+    that fill a matrix of at most ``_MOST_PADDING`` times the rows are sorted as its rows by
+    numpy (vectorised); others one by one in numba (a group in rank order only checked)."""
     # integers compare as their text too
     text_offsets, data = texts if texts is not None else _text_buffers(items.combine_chunks())
     rows = frozen(np.empty(0, np.int64) if groups.order is None else groups.order)
     out = np.empty(len(scores), np.float64)
     group_offsets, grouped_scores = frozen(groups.offsets), frozen(np.ascontiguousarray(scores, np.float64))
+    text = (frozen(text_offsets), frozen(data))
+    largest = int(groups.sizes.max(initial=0))
+    padded = 1 < largest and groups.n_groups * largest <= _MOST_PADDING * len(scores)
+    if padded and not all(
+        run_chunks(
+            lambda first, stop: kernels.in_rank_order(first, stop, group_offsets, grouped_scores), bounds
+        )
+    ):
+        bits = (largest - 1).bit_length()
+        keys = np.empty((groups.n_groups, largest), np.uint64)
+        score_bits = grouped_scores.view(np.uint64)
+        run_chunks(
+            lambda first, stop: kernels.descending_keys(first, stop, group_offsets, score_bits, bits, keys),
+            bounds, True,
+        )  # fmt: skip
+        keys.sort(axis=1)
+        run_chunks(
+            lambda first, stop: kernels.trec_positions_of_keys(
+                first, stop, group_offsets, grouped_scores, rows, text, frozen(keys), bits, out
+            ),
+            bounds, True,
+        )  # fmt: skip
+        return out
     run_chunks(
         lambda first, stop: kernels.trec_positions(
-            first, stop, group_offsets, grouped_scores, rows, (frozen(text_offsets), frozen(data)), out
+            first, stop, group_offsets, grouped_scores, rows, text, out
         ),
         bounds, True,
     )  # fmt: skip
     return out
+
+
+_MOST_PADDING = 2  # the matrix's cells per row of the run: users' lists of similar lengths

@@ -25,10 +25,10 @@ from .ranked import grouped_ranked_metrics
 from .ranking import BINARY, EXPONENTIAL, LINEAR, RankOptions
 from .resampling import bootstrap_means, sign_flip_counts
 from .segments import key_changes, text_changes
-from .sorting import order_asc_by_pair, order_desc_flipped, repeats_per_group
+from .sorting import in_rank_order, order_asc_by_pair, order_desc_flipped, repeats_per_group
 from .text import TEXT_BAD_NUMBER, TEXT_OK, gather_text, trec_fields
 from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
-from .trec_order import trec_positions
+from .trec_order import descending_keys, trec_positions, trec_positions_of_keys
 
 __all__ = [
     "ARP",
@@ -51,6 +51,7 @@ __all__ = [
     "bootstrap_means",
     "count_items",
     "count_outside",
+    "descending_keys",
     "fnv1a64",
     "fnv1a64_buckets",
     "gather_text",
@@ -61,6 +62,7 @@ __all__ = [
     "grouped_judged_metrics",
     "grouped_metrics",
     "grouped_ranked_metrics",
+    "in_rank_order",
     "key_changes",
     "match_texts",
     "match_truth",
@@ -75,5 +77,6 @@ __all__ = [
     "text_changes",
     "trec_fields",
     "trec_positions",
+    "trec_positions_of_keys",
     "value_range",
 ]

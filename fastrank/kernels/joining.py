@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import jit
+from .segments import same_bytes
 
 
 @jit
@@ -84,23 +85,13 @@ def match_texts(first, stop, run_offsets, run_user, order, texts, truth, largest
             while slots[j] >= 0:
                 t = slots[j]
                 code = truth_codes[t]
-                if item_hashes[code] == h and _same_text(
+                if item_hashes[code] == h and same_bytes(
                     data, offsets[i], offsets[i + 1], item_data, item_offsets[code], item_offsets[code + 1]
                 ):
                     labels[p] = truth_labels[t]
                     found[t] = True
                     break
                 j = (j + 1) & mask
-
-
-@jit
-def _same_text(a, a_lo, a_hi, b, b_lo, b_hi):
-    if a_hi - a_lo != b_hi - b_lo:
-        return False
-    for j in range(a_hi - a_lo):
-        if a[a_lo + j] != b[b_lo + j]:
-            return False
-    return True
 
 
 @jit
@@ -149,13 +140,15 @@ def place_run_rows(
 
 
 @jit
-def place_missed(first, stop, truth_offsets, truth_labels, found, out_offsets, ranked, labels):
-    """Append each truth user's rows no run row matched (users ``first:stop``) after its run rows."""
+def place_missed(first, stop, truth_offsets, truth_labels, found, out_offsets, ranked, labels, scores):
+    """Append each truth user's rows no run row matched (users ``first:stop``) after its run rows,
+    with the score -inf (never ranked)."""
     for u in range(first, stop):
         p = out_offsets[u] + ranked[u]
         for t in range(truth_offsets[u], truth_offsets[u + 1]):
             if not found[t]:
                 labels[p] = truth_labels[t]
+                scores[p] = -np.inf
                 p += 1
 
 

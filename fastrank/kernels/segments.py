@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import jit
+from .jit import jit, jit_inline
 
 
 @jit
@@ -24,27 +24,34 @@ def key_changes(keys):
 
 
 @jit
-def text_changes(offsets, data):
-    """Positions ``i >= 1`` where text i differs from text i - 1 (Arrow string buffers: byte
-    ``offsets`` and ``data``), ascending (int64): where each run of equal texts but the first
-    starts."""
-    n = offsets.shape[0] - 1
-    changed = np.zeros(n, np.bool_)
+def text_changes(first, stop, offsets, data):
+    """Positions ``i`` in ``max(first, 1):stop`` where text i differs from text i - 1 (Arrow
+    string buffers: byte ``offsets`` and ``data``), ascending (int64): where each run of equal
+    texts but the first starts. Two passes: count, then fill an exact-size array."""
     count = 0
-    for i in range(1, n):
-        lo, hi = offsets[i], offsets[i + 1]
-        before = offsets[i - 1]
-        same = hi - lo == lo - before
-        j = 0
-        while same and j < hi - lo:
-            same = data[lo + j] == data[before + j]
-            j += 1
-        changed[i] = not same
-        count += not same
+    for i in range(max(first, 1), stop):
+        count += not _same_as_before(offsets, data, i)
     out = np.empty(count, np.int64)
     r = 0
-    for i in range(1, n):
-        if changed[i]:
+    for i in range(max(first, 1), stop):
+        if not _same_as_before(offsets, data, i):
             out[r] = i
             r += 1
     return out
+
+
+@jit_inline
+def _same_as_before(offsets, data, i):
+    """Whether text i equals text i - 1."""
+    return same_bytes(data, offsets[i - 1], offsets[i], data, offsets[i], offsets[i + 1])
+
+
+@jit
+def same_bytes(a, a_lo, a_hi, b, b_lo, b_hi):
+    """Whether ``a[a_lo:a_hi]`` and ``b[b_lo:b_hi]`` hold the same bytes."""
+    if a_hi - a_lo != b_hi - b_lo:
+        return False
+    for j in range(a_hi - a_lo):
+        if a[a_lo + j] != b[b_lo + j]:
+            return False
+    return True

@@ -18,6 +18,16 @@ def rank_order(scores, lo, hr):
 
 
 @jit
+def in_rank_order(first, stop, offsets, scores):
+    """Whether each group ``first:stop`` lists its scores descending (ties in any order)."""
+    for g in range(first, stop):
+        for r in range(offsets[g] + 1, offsets[g + 1]):
+            if scores[r] > scores[r - 1]:
+                return False
+    return True
+
+
+@jit
 def order_desc_flipped(first, stop, offsets, values, out):
     """``out[lo:hi]`` = the rows of each group ``first:stop`` by ``values`` descending, as
     ``np.flip(np.argsort(values[lo:hi], kind="stable"))`` orders them (tied rows: later first)."""

@@ -1,6 +1,12 @@
 """trec_eval's order of a run's rows, per group: score descending, ties broken by the item id as
 text, descending (trec_eval compares docnos with ``strcmp``). No global sort: each group is
-checked for rank order, sorted by score only when it is not, and only its ties compare text.
+ordered by itself, and only its ties compare text.
+
+Two ways, one result: groups of similar sizes are laid out as the rows of one padded matrix of
+packed keys (the score's order in the high bits, the row's place in the low ones) that numpy
+sorts row by row with its vectorised sort (:func:`descending_keys`, then
+:func:`trec_positions_of_keys`); otherwise each group is checked for rank order and sorted by
+score only when it is not (:func:`trec_positions`).
 """
 
 from __future__ import annotations
@@ -32,10 +38,19 @@ def _row(rows, base, p):
     return base + p if rows.shape[0] == 0 else rows[base + p]
 
 
+@jit_inline
+def _before(a, b, scores, rows, base, text_offsets, text_data):
+    """Whether the group's row at place ``a`` comes before the one at place ``b`` in trec_eval's
+    order."""
+    if scores[base + a] != scores[base + b]:
+        return scores[base + a] > scores[base + b]
+    return _text_after(_row(rows, base, a), _row(rows, base, b), text_offsets, text_data)
+
+
 @jit
-def _sort_tie(order, start, stop, rows, base, text_offsets, text_data, scratch):
-    """Sort ``order[start:stop]`` (positions of one tie) by text descending: a merge sort, so a
-    tie of any size costs O(t log t) comparisons."""
+def _sort_tie(order, start, stop, scores, rows, base, text_offsets, text_data, scratch):
+    """Sort ``order[start:stop]`` (places in one group, mostly of one tie) in trec_eval's order:
+    a merge sort, so a tie of any size costs O(t log t) comparisons."""
     width = 1
     n = stop - start
     while width < n:
@@ -45,12 +60,7 @@ def _sort_tie(order, start, stop, rows, base, text_offsets, text_data, scratch):
             hi = min(lo + 2 * width, n)
             a, b, w = lo, mid, lo
             while a < mid and b < hi:
-                if _text_after(
-                    _row(rows, base, order[start + b]),
-                    _row(rows, base, order[start + a]),
-                    text_offsets,
-                    text_data,
-                ):
+                if _before(order[start + b], order[start + a], scores, rows, base, text_offsets, text_data):
                     scratch[w] = order[start + b]
                     b += 1
                 else:
@@ -97,7 +107,58 @@ def trec_positions(first, stop, offsets, scores, rows, text, out):
             while end < n and scores[lo + order[end]] == scores[lo + order[start]]:
                 end += 1
             if end - start > 1:
-                _sort_tie(order[:n], start, end, rows, lo, text_offsets, text_data, scratch)
+                _sort_tie(order[:n], start, end, scores, rows, lo, text_offsets, text_data, scratch)
+            start = end
+        for p in range(n):
+            out[lo + order[p]] = -float(p)
+
+
+@jit
+def descending_keys(first, stop, offsets, score_bits, bits, keys):
+    """``keys[g, p]`` for groups ``first:stop``: a uint64 that sorts ascending as group g's row
+    p sorts by score descending, with p in its low ``bits`` bits (the score's lowest bits give
+    way to it: rows whose keys differ only there are compared again); the rest of the row
+    ``2**64 - 1``. ``score_bits``: the finite float64 scores viewed as uint64; -0.0 keys as 0.0
+    (they tie)."""
+    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    sign = np.uint64(1) << np.uint64(63)
+    for g in range(first, stop):
+        lo = offsets[g]
+        n = offsets[g + 1] - lo
+        row = keys[g]
+        for p in range(n):
+            word = score_bits[lo + p]
+            if word << np.uint64(1) == np.uint64(0):  # -0.0
+                word = np.uint64(0)
+            rising = ~word if word & sign else word | sign  # the score's order as an unsigned one
+            row[p] = (~rising & ~mask) | np.uint64(p)
+        for p in range(n, row.shape[0]):
+            row[p] = ~np.uint64(0)
+
+
+@jit
+def trec_positions_of_keys(first, stop, offsets, scores, rows, text, keys, bits, out):
+    """:func:`trec_positions` from each group's row of ``keys`` (:func:`descending_keys`) sorted
+    ascending: places whose keys agree above the low ``bits`` bits (a tie, or scores that close)
+    are sorted again by score and id."""
+    text_offsets, text_data = text
+    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    shift = np.uint64(bits)
+    order = np.empty(keys.shape[1], np.int64)
+    scratch = np.empty(keys.shape[1], np.int64)
+    for g in range(first, stop):
+        lo = offsets[g]
+        n = offsets[g + 1] - lo
+        row = keys[g]
+        for p in range(n):
+            order[p] = np.int64(row[p] & mask)
+        start = 0
+        while start < n:
+            end = start + 1
+            while end < n and row[end] >> shift == row[start] >> shift:
+                end += 1
+            if end - start > 1:
+                _sort_tie(order[:n], start, end, scores, rows, lo, text_offsets, text_data, scratch)
             start = end
         for p in range(n):
             out[lo + order[p]] = -float(p)
