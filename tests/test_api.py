@@ -292,3 +292,21 @@ def test_the_gain_is_an_option_of_every_entry_point(frame, gain, capsys, tmp_pat
     args = ["evaluate", str(path), "--baseline", score, "-k", "5", "--threshold", "1.5", "--json"]
     assert main([*args, "--gain", gain]) == 0
     assert json.loads(capsys.readouterr().out)[0]["mean"] == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("weight", ["positives", "rows", "users"])
+def test_gauc_of_a_table_weights_each_users_sklearn_auc_by_its_named_weight(frame, weight):
+    """The table path's GAUC (``evaluate``): np.average of scikit-learn's per-user AUC, weighted by
+    the user's relevant rows (RecBole), its rows (DIN's impressions) or 1."""
+    from sklearn.metrics import roc_auc_score
+
+    result = api.evaluate(frame, baselines=["video_watch_ratio_mean"], metrics=["gauc"], gauc_weight=weight)
+    values, weights = [], []
+    for _, user in frame.groupby("user_id"):
+        relevant = (user.watch_ratio >= 1.0).to_numpy()
+        if relevant.all() or not relevant.any():
+            continue
+        values.append(roc_auc_score(relevant, user.video_watch_ratio_mean))
+        weights.append({"positives": relevant.sum(), "rows": len(user), "users": 1}[weight])
+    want = np.average(values, weights=weights)
+    assert result.mean("video_watch_ratio_mean", metric="gauc") == pytest.approx(want, rel=1e-12)

@@ -161,7 +161,10 @@ def test_one_item_for_everyone_is_least_diverse_and_long_tail_follows_popularity
         ({"metrics": ["arp@2"], "popularity": [1.0, -1.0, 2.0]}, r"popularity: negative value -1.0 at row 1"),
         ({"metrics": ["arp@2"], "popularity": [0.0, 0.0, 0.0]}, r"popularity: sums to 0"),
         ({"metrics": ["novelty@2"], "popularity": [1.0, 0.0, 2.0]}, r"novelty: .* popularity of 0"),
-        ({"metrics": ["gauc"], "gauc_weight": "rowz"}, r"'gauc_weight' parameter must be 'rows', 'users'"),
+        (
+            {"metrics": ["gauc"], "gauc_weight": "rowz"},
+            r"'gauc_weight' parameter must be one of 'rows', 'users', 'positives' or one weight per row",
+        ),
         ({"metrics": ["gauc"], "gauc_weight": [1.0, np.nan, 1.0]}, r"gauc_weight: NaN at row 1"),
     ],
 )

@@ -210,6 +210,10 @@ def test_compare_prints_the_metrics_without_an_interval(table, capsys):
     }
     evaluation = fastrank.evaluate(table, baselines=[BASELINE], metrics=["gauc"])
     assert overall[0]["value"] == evaluation.mean(BASELINE, metric="gauc")
+    code, out, err = in_process(capsys, *args, "--metrics", "gauc", "--gauc-weight", "positives", "--json")
+    by_positives = fastrank.evaluate(table, baselines=[BASELINE], metrics=["gauc"], gauc_weight="positives")
+    assert json.loads(out)["overall"][0]["value"] == by_positives.mean(BASELINE, metric="gauc")
+    assert by_positives.mean(BASELINE, metric="gauc") != evaluation.mean(BASELINE, metric="gauc")
 
 
 def test_compare_with_no_user_evaluated_says_so(table, capsys):

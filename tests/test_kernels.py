@@ -340,11 +340,12 @@ def test_r_precision_on_longer_users_equals_precision_at_r(data, threshold):
 @given(
     grouped_data(max_size=2000, max_groups=8),
     st.sampled_from([0.5, 1.0, 2.0]),
-    st.sampled_from(["rows", "users", "column"]),
+    st.sampled_from(["rows", "users", "positives", "column"]),
 )
 def test_auc_equals_sklearn_per_user_and_gauc_its_weighted_mean(data, threshold, weighting):
     """Per-user AUC = roc_auc_score within 1e-12 (heavy ties, real labels, one-class users NaN);
-    GAUC = the plain weighted mean of those values."""
+    GAUC = the plain weighted mean of those values, each user weighted by its rows (DIN), 1, its
+    relevant rows (RecBole) or a column's sum."""
     users, labels, scores = data
     rng = np.random.default_rng(len(users))
     row_weights = rng.random(len(users)) * 3
@@ -364,7 +365,7 @@ def test_auc_equals_sklearn_per_user_and_gauc_its_weighted_mean(data, threshold,
         assert abs(got - want) <= TOL, (user, got, want)
         assert got == pytest.approx(naive.auc(rel, s), abs=TOL)
         values.append(want)
-        weights.append({"rows": len(y), "users": 1.0, "column": w.sum()}[weighting])
+        weights.append({"rows": len(y), "users": 1.0, "positives": rel.sum(), "column": w.sum()}[weighting])
     want_gauc = np.average(values, weights=weights) if values and sum(weights) > 0 else np.nan
     np.testing.assert_allclose(result.mean["gauc"], want_gauc, rtol=1e-12, atol=1e-12)
     assert result.skipped_no_relevant["auc"] == result.skipped_no_relevant["gauc"]

@@ -103,8 +103,9 @@ def evaluate(
         The top of the relevance scale, for ERR's stop probability (2^label - 1) / 2^max_grade
         (gdeval's 4 for a 0-4 scale); default: the largest label of the data.
     gauc_weight : str
-        GAUC's weight of a user: ``"rows"`` (its rows, as RecBole), ``"users"`` (1: the plain mean
-        of the users' AUC) or a column name (its values summed over the user's rows).
+        GAUC's weight of a user: ``"rows"`` (its rows: impressions, as DIN's paper),
+        ``"positives"`` (its relevant rows, as RecBole), ``"users"`` (1: the plain mean of the
+        users' AUC) or a column name (its values summed over the user's rows).
     popularity_col : str, optional
         Item popularity for the beyond-accuracy metrics: the column summed over each item's
         rows. Default: each row counts 1 (an item's share of the table's rows).

@@ -25,7 +25,7 @@ from ..inputs.columns import RUN, RUN_SCORE, TABLE, Columns
 from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..metrics import protocols
-from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
+from ..metrics.options import DEFAULT_K, DEFAULTS, GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import (
     DEFAULT,
     REGISTRY,
@@ -187,7 +187,7 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     if o.model is not None and o.features is not None:
         roles += [(column, "feature column", "features=") for column in o.features]
     weighted = any(REGISTRY[name].family == WEIGHTED for name in metric_names)
-    if weighted and isinstance(o.gauc_weight, str) and o.gauc_weight not in ("rows", "users"):
+    if weighted and isinstance(o.gauc_weight, str) and o.gauc_weight not in GAUC_WEIGHTS:
         roles.append((o.gauc_weight, "weight column", "gauc_weight="))
     if o.popularity_col is not None and any(REGISTRY[name].needs_items for name in metric_names):
         roles.append((o.popularity_col, "popularity column", "popularity_col="))
@@ -222,8 +222,8 @@ def _check_metric_columns(o: Options, metrics: list[str]) -> None:
     exposure = [name for name in metrics if REGISTRY[name].needs_items]
     if not isinstance(o.gauc_weight, str) or not o.gauc_weight:
         raise InputError(
-            "The 'gauc_weight' parameter must be 'rows', 'users' or a column name. "
-            f"Got {o.gauc_weight!r} instead."
+            f"The 'gauc_weight' parameter must be one of {', '.join(map(repr, GAUC_WEIGHTS))} or a column "
+            f"name. Got {o.gauc_weight!r} instead."
         )
     weighted = [REGISTRY[name] for name in names(lambda metric: metric.family == WEIGHTED)]
     if o.gauc_weight != "rows" and not {metric.name for metric in weighted} & set(metrics):

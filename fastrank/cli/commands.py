@@ -24,7 +24,7 @@ from ..errors import EngineError, InputError, count
 from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
-from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS
+from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS, GAUC_WEIGHTS
 from ..metrics.registry import DEFAULT, NONE, RUN_TIES, WHOLE, example, names
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
@@ -202,8 +202,10 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "largest label)",
     )  # fmt: skip
     sub.add_argument(
-        "--gauc-weight", metavar="rows|users|COLUMN",
-        help="GAUC's weight of a user: its rows (default), 1 each (users), or a column summed per user",
+        "--gauc-weight", metavar="|".join([*GAUC_WEIGHTS, "COLUMN"]),
+        help="GAUC's weight of a user: "
+        + "; ".join(f"{name}: {meaning}" for name, meaning in GAUC_WEIGHTS.items())
+        + " (default: rows); or a column summed per user",
     )  # fmt: skip
     sub.add_argument(
         "--popularity-col", metavar="COLUMN",

@@ -22,7 +22,7 @@ from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..metrics import protocols
 from ..metrics.auc import gauc_weights
 from ..metrics.beyond import catalog
-from ..metrics.options import MetricOptions
+from ..metrics.options import GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import CATALOG, NONE, REGISTRY, WEIGHTED
 from ..scoring import ModelOptions, check_features, load_scorer, predict
 
@@ -71,7 +71,7 @@ class Plan:
     @property
     def weight_col(self) -> str | None:
         """GAUC's weight column, if it has one."""
-        return None if self.gauc_weight in ("rows", "users") else self.gauc_weight
+        return None if self.gauc_weight in GAUC_WEIGHTS else self.gauc_weight
 
     @property
     def standard_pairs(self) -> list[tuple[str, int | None]]:
@@ -222,7 +222,10 @@ def score_table(
         weight = plan.gauc_weight
         if plan.weight_col:
             weight = numeric_column(table, plan.weight_col, name, users)
-        weights = gauc_weights(weight, groups, parallel, name=f"{name}: column {plan.weight_col!r}")
+        relevant = groups.take(labels) >= plan.scoring.threshold
+        weights = gauc_weights(
+            weight, groups, parallel, name=f"{name}: column {plan.weight_col!r}", relevant=relevant
+        )
     clock = add_time(timings, "group", clock)
 
     sources: dict[str, np.ndarray] = {}

@@ -13,19 +13,32 @@ from ..arrays.columns import check_values
 from ..arrays.grouping import Groups, group_chunks
 from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
+from .options import GAUC_WEIGHTS
 
 
-def gauc_weights(weight: Any, groups: Groups, parallel: bool = True, name: str = "gauc_weight") -> np.ndarray:
-    """Each user's weight in a weighted mean (GAUC): ``"rows"`` its rows, ``"users"`` 1, or an
-    array of one weight per row (input order, finite and >= 0) summed over its rows."""
+def gauc_weights(
+    weight: Any,
+    groups: Groups,
+    parallel: bool = True,
+    name: str = "gauc_weight",
+    relevant: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each user's weight in a weighted mean (GAUC): a name of :data:`GAUC_WEIGHTS` (for
+    ``"positives"``, ``relevant`` flags each row in group order), or an array of one weight per
+    row (input order, finite and >= 0) summed over its rows."""
     if isinstance(weight, str):
         if weight == "rows":
             return groups.sizes.astype(np.float64)
         if weight == "users":
             return np.ones(groups.n_groups)
+        if weight == "positives" and relevant is not None:
+            counts = (
+                np.add.reduceat(relevant.astype(np.float64), groups.offsets[:-1]) if groups.n_groups else []
+            )
+            return np.asarray(counts, np.float64)
         raise InputError(
-            "The 'gauc_weight' parameter must be 'rows', 'users' or one weight per row. "
-            f"Got {weight!r} instead."
+            f"The 'gauc_weight' parameter must be one of {', '.join(map(repr, GAUC_WEIGHTS))} or one weight "
+            f"per row. Got {weight!r} instead."
         )
     checked = check_values(weight, name, groups, float32_ok=False, max_value=np.inf, parallel=parallel,
                            why_not_negative="weights must be >= 0")  # fmt: skip

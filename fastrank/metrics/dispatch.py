@@ -110,9 +110,10 @@ def ranking_metrics(
     popularity : array-like, shape (n_rows,), optional
         Finite values >= 0 summed per item into its popularity; default each row counts 1, so an
         item's popularity is its share of the rows.
-    gauc_weight : {"rows", "users"} or array-like, shape (n_rows,)
-        GAUC's weight of a user: its rows (default, as RecBole), 1 (``"users"``: the plain mean of
-        the users' AUC), or the sum of a weight per row (finite, >= 0) over its rows.
+    gauc_weight : {"rows", "users", "positives"} or array-like, shape (n_rows,)
+        GAUC's weight of a user: its rows (default: impressions, as DIN's paper), 1 (``"users"``:
+        the plain mean of the users' AUC), its relevant rows (``"positives"``, RecBole's GAUC), or
+        the sum of a weight per row (finite, >= 0) over its rows.
     parallel : bool
         Run groups on numba's thread pool; pass False inside a caller's own thread pool.
 
@@ -165,7 +166,8 @@ def ranking_metrics(
     items_catalog = catalog(items, popularity, groups, parallel=parallel) if needing_items else None
     user_weights = None
     if any(spec.metric.family == WEIGHTED for spec in specs):
-        user_weights = gauc_weights(gauc_weight, groups, parallel)
+        relevant = groups.take(label_array) >= options.threshold
+        user_weights = gauc_weights(gauc_weight, groups, parallel, relevant=relevant)
     return evaluate_grouped(
         groups,
         groups.take(label_array),

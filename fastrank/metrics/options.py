@@ -24,6 +24,14 @@ NO_RELEVANT = ("zero", "skip")
 """A user with nothing relevant: 0 (as scikit-learn), or left out (NaN)."""
 
 
+GAUC_WEIGHTS = {
+    "rows": "its rows (impressions, as DIN's paper weighs)",
+    "users": "1 (the plain mean of the users' AUC)",
+    "positives": "its relevant rows (RecBole's GAUC)",
+}
+"""GAUC's named weights of a user; any other value is a weight column (or array) summed per user."""
+
+
 def check_gain(gain: Any) -> str | tuple[tuple[float, float], ...]:
     """A gain's name (:data:`GAINS`), or a mapping of label to gain as sorted (label, gain) pairs,
     each finite and the gains >= 0."""

@@ -269,8 +269,10 @@ _REGISTERED = [
            "skipped, and counted", "`sklearn.metrics.roc_auc_score` of (label >= `threshold`, score)",
            cutoff=NONE, column=_CLASS_COLUMNS["pairs"], binary=True),
     Metric("gauc", "GAUC", WEIGHTED, "not a per-user value: the mean of the users' AUC weighted by "
-           "their rows, by 1 (`gauc_weight=\"users\"`), or by the sum of a weight per row; weights "
-           "that sum to 0 are refused", "RecBole's GAUC (rows: the usual \"impressions\" weight)",
+           "their rows (impressions), by their relevant rows (`gauc_weight=\"positives\"`), by 1 "
+           "(`\"users\"`), or by the sum of a weight per row; weights that sum to 0 are refused",
+           "DIN's GAUC (Zhou et al. 2018) weighs by impressions (the default); RecBole's by positives: "
+           "`gauc_weight=\"positives\"`",
            cutoff=NONE, binary=True, parts=("auc",)),
     Metric("coverage", "Coverage", CATALOG, "expected share of catalog items listed in at least one "
            "user's top k (an item listed with probability p_u by user u counts 1 - prod(1 - p_u))",
