@@ -854,3 +854,20 @@ def test_judged_only_counts_the_rows_of_users_without_truth_as_unjudged():
         got = fastrank.evaluate_run(run, truth, metrics=["ndcg@all"], judged_only=True, ties="trec")
         assert got.notes == ["run: 2 unjudged rows left out (judged_only)"]
         assert got.per_user.user.tolist() == [1]
+
+
+@given(case=ANY_IDS, seed=st.integers(0, 2**16))
+@settings(max_examples=25)
+def test_truth_rows_in_any_order_give_the_same_values(case, seed):
+    """A truth whose users' rows come together is used as it is; shuffled, it is sorted first:
+    the values are the same either way (order-sensitive metrics, ties in the trec order)."""
+    run, truth = case
+    metrics = ["ndcg", "map", "mrr", "map@all", "bpref", "infap", "judged"]
+    as_written = fastrank.evaluate_run(run, truth, k=[1, 5], metrics=metrics, ties="trec")
+    shuffled = fastrank.evaluate_run(
+        run, truth.sample(frac=1, random_state=seed), k=[1, 5], metrics=metrics, ties="trec"
+    )
+    key = ["user", "metric", "k", "source"]
+    want = as_written.per_user.sort_values(key).reset_index(drop=True)
+    got = shuffled.per_user.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)

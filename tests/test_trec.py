@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fastrank import InputError, kernels
@@ -108,6 +108,7 @@ def _decimal(mantissa: int, places: int) -> str:
         max_size=40,
     )
 )
+@example(["0." + "0" * 25, "-0." + "0" * 27, "0.0"])  # zero past Clinger's 22 places: once a hang
 def test_numbers_of_up_to_18_digits_are_parsed_exactly_by_the_reader_itself(numbers):
     """Up to 18 significant digits and 27 places: Clinger's division or Eisel-Lemire, never left
     to pyarrow, and bit for bit Python's correctly rounded ``float``."""

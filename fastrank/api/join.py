@@ -120,13 +120,13 @@ def _run_name(name: str) -> str:
 @dataclass(frozen=True)
 class Truth:
     """The truth, ready to join: distinct users (the result's users, in order of appearance),
-    distinct items, and rows sorted by (user code, item code)."""
+    distinct items, and rows grouped by user code (in file order, or sorted by item code)."""
 
     users: np.ndarray
     user_ids: pa.Array
     item_ids: pa.Array
     offsets: np.ndarray  # rows of truth user u: offsets[u]:offsets[u + 1]
-    user_codes: np.ndarray  # per row, in that order
+    user_codes: np.ndarray  # per row, in that order (ascending)
     item_codes: np.ndarray  # per row: 0 <= code < len(item_ids)
     labels: np.ndarray  # per row, a negative relevance read as 0
     judged: np.ndarray  # per row: 1.0 for a relevance >= 0, -1.0 for a negative one (pooled, unjudged)
@@ -138,7 +138,8 @@ class Truth:
 def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     """The truth read and checked (relevance finite; a negative one read as 0, not relevant and
     not judged, as trec_eval reads it; a repeated (user, item) refused or its first row kept, by
-    ``o.duplicates``), its pairs sorted once for every run's lookups."""
+    ``o.duplicates``), its rows grouped by user once for every run's lookups: as they are when
+    each user's rows come together without a repeated item, else sorted by (user, item)."""
     form, truth = run_format(truth, o.input_format)
     if form is not None and not form.table:  # fixed fields (TREC)
         table = form.read_qrels(truth)
@@ -172,8 +173,16 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     # of judged items) not judged, though in the pool (infAP tells it from an item outside it).
     judged = np.where(labels >= 0, 1.0, -1.0)
     labels = np.maximum(labels, 0.0)
-    user_codes, user_ids = _encode(users)
     item_codes, item_ids = _encode(items)
+    groups, user_ids = _group_users(users)
+    if groups.order is None and not _repeats(groups, pa.chunked_array([item_codes]), None):
+        # Each user's rows together and no item twice (qrels as written): the rows need no sort.
+        return Truth(
+            users=user_ids.to_numpy(zero_copy_only=False), user_ids=user_ids, item_ids=item_ids,
+            offsets=groups.offsets, user_codes=np.repeat(np.arange(groups.n_groups), groups.sizes),
+            item_codes=item_codes, labels=labels, judged=judged, sizes=groups.sizes, name=where,
+        )  # fmt: skip
+    user_codes, user_ids = _encode(users)
     keys = user_codes * len(item_ids) + item_codes
     order = np.argsort(keys, kind="stable")
     keys = keys[order]

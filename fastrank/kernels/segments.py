@@ -27,17 +27,15 @@ def key_changes(keys):
 def text_changes(first, stop, offsets, data):
     """Positions ``i`` in ``max(first, 1):stop`` where text i differs from text i - 1 (Arrow
     string buffers: byte ``offsets`` and ``data``), ascending (int64): where each run of equal
-    texts but the first starts. Two passes: count, then fill an exact-size array."""
+    texts but the first starts. One pass into room for every position (only the pages written
+    are touched), then the exact-size copy."""
+    room = np.empty(max(stop - max(first, 1), 0), np.int64)
     count = 0
     for i in range(max(first, 1), stop):
-        count += not _same_as_before(offsets, data, i)
-    out = np.empty(count, np.int64)
-    r = 0
-    for i in range(max(first, 1), stop):
         if not _same_as_before(offsets, data, i):
-            out[r] = i
-            r += 1
-    return out
+            room[count] = i
+            count += 1
+    return room[:count].copy()
 
 
 @jit_inline
@@ -46,7 +44,7 @@ def _same_as_before(offsets, data, i):
     return same_bytes(data, offsets[i - 1], offsets[i], data, offsets[i], offsets[i + 1])
 
 
-@jit
+@jit_inline
 def same_bytes(a, a_lo, a_hi, b, b_lo, b_hi):
     """Whether ``a[a_lo:a_hi]`` and ``b[b_lo:b_hi]`` hold the same bytes."""
     if a_hi - a_lo != b_hi - b_lo:

@@ -103,7 +103,7 @@ def _eisel_lemire(w, q):
     Mushtak & Lemire 2023)."""
     w = np.uint64(w)
     shifted = 0
-    while w < np.uint64(1) << _U63:  # the leading bit at bit 63
+    while w < np.uint64(1) << _U63 and shifted < 64:  # the leading bit at bit 63 (bounded: w = 0 never loops)
         w <<= _U1
         shifted += 1
     at = q + _MOST_PLACES
@@ -155,6 +155,8 @@ def _scan_decimal(data, i, hi):
     if exact:  # the digit count first: no overflowed mantissa to mislead the tests below
         if mantissa <= _EXACT_DIGITS and places <= 22:
             value = mantissa / _POWERS[places]
+        elif mantissa == 0:  # zeros past 22 places (Eisel-Lemire needs a nonzero mantissa)
+            value = 0.0
         else:
             value = _eisel_lemire(mantissa, -places)
     return (-value if negative else value), exact, _skip_field(data, i, hi)

@@ -14,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import jit, jit_inline
-from .sorting import rank_order
 
 
-@jit
+@jit_inline
 def _text_after(a, b, text_offsets, text_data):
     """Whether text ``a`` sorts before text ``b`` in trec_eval's order (a's bytes are greater
     as ``strcmp`` compares them)."""
@@ -47,10 +46,31 @@ def _before(a, b, scores, rows, base, text_offsets, text_data):
     return _text_after(_row(rows, base, a), _row(rows, base, b), text_offsets, text_data)
 
 
-@jit
+@jit_inline
+def _descending(scores, lo, hi):
+    for r in range(lo + 1, hi):
+        if scores[r] > scores[r - 1]:
+            return False
+    return True
+
+
+_SMALL_TIE = 16  # ties up to this size are insertion-sorted (no merge passes, no scratch)
+
+
+@jit_inline
 def _sort_tie(order, start, stop, scores, rows, base, text_offsets, text_data, scratch):
     """Sort ``order[start:stop]`` (places in one group, mostly of one tie) in trec_eval's order:
-    a merge sort, so a tie of any size costs O(t log t) comparisons."""
+    an insertion sort for a small tie, else a merge sort, so a tie of any size costs O(t log t)
+    comparisons."""
+    if stop - start <= _SMALL_TIE:
+        for i in range(start + 1, stop):
+            place = order[i]
+            j = i
+            while j > start and _before(place, order[j - 1], scores, rows, base, text_offsets, text_data):
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = place
+        return
     width = 1
     n = stop - start
     while width < n:
@@ -100,7 +120,11 @@ def trec_positions(first, stop, offsets, scores, rows, text, out):
     for g in range(first, stop):
         lo = offsets[g]
         n = offsets[g + 1] - lo
-        order[:n] = rank_order(scores, lo, lo + n) - lo
+        if _descending(scores, lo, lo + n):  # a list in rank order: only its ties are sorted
+            for p in range(n):
+                order[p] = p
+        else:
+            order[:n] = np.argsort(-scores[lo : lo + n], kind="mergesort")
         start = 0
         while start < n:
             end = start + 1
