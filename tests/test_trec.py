@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fastrank import InputError, kernels
-from fastrank.inputs.trec import _read_fields, read_qrels, read_run
+from fastrank.inputs.trec import _read_fields, read_qrels, read_run, read_run_keyed
 
 IDS = st.text(alphabet="abcXYZ019_-.:/", min_size=1, max_size=8)
 NUMBERS = st.one_of(
@@ -60,7 +60,27 @@ def _read(tmp_path, text: str, run: bool):
     path.write_bytes(text.encode())
     table = (read_run if run else read_qrels)(path)
     names = ["qid", "docno", "rank", "score"] if run else ["qid", "docno", "rel"]
+    if run:
+        _check_keys(path)
     return list(zip(*(table.column(name).to_pylist() for name in names), strict=True))
+
+
+def _fnv1a64(text: str) -> int:
+    h = 0xCBF29CE484222325
+    for byte in text.encode():
+        h = ((h ^ byte) * 0x100000001B3) % 2**64
+    return h
+
+
+def _check_keys(path) -> None:
+    """The keys fastrank's reader takes on the way (when it read the file): the rows where a
+    qid's run of lines starts, and each docno's FNV-1a 64 hash, as plain Python finds them."""
+    table, keys = read_run_keyed(path)
+    if keys is None:  # left to pyarrow's reader
+        return
+    qids, docnos = table.column("qid").to_pylist(), table.column("docno").to_pylist()
+    assert keys.user_starts.tolist() == [r for r in range(len(qids)) if r == 0 or qids[r] != qids[r - 1]]
+    assert keys.item_hashes.view(np.uint64).tolist() == [_fnv1a64(docno) for docno in docnos]
 
 
 @given(text=st.booleans().flatmap(lambda run: st.tuples(st.just(run), trec_text(run))))
@@ -87,8 +107,9 @@ def _kernel_numbers(numbers: list[str]) -> tuple[np.ndarray, np.ndarray]:
     ids = (np.empty(n + 1, np.int32), np.empty(len(data), np.uint8), np.empty(n + 1, np.int32),
            np.empty(len(data), np.uint8))  # fmt: skip
     reals, slow = np.empty(n, np.float64), tuple(np.empty(2 * n, np.int64) for _ in range(4))
-    status, rows, n_slow = kernels.trec_fields(
-        data, 0, len(data), True, ids, np.empty(n, np.int64), reals, slow
+    keys = (np.empty(n, np.int64), np.empty(n, np.uint64))
+    status, rows, n_slow, _ = kernels.trec_fields(
+        data, 0, len(data), True, ids, np.empty(n, np.int64), reals, slow, keys
     )
     assert (status, rows) == (kernels.TEXT_OK, n)
     return reals, slow[0][:n_slow]
@@ -159,7 +180,7 @@ def test_a_file_of_several_chunks_reads_whole_lines_across_their_borders(tmp_pat
     text = "\n".join(lines)
     assert len(text) > 2 << 20
     assert _read_fields(text.encode(), run=True) is not None  # read by the chunked reader itself
-    got = _read(tmp_path, text, run=True)
+    got = _read(tmp_path, text, run=True)  # its keys too, across the chunks' borders
     assert got == _reference(text, run=True)
     accented = text.replace("d0000001 ", "dé0000001 ")
     assert _read(tmp_path, accented, run=True) == _reference(accented, run=True)

@@ -27,6 +27,7 @@ from ..engines.plan import duplicates_per_user
 from ..errors import InputError, count
 from ..inputs.registry import run_format
 from ..inputs.tables import TableSource
+from ..inputs.trec import RunKeys
 from .options import RunOptions
 
 
@@ -56,21 +57,23 @@ def _row(row: int) -> str:
 class Run:
     """One run read and checked: user and item ids and scores per row (a rank r as the score
     -r), how messages name it (``where``) and one of its rows (``row_name``: a row of a table, a
-    line of a TREC file)."""
+    line of a TREC file), and what the TREC reader took from the ids on the way (``keys``)."""
 
     users: pa.ChunkedArray
     items: pa.ChunkedArray
     scores: np.ndarray
     where: str
     row_name: Callable[[int], str]
+    keys: RunKeys | None = None  # taken by the TREC reader: users' runs of lines, items' hashes
 
 
 def read_run(source: Any, name: str, o: RunOptions) -> Run:
     """One run (a TREC file, a table file or a frame) read and checked."""
     form, source = run_format(source, o.input_format)
     by = o.rank_col or o.score_col
+    keys = None
     if form is not None and not form.table:  # fixed fields (TREC)
-        table = form.read_run(source)
+        table, keys = form.read_run_keyed(source)
         fields = form.fields
         user_col, item_col, by = fields["user"], fields["item"], fields["rank" if o.rank_col else "score"]
         where = source.name
@@ -108,7 +111,7 @@ def read_run(source: Any, name: str, o: RunOptions) -> Run:
             f"{where}: column {by!r} is {values[row]} at {row_name(row)} (user {users[row].as_py()!r}); "
             "scores must be finite"
         )
-    return Run(users, items, -values if o.rank_col else values, where, row_name)
+    return Run(users, items, -values if o.rank_col else values, where, row_name, keys)
 
 
 def _run_name(name: str) -> str:
@@ -255,8 +258,11 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
     """The run's rows grouped per truth user (run rows first, then the truth items it missed);
     ``with_judged`` also marks which rows are judged (in the truth with a relevance >= 0)."""
     users, items, scores, where = run.users, run.items, run.scores, run.where
-    groups, run_user_ids = _group_users(users)
-    texts = _text_keys(items.combine_chunks()) if _is_text(items.type) else None
+    keys = run.keys
+    groups, run_user_ids = _group_users(users, None if keys is None else keys.user_starts)
+    texts = None
+    if _is_text(items.type):
+        texts = _text_keys(items.combine_chunks(), None if keys is None else keys.item_hashes)
     if len(users) and _repeats(groups, items, texts):
         pairs = {"u": users.to_numpy(zero_copy_only=False), "i": items.to_numpy(zero_copy_only=False)}
         keep = ~pd.DataFrame(pairs).duplicated().to_numpy()
@@ -372,10 +378,14 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
-def _text_keys(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _text_keys(
+    array: pa.Array, hashes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Text ids' byte offsets and bytes (:func:`_text_buffers`) and their FNV-1a 64 hashes
-    (int64), hashed on threads."""
+    (int64): ``hashes`` when the reader took them, else hashed on threads."""
     offsets, data = _text_buffers(array)
+    if hashes is not None:
+        return offsets, data, frozen(hashes)
     hashes = np.empty(len(offsets) - 1, np.uint64)
     run_chunks(
         lambda first, stop: kernels.fnv1a64(first, stop, frozen(offsets), frozen(data), hashes),
@@ -447,23 +457,25 @@ def _repeats(groups: Groups, items: pa.ChunkedArray, texts: tuple[np.ndarray, ..
     return bool(counts.any())
 
 
-def _group_users(users: pa.ChunkedArray) -> tuple[Groups, pa.Array]:
+def _group_users(users: pa.ChunkedArray, starts: np.ndarray | None = None) -> tuple[Groups, pa.Array]:
     """The run's rows grouped by user, group g being user ``ids[g]``: integer ids are grouped as
     they are (no encoding pass), text ids by their runs of equal text (a run file lists a user's
-    lines together), only each run's first id dictionary-encoded by pyarrow."""
+    lines together; ``starts``: where each run starts, when the reader found them), only each
+    run's first id dictionary-encoded by pyarrow."""
     if pa.types.is_integer(users.type):
         grouped = _group(np.asarray(users.to_numpy(), np.int64))
         return Groups(np.arange(grouped.n_groups), grouped.offsets, grouped.order), pa.array(grouped.keys)
     array = users.combine_chunks()
     if len(array) == 0:
         return _group(np.empty(0, np.int64)), array
-    text_offsets, data = (frozen(a) for a in _text_buffers(array))
-    changes = run_chunks(
-        lambda first, stop: kernels.text_changes(first, stop, text_offsets, data),
-        even_bounds(len(array), 2 * thread_count(True)),
-        True,
-    )
-    starts = np.concatenate(([0], *changes)).astype(np.int64)
+    if starts is None:
+        text_offsets, data = (frozen(a) for a in _text_buffers(array))
+        changes = run_chunks(
+            lambda first, stop: kernels.text_changes(first, stop, text_offsets, data),
+            even_bounds(len(array), 2 * thread_count(True)),
+            True,
+        )
+        starts = np.concatenate(([0], *changes)).astype(np.int64)
     codes, ids = _encode(pa.chunked_array([array.take(starts)]))
     if len(ids) == len(starts):  # each user's rows together: the runs are the groups, in order
         offsets = np.append(starts, len(array))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,6 +59,9 @@ class TrecFormat:
     def read_run(self, source: Any) -> pa.Table:
         return read_run(source)
 
+    def read_run_keyed(self, source: Any) -> tuple[pa.Table, RunKeys | None]:
+        return read_run_keyed(source)
+
     def read_qrels(self, source: Any) -> pa.Table:
         return read_qrels(source)
 
@@ -76,9 +80,34 @@ def read_run(
 ) -> pa.Table:
     """The run at ``source`` as a table with columns ``user_col``, ``item_col`` (text),
     ``rank_col`` (int64) and ``score_col`` (float64), in file order."""
+    return read_run_keyed(
+        source, user_col=user_col, item_col=item_col, score_col=score_col, rank_col=rank_col
+    )[0]
+
+
+@dataclass(frozen=True)
+class RunKeys:
+    """What the reader takes from a run's ids as it copies them, by row in file order:
+    ``user_starts``, the rows where a run of lines of one qid starts (0 first, ascending, int64);
+    ``item_hashes``, each docno's FNV-1a 64 hash (int64 view of the uint64)."""
+
+    user_starts: np.ndarray
+    item_hashes: np.ndarray
+
+
+def read_run_keyed(
+    source: Any,
+    *,
+    user_col: str = "qid",
+    item_col: str = "docno",
+    score_col: str = "score",
+    rank_col: str = "rank",
+) -> tuple[pa.Table, RunKeys | None]:
+    """:func:`read_run`, with the :class:`RunKeys` fastrank's own reader takes on the way (None
+    when the file was left to pyarrow's reader)."""
     _distinct(user_col, item_col, score_col, rank_col)
     fields = _read(source, RUN_FIELDS, numeric={"rank": "rank", "score": "score"})
-    return pa.table(
+    table = pa.table(
         {
             user_col: fields["qid"],
             item_col: fields["docno"],
@@ -86,6 +115,7 @@ def read_run(
             score_col: fields["score"],
         }
     )
+    return table, fields.get("keys")
 
 
 def read_qrels(
@@ -150,42 +180,69 @@ def _read_fields(data: Any, run: bool) -> dict[str, Any] | None:
     bounds = _line_chunks(buffer, 4 * thread_count() if len(buffer) > 1 << 20 else 1)
     if np.diff(bounds).max(initial=0) >= 2**31 - 1:  # Arrow's int32 offsets, per chunk
         return None
-    parts: list[Any] = [None] * (len(bounds) - 1)
+    n_chunks = len(bounds) - 1
+    # numpy counts each chunk's line breaks at memory speed, off the GIL; the numbers and hashes
+    # then go straight into arrays for the whole file, each chunk at its lines' place.
+    lines = np.array(run_chunks(lambda lo, hi: _line_count(buffer[lo:hi]), bounds, True), np.int64)
+    base = np.concatenate(([0], np.cumsum(lines)))
+    total = int(base[-1])
+    integers, reals = np.empty(total if run else 0, np.int64), np.empty(total, np.float64)
+    hashes = np.empty(total, np.uint64)
+    parts: list[Any] = [None] * n_chunks
 
     def read(first: int, stop: int) -> None:
         for c in range(first, stop):
-            lo, hi = int(bounds[c]), int(bounds[c + 1])
-            size = hi - lo  # numpy counts the line breaks at memory speed, off the GIL
-            lines = int(np.count_nonzero(buffer[lo:hi] == 10)) + int(size > 0 and buffer[hi - 1] != 10)
-            ids = (np.empty(lines + 1, np.int32), np.empty(size, np.uint8), np.empty(lines + 1, np.int32),
-                   np.empty(size, np.uint8))  # fmt: skip
-            integers, reals = np.empty(lines if run else 0, np.int64), np.empty(lines, np.float64)
-            slow = tuple(np.empty(2 * lines, np.int64) for _ in range(4))  # two numbers a line at most
-            status, rows, n_slow = kernels.trec_fields(buffer, lo, hi, run, ids, integers, reals, slow)
+            lo, hi, at, n = int(bounds[c]), int(bounds[c + 1]), int(base[c]), int(lines[c])
+            ids = (np.empty(n + 1, np.int32), np.empty(hi - lo, np.uint8), np.empty(n + 1, np.int32),
+                   np.empty(hi - lo, np.uint8))  # fmt: skip
+            ints, numbers = integers[at : at + n] if run else integers, reals[at : at + n]
+            slow = tuple(np.empty(2 * n, np.int64) for _ in range(4))  # two numbers a line at most
+            changes = np.empty(n, np.int64)
+            status, rows, n_slow, n_changes = kernels.trec_fields(
+                buffer, lo, hi, run, ids, ints, numbers, slow, (changes, hashes[at : at + n])
+            )
             if status == kernels.TEXT_OK and n_slow:
-                exact = _exact_numbers(buffer, tuple(a[:n_slow] for a in slow), integers[:rows], reals[:rows])
+                exact = _exact_numbers(buffer, tuple(a[:n_slow] for a in slow), ints[:rows], numbers[:rows])
                 status = kernels.TEXT_OK if exact else kernels.TEXT_BAD_NUMBER
-            parts[c] = (status, rows, ids, integers[:rows], reals[:rows])
+            parts[c] = (status, rows, ids, changes[:n_changes])
 
-    run_chunks(read, np.arange(len(parts) + 1), True)
+    run_chunks(read, np.arange(n_chunks + 1), True)
     if any(status != kernels.TEXT_OK for status, *_ in parts):
         return None
-    columns: dict[str, list[Any]] = {"qid": [], "docno": [], "numbers": [], "reals": []}
-    for _, rows, (qid_offsets, qid_bytes, doc_offsets, doc_bytes), integers, reals in parts:
+    rows_read = np.array([rows for _, rows, *_ in parts], np.int64)
+    if (rows_read < lines).any():  # blank or comment lines: close the gaps they left
+        kept = np.concatenate([np.arange(base[c], base[c] + rows_read[c]) for c in range(n_chunks)]).astype(
+            np.int64
+        )
+        integers, reals, hashes = (integers[kept] if run else integers), reals[kept], hashes[kept]
+    columns: dict[str, list[Any]] = {"qid": [], "docno": []}
+    starts, before, last_qid = [], 0, None
+    for _, rows, (qid_offsets, qid_bytes, doc_offsets, doc_bytes), changes in parts:
+        if rows:  # a chunk's first qid starts a run unless the chunk before ended with it
+            first_qid = bytes(qid_bytes[: qid_offsets[1]])
+            starts += [np.array([before])] if first_qid != last_qid else []
+            starts.append(changes + before)
+            last_qid = bytes(qid_bytes[qid_offsets[rows - 1] : qid_offsets[rows]])
+            before += rows
         for name, offsets, text in (("qid", qid_offsets, qid_bytes), ("docno", doc_offsets, doc_bytes)):
             columns[name].append(
                 pa.StringArray.from_buffers(rows, pa.py_buffer(offsets[: rows + 1]), pa.py_buffer(text))
             )
-        columns["numbers"].append(integers)
-        columns["reals"].append(reals)
-    out = {name: pa.chunked_array(columns[name], pa.string()) for name in ("qid", "docno")}
-    reals = pa.chunked_array([pa.array(part) for part in columns["reals"]], pa.float64())
+    out: dict[str, Any] = {name: pa.chunked_array(columns[name], pa.string()) for name in ("qid", "docno")}
+    user_starts = np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64)
+    out["keys"] = RunKeys(user_starts, hashes.view(np.int64))
+    values = pa.chunked_array([pa.array(reals)], pa.float64())
     if run:
-        out["rank"] = pa.chunked_array([pa.array(part) for part in columns["numbers"]], pa.int64())
-        out["score"] = reals
+        out["rank"] = pa.chunked_array([pa.array(integers)], pa.int64())
+        out["score"] = values
     else:
-        out["rel"] = reals
+        out["rel"] = values
     return out
+
+
+def _line_count(chunk: np.ndarray) -> int:
+    """Lines of a chunk of whole lines (the last one may lack its line break)."""
+    return int(np.count_nonzero(chunk == 10)) + int(len(chunk) > 0 and chunk[-1] != 10)
 
 
 def _line_chunks(buffer: np.ndarray, n_chunks: int) -> np.ndarray:

@@ -22,8 +22,8 @@ import numpy as np
 from .jit import jit, jit_inline
 from .resampling import MIX1, MIX2
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
 
 
 @jit_inline
@@ -53,7 +53,7 @@ def fnv1a64_buckets(offsets, data, n_buckets, out):
     """
     n = np.uint64(n_buckets)
     for i in range(out.shape[0]):
-        h = _FNV_OFFSET
+        h = FNV_OFFSET
         for j in range(offsets[i], offsets[i + 1]):
-            h = (h ^ np.uint64(data[j])) * _FNV_PRIME
+            h = (h ^ np.uint64(data[j])) * FNV_PRIME
         out[i] = np.int64(_mix(h) % n)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .hashing import FNV_OFFSET, FNV_PRIME
 from .jit import jit
 from .segments import same_bytes
 
@@ -157,7 +158,7 @@ def fnv1a64(first, stop, offsets, data, out):
     """``out[i]`` (uint64) = FNV-1a 64 of string i (``first <= i < stop``) of an arrow string
     array's buffers."""
     for i in range(first, stop):
-        h = np.uint64(0xCBF29CE484222325)
+        h = FNV_OFFSET
         for j in range(offsets[i], offsets[i + 1]):
-            h = (h ^ np.uint64(data[j])) * np.uint64(0x100000001B3)
+            h = (h ^ np.uint64(data[j])) * FNV_PRIME
         out[i] = h

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .hashing import FNV_OFFSET, FNV_PRIME
 from .jit import jit, jit_inline
+from .segments import same_bytes
 
 NEWLINE = 10
 COMMENT = 35  # '#'
@@ -163,7 +165,7 @@ def _scan_decimal(data, i, hi):
 
 
 @jit
-def trec_fields(data, lo, hi, run, ids, integers, reals, slow):
+def trec_fields(data, lo, hi, run, ids, integers, reals, slow, keys):
     """Read the lines of ``data[lo:hi]`` (whole lines): a run's ``qid Q0 docno rank score tag
     [...]`` when ``run``, else qrels' ``qid iter docno rel``.
 
@@ -171,10 +173,15 @@ def trec_fields(data, lo, hi, run, ids, integers, reals, slow):
     int32 with room for one more than the lines, bytes with room for the text. ``integers``: the
     rank (runs); ``reals``: the score (runs) or the relevance. ``slow`` = (rows, field, start,
     stop): a number not parsed here, its row, its field (3 or 4) and its text's place in ``data``.
-    Returns (status, rows read, numbers left to the caller).
+    ``keys`` = (changes, hashes), taken while the ids are copied so that the join need not pass
+    over them again: the rows (after the first) whose qid differs from the row before's, and each
+    docno's FNV-1a 64 hash (as :func:`fastrank.kernels.fnv1a64` hashes it).
+    Returns (status, rows read, numbers left to the caller, qid changes).
     """
     qid_offsets, qid_bytes, doc_offsets, doc_bytes = ids
     slow_rows, slow_fields, slow_starts, slow_stops = slow
+    changes, hashes = keys
+    n_changes = 0
     wanted = 6 if run else 4
     number = 4 if run else 3  # the score, or the relevance
     qid_offsets[0] = 0
@@ -202,10 +209,13 @@ def trec_fields(data, lo, hi, run, ids, integers, reals, slow):
                     q += 1
                     i += 1
             elif field == 2:
+                h = FNV_OFFSET
                 while i < hi and not _field_end(data[i]):
                     doc_bytes[d] = data[i]
+                    h = (h ^ np.uint64(data[i])) * FNV_PRIME
                     d += 1
                     i += 1
+                hashes[row] = h
             else:
                 exact = True
                 if field == 3 and run:
@@ -222,7 +232,12 @@ def trec_fields(data, lo, hi, run, ids, integers, reals, slow):
             while i < hi and _space(data[i]):
                 i += 1
         if field < wanted or (field > wanted and not run):
-            return TEXT_BAD_LINE, row, n_slow
+            return TEXT_BAD_LINE, row, n_slow, n_changes
+        if row > 0 and not same_bytes(
+            qid_bytes, qid_offsets[row - 1], qid_offsets[row], qid_bytes, qid_offsets[row], q
+        ):
+            changes[n_changes] = row
+            n_changes += 1
         row += 1
         qid_offsets[row] = q
         doc_offsets[row] = d
@@ -231,6 +246,7 @@ def trec_fields(data, lo, hi, run, ids, integers, reals, slow):
         (TEXT_NOT_ASCII if _above_ascii(qid_bytes, q) or _above_ascii(doc_bytes, d) else TEXT_OK),
         row,
         n_slow,
+        n_changes,
     )
 
 
