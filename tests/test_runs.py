@@ -660,6 +660,10 @@ NEAR_SCORES = [0.5, float(np.nextafter(0.5, 1)), float(np.nextafter(0.5, 0)), 0.
     padding=st.sampled_from([0, 2, 10**6]),
 )
 @example(rows=[(0, 0.0, "a"), (0, -0.0, "b"), (1, 0.5, "a")], padding=2)  # -0.0 ties 0.0: "b" first
+@example(  # a list in rank order: a tie of two ("b" before "a") and of three
+    rows=[(0, 3.0, "Z"), (0, 0.5, "a"), (0, 0.5, "b"), (0, -2.5, "a1"), (0, -2.5, "b"), (0, -2.5, "1")],
+    padding=2,
+)
 def test_trec_order_is_score_then_id_descending_by_either_sort(rows, padding):
     """Every group in trec_eval's order (score descending; a tie, -0.0 with 0.0 too, by the id's
     bytes descending), by numpy's padded row sort or numba's group by group (``padding`` 0),

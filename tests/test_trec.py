@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fastrank import InputError, kernels
-from fastrank.inputs.trec import _read_fields, read_qrels, read_run, read_run_keyed
+from fastrank.inputs.trec import _read_fields, read_qrels, read_qrels_keyed, read_run, read_run_keyed
 
 IDS = st.text(alphabet="abcXYZ019_-.:/", min_size=1, max_size=8)
 NUMBERS = st.one_of(
@@ -60,8 +60,7 @@ def _read(tmp_path, text: str, run: bool):
     path.write_bytes(text.encode())
     table = (read_run if run else read_qrels)(path)
     names = ["qid", "docno", "rank", "score"] if run else ["qid", "docno", "rel"]
-    if run:
-        _check_keys(path)
+    _check_keys(path, run)
     return list(zip(*(table.column(name).to_pylist() for name in names), strict=True))
 
 
@@ -72,10 +71,10 @@ def _fnv1a64(text: str) -> int:
     return h
 
 
-def _check_keys(path) -> None:
+def _check_keys(path, run: bool) -> None:
     """The keys fastrank's reader takes on the way (when it read the file): the rows where a
     qid's run of lines starts, and each docno's FNV-1a 64 hash, as plain Python finds them."""
-    table, keys = read_run_keyed(path)
+    table, keys = (read_run_keyed if run else read_qrels_keyed)(path)
     if keys is None:  # left to pyarrow's reader
         return
     qids, docnos = table.column("qid").to_pylist(), table.column("docno").to_pylist()

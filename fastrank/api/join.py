@@ -144,8 +144,9 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     ``o.duplicates``), its rows grouped by user once for every run's lookups: as they are when
     each user's rows come together without a repeated item, else sorted by (user, item)."""
     form, truth = run_format(truth, o.input_format)
+    keys = None
     if form is not None and not form.table:  # fixed fields (TREC)
-        table = form.read_qrels(truth)
+        table, keys = form.read_qrels_keyed(truth)
         user_col, item_col, label_col = (form.fields[role] for role in ("user", "item", "label"))
         where = truth.name
 
@@ -177,7 +178,7 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     judged = np.where(labels >= 0, 1.0, -1.0)
     labels = np.maximum(labels, 0.0)
     item_codes, item_ids = _encode(items)
-    groups, user_ids = _group_users(users)
+    groups, user_ids = _group_users(users, None if keys is None else keys.user_starts)
     if groups.order is None and not _repeats(groups, pa.chunked_array([item_codes]), None):
         # Each user's rows together and no item twice (qrels as written): the rows need no sort.
         return Truth(

@@ -62,6 +62,9 @@ class TrecFormat:
     def read_run_keyed(self, source: Any) -> tuple[pa.Table, RunKeys | None]:
         return read_run_keyed(source)
 
+    def read_qrels_keyed(self, source: Any) -> tuple[pa.Table, RunKeys | None]:
+        return read_qrels_keyed(source)
+
     def read_qrels(self, source: Any) -> pa.Table:
         return read_qrels(source)
 
@@ -87,7 +90,7 @@ def read_run(
 
 @dataclass(frozen=True)
 class RunKeys:
-    """What the reader takes from a run's ids as it copies them, by row in file order:
+    """What the reader takes from a run's (or qrels') ids as it copies them, by row in file order:
     ``user_starts``, the rows where a run of lines of one qid starts (0 first, ascending, int64);
     ``item_hashes``, each docno's FNV-1a 64 hash (int64 view of the uint64)."""
 
@@ -123,9 +126,17 @@ def read_qrels(
 ) -> pa.Table:
     """The qrels at ``source`` as a table with columns ``user_col``, ``item_col`` (text) and
     ``label_col`` (float64, the relevance), in file order."""
+    return read_qrels_keyed(source, user_col=user_col, item_col=item_col, label_col=label_col)[0]
+
+
+def read_qrels_keyed(
+    source: Any, *, user_col: str = "qid", item_col: str = "docno", label_col: str = "rel"
+) -> tuple[pa.Table, RunKeys | None]:
+    """:func:`read_qrels`, with the :class:`RunKeys` fastrank's own reader takes on the way."""
     _distinct(user_col, item_col, label_col)
     fields = _read(source, QRELS_FIELDS, numeric={"rel": "relevance"})
-    return pa.table({user_col: fields["qid"], item_col: fields["docno"], label_col: fields["rel"]})
+    table = pa.table({user_col: fields["qid"], item_col: fields["docno"], label_col: fields["rel"]})
+    return table, fields.get("keys")
 
 
 def line_of_row(source: Any, row: int) -> int:

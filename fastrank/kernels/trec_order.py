@@ -101,6 +101,30 @@ def _sort_tie(order, start, stop, scores, rows, base, text_offsets, text_data, s
         width *= 2
 
 
+@jit_inline
+def _place_ranked(lo, n, scores, rows, text_offsets, text_data, order, scratch, out):
+    """:func:`trec_positions` for one group already in rank order: a row outside a tie keeps its
+    place, a tie of two is one comparison, a larger tie is sorted."""
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and scores[lo + end] == scores[lo + start]:
+            end += 1
+        if end - start == 1:
+            out[lo + start] = -float(start)
+        elif end - start == 2:
+            swap = _text_after(_row(rows, lo, start + 1), _row(rows, lo, start), text_offsets, text_data)
+            out[lo + start] = -float(start + swap)
+            out[lo + start + 1] = -float(start + 1 - swap)
+        else:
+            for p in range(start, end):
+                order[p] = p
+            _sort_tie(order, start, end, scores, rows, lo, text_offsets, text_data, scratch)
+            for p in range(start, end):
+                out[lo + order[p]] = -float(p)
+        start = end
+
+
 @jit
 def trec_positions(first, stop, offsets, scores, rows, text, out):
     """``out[i]`` = minus the place (0 first) of row i in its group's trec_eval order, for groups
@@ -120,11 +144,10 @@ def trec_positions(first, stop, offsets, scores, rows, text, out):
     for g in range(first, stop):
         lo = offsets[g]
         n = offsets[g + 1] - lo
-        if _descending(scores, lo, lo + n):  # a list in rank order: only its ties are sorted
-            for p in range(n):
-                order[p] = p
-        else:
-            order[:n] = np.argsort(-scores[lo : lo + n], kind="mergesort")
+        if _descending(scores, lo, lo + n):
+            _place_ranked(lo, n, scores, rows, text_offsets, text_data, order, scratch, out)
+            continue
+        order[:n] = np.argsort(-scores[lo : lo + n], kind="mergesort")
         start = 0
         while start < n:
             end = start + 1
