@@ -339,6 +339,16 @@ def test_trec_files_round_trip(tmp_path):
 GOOD = "q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 0.4 t\n\nq1 Q0 d3 3 0.3 t\nq1 Q0 d4 4 0.2 t\n"
 
 
+@pytest.fixture(scope="module")
+def warm_trec_reader(tmp_path_factory):
+    """The TREC reader's kernels compiled (a number left to pyarrow too), so that a cold numba
+    cache's one-time "compiling" note does not join the error line a test counts."""
+    root = tmp_path_factory.mktemp("warm")
+    (root / "r.run").write_text("q1 Q0 d1 1 1e-3 t\n")
+    (root / "t.qrels").write_text("q1 0 d1 1\n")
+    fastrank.evaluate_run(root / "r.run", root / "t.qrels")
+
+
 @pytest.mark.parametrize(
     ("run_text", "truth_text", "message"),
     [
@@ -364,7 +374,9 @@ GOOD = "q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 0.4 t\n\nq1 Q0 d3 3 0.3 t\nq1 Q0 d4 4 0.2 t
         ("q1 Q0 d1 1 0.5 t\n", "q1 0 d1 1\n\nq1 0 d1 2\n", "user 'q1' has item 'd1' twice (again at line 3)"),
     ],
 )
-def test_bad_trec_input_exits_2_with_one_line(tmp_path, capsys, run_text, truth_text, message):
+def test_bad_trec_input_exits_2_with_one_line(
+    tmp_path, capsys, run_text, truth_text, message, warm_trec_reader
+):
     (tmp_path / "r.run").write_text(run_text)
     (tmp_path / "t.qrels").write_text(truth_text)
     code = main(["evaluate", "--run", str(tmp_path / "r.run"), "--truth", str(tmp_path / "t.qrels")])

@@ -5,8 +5,8 @@ ordered by itself, and only its ties compare text.
 Two ways, one result: groups of similar sizes are laid out as the rows of one padded matrix of
 packed keys (the score's order in the high bits, the row's place in the low ones) that numpy
 sorts row by row with its vectorised sort (:func:`descending_keys`, then
-:func:`trec_positions_of_keys`); otherwise each group is checked for rank order and sorted by
-score only when it is not (:func:`trec_positions`).
+:func:`trec_positions_of_keys`); otherwise each group is checked for rank order (then only its
+ties are sorted) and merge-sorted by score and id when it is not (:func:`trec_positions`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from .jit import jit, jit_inline
 
 
-@jit_inline
+@jit
 def _text_after(a, b, text_offsets, text_data):
     """Whether text ``a`` sorts before text ``b`` in trec_eval's order (a's bytes are greater
     as ``strcmp`` compares them)."""
@@ -57,9 +57,9 @@ def _descending(scores, lo, hi):
 _SMALL_TIE = 16  # ties up to this size are insertion-sorted (no merge passes, no scratch)
 
 
-@jit_inline
+@jit
 def _sort_tie(order, start, stop, scores, rows, base, text_offsets, text_data, scratch):
-    """Sort ``order[start:stop]`` (places in one group, mostly of one tie) in trec_eval's order:
+    """Sort ``order[start:stop]`` (places in one group: one tie, or a whole list) in trec_eval's order:
     an insertion sort for a small tie, else a merge sort, so a tie of any size costs O(t log t)
     comparisons."""
     if stop - start <= _SMALL_TIE:
@@ -147,15 +147,9 @@ def trec_positions(first, stop, offsets, scores, rows, text, out):
         if _descending(scores, lo, lo + n):
             _place_ranked(lo, n, scores, rows, text_offsets, text_data, order, scratch, out)
             continue
-        order[:n] = np.argsort(-scores[lo : lo + n], kind="mergesort")
-        start = 0
-        while start < n:
-            end = start + 1
-            while end < n and scores[lo + order[end]] == scores[lo + order[start]]:
-                end += 1
-            if end - start > 1:
-                _sort_tie(order[:n], start, end, scores, rows, lo, text_offsets, text_data, scratch)
-            start = end
+        for p in range(n):  # one merge sort by score, then id: no second pass over the ties
+            order[p] = p
+        _sort_tie(order[:n], 0, n, scores, rows, lo, text_offsets, text_data, scratch)
         for p in range(n):
             out[lo + order[p]] = -float(p)
 
