@@ -71,9 +71,9 @@ def read_run(source: Any, name: str, o: RunOptions) -> Run:
     """One run (a TREC file, a table file or a frame) read and checked."""
     form, source = run_format(source, o.input_format)
     by = o.rank_col or o.score_col
-    keys = None
+    read_keys = None
     if form is not None and not form.table:  # fixed fields (TREC)
-        table, keys = form.read_run_keyed(source)
+        table, read_keys = form.read_run_keyed(source)
         fields = form.fields
         user_col, item_col, by = fields["user"], fields["item"], fields["rank" if o.rank_col else "score"]
         where = source.name
@@ -111,7 +111,7 @@ def read_run(source: Any, name: str, o: RunOptions) -> Run:
             f"{where}: column {by!r} is {values[row]} at {row_name(row)} (user {users[row].as_py()!r}); "
             "scores must be finite"
         )
-    return Run(users, items, -values if o.rank_col else values, where, row_name, keys)
+    return Run(users, items, -values if o.rank_col else values, where, row_name, read_keys)
 
 
 def _run_name(name: str) -> str:
@@ -144,9 +144,9 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     ``o.duplicates``), its rows grouped by user once for every run's lookups: as they are when
     each user's rows come together without a repeated item, else sorted by (user, item)."""
     form, truth = run_format(truth, o.input_format)
-    keys = None
+    read_keys = None
     if form is not None and not form.table:  # fixed fields (TREC)
-        table, keys = form.read_qrels_keyed(truth)
+        table, read_keys = form.read_qrels_keyed(truth)
         user_col, item_col, label_col = (form.fields[role] for role in ("user", "item", "label"))
         where = truth.name
 
@@ -178,7 +178,7 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     judged = np.where(labels >= 0, 1.0, -1.0)
     labels = np.maximum(labels, 0.0)
     item_codes, item_ids = _encode(items)
-    groups, user_ids = _group_users(users, None if keys is None else keys.user_starts)
+    groups, user_ids = _group_users(users, None if read_keys is None else read_keys.user_starts)
     if groups.order is None and not _repeats(groups, pa.chunked_array([item_codes]), None):
         # Each user's rows together and no item twice (qrels as written): the rows need no sort.
         return Truth(

@@ -132,7 +132,8 @@ def read_qrels(
 def read_qrels_keyed(
     source: Any, *, user_col: str = "qid", item_col: str = "docno", label_col: str = "rel"
 ) -> tuple[pa.Table, RunKeys | None]:
-    """:func:`read_qrels`, with the :class:`RunKeys` fastrank's own reader takes on the way."""
+    """:func:`read_qrels`, with the :class:`RunKeys` fastrank's own reader takes on the way (None
+    when the file was left to pyarrow's reader)."""
     _distinct(user_col, item_col, label_col)
     fields = _read(source, QRELS_FIELDS, numeric={"rel": "relevance"})
     table = pa.table({user_col: fields["qid"], item_col: fields["docno"], label_col: fields["rel"]})

@@ -44,7 +44,7 @@ def _powers_of_five(most_places: int) -> tuple[np.ndarray, np.ndarray]:
 _FIVE_HIGH, _FIVE_LOW = _powers_of_five(_MOST_PLACES)
 _LEAST_TWO = -160  # 2^(power2 - 52) of Eisel-Lemire's results: at least 10^-27 / 2^52, at most 2^64
 _TWO_POWERS = np.array([2.0**e for e in range(_LEAST_TWO, 65)])  # each exact, normal
-_U0, _U1, _U9, _U32, _U52, _U63 = (np.uint64(n) for n in (0, 1, 9, 32, 52, 63))
+_U1, _U9, _U32, _U52, _U63 = (np.uint64(n) for n in (1, 9, 32, 52, 63))
 _LOW32 = np.uint64(2**32 - 1)
 _LOW9 = np.uint64(2**9 - 1)  # the product's bits below a double's mantissa, rounding bit and one more
 
