@@ -179,32 +179,30 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
     labels = np.maximum(labels, 0.0)
     item_codes, item_ids = _encode(items)
     groups, user_ids = _group_users(users, None if read_keys is None else read_keys.user_starts)
-    if groups.order is None and not _repeats(groups, pa.chunked_array([item_codes]), None):
-        # Each user's rows together and no item twice (qrels as written): the rows need no sort.
-        return Truth(
-            users=user_ids.to_numpy(zero_copy_only=False), user_ids=user_ids, item_ids=item_ids,
-            offsets=groups.offsets, user_codes=np.repeat(np.arange(groups.n_groups), groups.sizes),
-            item_codes=item_codes, labels=labels, judged=judged, sizes=groups.sizes, name=where,
-        )  # fmt: skip
-    user_codes, user_ids = _encode(users)
-    keys = user_codes * len(item_ids) + item_codes
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
+    order: Any = slice(None)  # each user's rows together, no item twice (qrels as written): as they are
     dropped = 0
-    repeated = np.flatnonzero(keys[1:] == keys[:-1]) + 1
-    if repeated.size:
-        if o.duplicates == "refuse":
-            row = int(order[repeated].min())
-            raise InputError(
-                f"{where}: user {users[row].as_py()!r} has item {items[row].as_py()!r} twice (again at "
-                f"{row_name(row)}); pass duplicates='first' to keep the first"
-            )
-        keep = np.ones(len(keys), bool)
-        keep[repeated] = False
-        order, keys = order[keep], keys[keep]
-        dropped = int(repeated.size)
-    sorted_users = user_codes[order]
-    sizes = np.bincount(sorted_users, minlength=len(user_ids))
+    if groups.order is None and not duplicates_per_user(groups, item_codes, True).any():
+        sizes = groups.sizes
+        sorted_users = np.repeat(np.arange(groups.n_groups), sizes)
+    else:
+        user_codes, user_ids = _encode(users)
+        keys = user_codes * len(item_ids) + item_codes
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        repeated = np.flatnonzero(keys[1:] == keys[:-1]) + 1
+        if repeated.size:
+            if o.duplicates == "refuse":
+                row = int(order[repeated].min())
+                raise InputError(
+                    f"{where}: user {users[row].as_py()!r} has item {items[row].as_py()!r} twice (again at "
+                    f"{row_name(row)}); pass duplicates='first' to keep the first"
+                )
+            keep = np.ones(len(keys), bool)
+            keep[repeated] = False
+            order, keys = order[keep], keys[keep]
+            dropped = int(repeated.size)
+        sorted_users = user_codes[order]
+        sizes = np.bincount(sorted_users, minlength=len(user_ids))
     return Truth(
         users=user_ids.to_numpy(zero_copy_only=False),
         user_ids=user_ids,

@@ -83,9 +83,8 @@ def read_run(
 ) -> pa.Table:
     """The run at ``source`` as a table with columns ``user_col``, ``item_col`` (text),
     ``rank_col`` (int64) and ``score_col`` (float64), in file order."""
-    return read_run_keyed(
-        source, user_col=user_col, item_col=item_col, score_col=score_col, rank_col=rank_col
-    )[0]
+    _distinct(user_col, item_col, score_col, rank_col)
+    return read_run_keyed(source)[0].rename_columns([user_col, item_col, rank_col, score_col])
 
 
 @dataclass(frozen=True)
@@ -98,27 +97,12 @@ class RunKeys:
     item_hashes: np.ndarray
 
 
-def read_run_keyed(
-    source: Any,
-    *,
-    user_col: str = "qid",
-    item_col: str = "docno",
-    score_col: str = "score",
-    rank_col: str = "rank",
-) -> tuple[pa.Table, RunKeys | None]:
-    """:func:`read_run`, with the :class:`RunKeys` fastrank's own reader takes on the way (None
-    when the file was left to pyarrow's reader)."""
-    _distinct(user_col, item_col, score_col, rank_col)
+def read_run_keyed(source: Any) -> tuple[pa.Table, RunKeys | None]:
+    """:func:`read_run` with the fields' own names (qid, docno, rank, score, in that order), and
+    the :class:`RunKeys` fastrank's own reader takes on the way (None when the file was left to
+    pyarrow's reader)."""
     fields = _read(source, RUN_FIELDS, numeric={"rank": "rank", "score": "score"})
-    table = pa.table(
-        {
-            user_col: fields["qid"],
-            item_col: fields["docno"],
-            rank_col: fields["rank"],
-            score_col: fields["score"],
-        }
-    )
-    return table, fields.get("keys")
+    return pa.table({name: fields[name] for name in ("qid", "docno", "rank", "score")}), fields.get("keys")
 
 
 def read_qrels(
@@ -126,18 +110,16 @@ def read_qrels(
 ) -> pa.Table:
     """The qrels at ``source`` as a table with columns ``user_col``, ``item_col`` (text) and
     ``label_col`` (float64, the relevance), in file order."""
-    return read_qrels_keyed(source, user_col=user_col, item_col=item_col, label_col=label_col)[0]
-
-
-def read_qrels_keyed(
-    source: Any, *, user_col: str = "qid", item_col: str = "docno", label_col: str = "rel"
-) -> tuple[pa.Table, RunKeys | None]:
-    """:func:`read_qrels`, with the :class:`RunKeys` fastrank's own reader takes on the way (None
-    when the file was left to pyarrow's reader)."""
     _distinct(user_col, item_col, label_col)
+    return read_qrels_keyed(source)[0].rename_columns([user_col, item_col, label_col])
+
+
+def read_qrels_keyed(source: Any) -> tuple[pa.Table, RunKeys | None]:
+    """:func:`read_qrels` with the fields' own names (qid, docno, rel, in that order), and the
+    :class:`RunKeys` fastrank's own reader takes on the way (None when the file was left to
+    pyarrow's reader)."""
     fields = _read(source, QRELS_FIELDS, numeric={"rel": "relevance"})
-    table = pa.table({user_col: fields["qid"], item_col: fields["docno"], label_col: fields["rel"]})
-    return table, fields.get("keys")
+    return pa.table({name: fields[name] for name in ("qid", "docno", "rel")}), fields.get("keys")
 
 
 def line_of_row(source: Any, row: int) -> int:

@@ -5,25 +5,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import jit
+from .jit import jit, jit_inline
+
+
+@jit_inline
+def descending(scores, lo, hr):
+    """Whether ``scores[lo:hr]`` is in rank order: descending, ties in any order."""
+    for r in range(lo + 1, hr):
+        if scores[r] > scores[r - 1]:
+            return False
+    return True
 
 
 @jit
 def rank_order(scores, lo, hr):
     """The rows ``lo:hr`` by score descending (stable): checked, not sorted, when already so."""
-    for r in range(lo + 1, hr):
-        if scores[r] > scores[r - 1]:
-            return lo + np.argsort(-scores[lo:hr], kind="mergesort")
-    return np.arange(lo, hr)
+    if descending(scores, lo, hr):
+        return np.arange(lo, hr)
+    return lo + np.argsort(-scores[lo:hr], kind="mergesort")
 
 
 @jit
 def in_rank_order(first, stop, offsets, scores):
-    """Whether each group ``first:stop`` lists its scores descending (ties in any order)."""
+    """Whether each group ``first:stop`` is in rank order (:func:`descending`)."""
     for g in range(first, stop):
-        for r in range(offsets[g] + 1, offsets[g + 1]):
-            if scores[r] > scores[r - 1]:
-                return False
+        if not descending(scores, offsets[g], offsets[g + 1]):
+            return False
     return True
 
 

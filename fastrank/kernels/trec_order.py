@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import jit, jit_inline
+from .sorting import descending
 
 
 @jit
@@ -44,14 +45,6 @@ def _before(a, b, scores, rows, base, text_offsets, text_data):
     if scores[base + a] != scores[base + b]:
         return scores[base + a] > scores[base + b]
     return _text_after(_row(rows, base, a), _row(rows, base, b), text_offsets, text_data)
-
-
-@jit_inline
-def _descending(scores, lo, hi):
-    for r in range(lo + 1, hi):
-        if scores[r] > scores[r - 1]:
-            return False
-    return True
 
 
 _SMALL_TIE = 16  # ties up to this size are insertion-sorted (no merge passes, no scratch)
@@ -144,7 +137,7 @@ def trec_positions(first, stop, offsets, scores, rows, text, out):
     for g in range(first, stop):
         lo = offsets[g]
         n = offsets[g + 1] - lo
-        if _descending(scores, lo, lo + n):
+        if descending(scores, lo, lo + n):
             _place_ranked(lo, n, scores, rows, text_offsets, text_data, order, scratch, out)
             continue
         for p in range(n):  # one merge sort by score, then id: no second pass over the ties
