@@ -64,7 +64,7 @@ class RankingMetrics(keras.callbacks.Callback):
         improvement for ``EarlyStopping``, so give it a ``patience`` of at least ``every``.
     prefix : str
         Prefix of the logged names.
-    threshold, min_items, ties, gain
+    threshold, min_items, ties, gain, max_grade, tail_share, tail_ties
         As :func:`fastrank.ranking_metrics`.
     batch_size : int
         Rows per predict batch.
@@ -97,6 +97,8 @@ class RankingMetrics(keras.callbacks.Callback):
         ties: str = DEFAULTS.ties,
         gain: str = DEFAULTS.gain,
         max_grade: float | None = DEFAULTS.max_grade,
+        tail_share: float = DEFAULTS.tail_share,
+        tail_ties: str = DEFAULTS.tail_ties,
         batch_size: int = MODEL_DEFAULTS.batch_size,
     ) -> None:
         super().__init__()
@@ -106,7 +108,9 @@ class RankingMetrics(keras.callbacks.Callback):
         if not self.specs:
             raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
         # The records it shares with fastrank.evaluate, checked as evaluate checks them.
-        self.scoring = MetricOptions(threshold, ties, gain, min_items, max_grade=max_grade).checked()
+        self.scoring = MetricOptions(
+            threshold, ties, gain, min_items, max_grade=max_grade, tail_share=tail_share, tail_ties=tail_ties
+        ).checked()
         batch_size = check_int(batch_size, "batch_size")
         columns = Columns(user_col, item_col, label_col)
         self.feature_names: list[str] | None = None
@@ -132,7 +136,8 @@ class RankingMetrics(keras.callbacks.Callback):
         self.prefix = prefix
         self.batch_size = batch_size
         check_specs(self.specs, items is not None)
-        self.catalog = catalog(items, None, self.groups) if need_items else None
+        tail = (self.scoring.tail_share, self.scoring.tail_ties)
+        self.catalog = catalog(items, None, self.groups, tail=tail) if need_items else None
         self.history: dict[str, list[float]] = {}
         self.last_result: RankingResult | None = None
 

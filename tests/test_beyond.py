@@ -56,13 +56,23 @@ def listed_probability(frame, k, ties):
     return (place < k).astype(float).reindex(frame.index)
 
 
-def reference(frame, k, ties, popularity=None, min_items=1):
+def tail_flags(share, tail_share=0.8, tail_ties="head"):
+    """1.0 for the long tail: the int(n x tail_share) (at least 1) least popular items, those tied
+    with the border in the head ("head") or taken by item id ascending ("item")."""
+    size = max(int(len(share) * tail_share), 1)
+    if tail_ties == "head":
+        as_popular_or_less = share.apply(lambda s: int((share <= s).sum()))
+        return (as_popular_or_less <= size).astype(float)
+    ordered = share.sort_index(kind="stable").sort_values(kind="stable")  # popularity, then item id
+    return pd.Series(share.index.isin(ordered.index[:size]).astype(float), index=share.index)
+
+
+def reference(frame, k, ties, popularity=None, min_items=1, tail=(0.8, "head")):
     """Every beyond-accuracy metric at k, from pandas."""
     weights = frame[popularity] if popularity else pd.Series(1.0, index=frame.index)
     share = weights.groupby(frame["item"]).sum() / weights.sum()
     n_items = len(share)
-    more_popular = share.apply(lambda s: int((share > s).sum()))
-    tail = (more_popular >= 0.2 * n_items).astype(float)
+    tail = tail_flags(share, *tail)
     sizes = frame.groupby("user")["item"].transform("size")
     kept = frame[sizes >= min_items].copy()
     kept["p"] = listed_probability(kept, k, ties) if len(kept) else []
@@ -89,13 +99,19 @@ def reference(frame, k, ties, popularity=None, min_items=1):
     return per_user, overall
 
 
-@given(lists(), st.sampled_from([1, 2, 5, 40]), st.sampled_from(["average", "pessimistic", "optimistic"]))
-def test_equal_pandas_references_with_ties_at_the_cutoff(frame, k, ties):
+TAILS = st.tuples(st.sampled_from([0.8, 0.1, 0.5, 1.0, 0.01]), st.sampled_from(["head", "item"]))
+
+
+@given(
+    lists(), st.sampled_from([1, 2, 5, 40]), st.sampled_from(["average", "pessimistic", "optimistic"]), TAILS
+)
+def test_equal_pandas_references_with_ties_at_the_cutoff(frame, k, ties, tail):
     names = [f"{name}@{k}" for name in NAMES]
     result = fastrank.ranking_metrics(
-        frame.user, frame.label, frame.score, names, items=frame.item, ties=ties, min_items=1
-    )
-    per_user, overall = reference(frame, k, ties)
+        frame.user, frame.label, frame.score, names, items=frame.item, ties=ties, min_items=1,
+        tail_share=tail[0], tail_ties=tail[1],
+    )  # fmt: skip
+    per_user, overall = reference(frame, k, ties, tail=tail)
     got = result.to_frame()
     for name in ("arp", "novelty", "long_tail"):
         want = per_user[name].reindex(got.index)
@@ -137,6 +153,24 @@ def test_a_tie_split_by_the_cutoff_lists_each_of_its_items_fractionally():
     assert result.mean["gini@2"] == pytest.approx(pairs / (2 * 5 * exposure.sum()), abs=1e-15)
 
 
+@pytest.mark.parametrize("ids", [np.array([30, 10, 20, 40]), np.array(["d", "b", "c", "a"])])
+def test_the_long_tails_border_keeps_ties_in_the_head_or_splits_them_by_item_id(ids):
+    # Popularity: ids[0] 3 rows, the other three 1 row each; every user lists its one item.
+    items = ids[[0, 0, 0, 1, 2, 3]]
+    users = np.arange(6)
+    for share, ties, tail in [
+        (0.5, "head", set()),  # 2 least popular of 4: the three tied would all cross the border
+        (0.75, "head", set(ids[1:])),
+        (0.5, "item", set(sorted(ids[1:])[:2])),  # RecBole: ties by id, exactly 2
+        (0.1, "item", {sorted(ids[1:])[0]}),  # at least one item
+    ]:
+        result = fastrank.ranking_metrics(
+            users, np.ones(6), np.ones(6), ["long_tail@1"], items=items, min_items=1, tail_share=share,
+            tail_ties=ties,
+        )  # fmt: skip
+        assert result["long_tail@1"].tolist() == [float(item in tail) for item in items], (share, ties)
+
+
 def test_one_item_for_everyone_is_least_diverse_and_long_tail_follows_popularity():
     users = np.repeat(np.arange(4), 3)
     items = np.tile([1, 2, 3], 4)
@@ -161,6 +195,14 @@ def test_one_item_for_everyone_is_least_diverse_and_long_tail_follows_popularity
         ({"metrics": ["arp@2"], "popularity": [1.0, -1.0, 2.0]}, r"popularity: negative value -1.0 at row 1"),
         ({"metrics": ["arp@2"], "popularity": [0.0, 0.0, 0.0]}, r"popularity: sums to 0"),
         ({"metrics": ["novelty@2"], "popularity": [1.0, 0.0, 2.0]}, r"novelty: .* popularity of 0"),
+        (
+            {"metrics": ["long_tail@2"], "tail_share": 0.0},
+            r"'tail_share' parameter must be above 0 and at most 1",
+        ),
+        (
+            {"metrics": ["long_tail@2"], "tail_ties": "id"},
+            r"'tail_ties' parameter must be one of 'head', 'item'",
+        ),
         (
             {"metrics": ["gauc"], "gauc_weight": "rowz"},
             r"'gauc_weight' parameter must be one of 'rows', 'users', 'positives' or one weight per row",

@@ -11,9 +11,12 @@ import pytest
 from sklearn.metrics import ndcg_score
 
 import fastrank
+from fastrank import kernels
 from fastrank.cli.commands import build_parser
 from fastrank.metrics.registry import (
+    ERROR,
     METRICS,
+    POOLED,
     REGISTRY,
     MetricSpec,
     expand,
@@ -62,7 +65,10 @@ def test_every_registered_metric_is_computed(name):
     metric = REGISTRY[name]
     rng = np.random.default_rng(1)
     users = np.repeat(np.arange(6), 8)
-    labels = rng.integers(0, 3, users.size).astype(float)
+    # Log loss takes labels in {0, 1} only; every other metric, any grade.
+    log_loss = metric.family in (ERROR, POOLED) and metric.column == kernels.LOG
+    labels = rng.integers(0, 2 if log_loss else 3, users.size)
+    labels = labels.astype(float)
     scores = rng.random(users.size)
     spec = name if metric.cutoff == "none" else f"{name}@3"
     ties = "pessimistic" if metric.needs_order else "average"

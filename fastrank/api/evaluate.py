@@ -45,6 +45,8 @@ def evaluate(
     max_grade: float | None = DEFAULTS.max_grade,
     gauc_weight: str = "rows",
     popularity_col: str | None = None,
+    tail_share: float = DEFAULTS.tail_share,
+    tail_ties: str = DEFAULTS.tail_ties,
     protocol: str | Sequence[str] = "standard",
     min_items: int = DEFAULTS.min_items,
     batch_size: int = MODEL_DEFAULTS.batch_size,
@@ -109,6 +111,10 @@ def evaluate(
     popularity_col : str, optional
         Item popularity for the beyond-accuracy metrics: the column summed over each item's
         rows. Default: each row counts 1 (an item's share of the table's rows).
+    tail_share, tail_ties
+        the long-tail share's tail: the ``max(int(n x tail_share), 1)`` least popular of the n items
+        (default 0.8; RecBole: 0.1), items tied with its border kept in the head (``"head"``) or
+        taken by item id (``"item"``, RecBole); see :func:`fastrank.ranking_metrics`.
     protocol : {"standard", "notebook"} or a sequence of them
         ``standard``: per-user ``metrics`` at each k, relevance = label. ``notebook``: the KuaiRec
         notebook's item-id-as-gain NDCG (k = 10, users with >= 5 rows), for migrating users only.

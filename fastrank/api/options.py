@@ -62,6 +62,8 @@ class Options:
     max_grade: float | None = DEFAULTS.max_grade
     gauc_weight: str = "rows"
     popularity_col: str | None = None
+    tail_share: float = DEFAULTS.tail_share
+    tail_ties: str = DEFAULTS.tail_ties
     protocol: str | Sequence[str] = "standard"
     min_items: int = DEFAULTS.min_items
     batch_size: int = MODEL_DEFAULTS.batch_size
@@ -88,7 +90,10 @@ class Options:
     def metric_options(self) -> MetricOptions:
         """How every metric is scored, as one record (tables: users without anything relevant
         score 0)."""
-        return MetricOptions(self.threshold, self.ties, self.gain, self.min_items, max_grade=self.max_grade)
+        return MetricOptions(
+            self.threshold, self.ties, self.gain, self.min_items, max_grade=self.max_grade,
+            tail_share=self.tail_share, tail_ties=self.tail_ties,
+        )  # fmt: skip
 
     @property
     def model_options(self) -> ModelOptions:
@@ -289,6 +294,8 @@ class RunOptions:
     ties: str = DEFAULTS.ties
     gain: str = DEFAULTS.gain
     max_grade: float | None = DEFAULTS.max_grade
+    tail_share: float = DEFAULTS.tail_share
+    tail_ties: str = DEFAULTS.tail_ties
     map_denominator: str = "min"
     empty_run: str = "zero"
     depth: int | None = None
@@ -304,7 +311,10 @@ class RunOptions:
     def metric_options(self) -> MetricOptions:
         """How every metric is scored, as one record: every truth user counts (one item is
         still a list to rank), with nothing relevant it scores 0."""
-        return MetricOptions(self.threshold, self.ties, self.gain, min_items=1, max_grade=self.max_grade)
+        return MetricOptions(
+            self.threshold, self.ties, self.gain, min_items=1, max_grade=self.max_grade,
+            tail_share=self.tail_share, tail_ties=self.tail_ties,
+        )  # fmt: skip
 
 
 def _check_specs(k: Any, metrics: Any) -> tuple[list[int], list[MetricSpec]]:

@@ -85,8 +85,15 @@ def tables(scored: Scored, metric_order: Sequence[str] = ()) -> tuple[pd.DataFra
         rows.append(_row(key, value, users, n_users - users))
     for key, values in scored.values.items():
         evaluated = int(np.count_nonzero(~np.isnan(values)))
-        weighted = REGISTRY[key[1]].family == WEIGHTED if key[1] in REGISTRY else False
-        weights = scored.gauc_weights if weighted else None
+        metric = REGISTRY.get(key[1])
+        weighted = metric is not None and (metric.family == WEIGHTED or metric.by_rows)
+        weights = (
+            None
+            if not weighted
+            else scored.n_items.astype(np.float64)
+            if metric.by_rows
+            else scored.gauc_weights
+        )
         rows.append(_row(key, weighted_mean(values, weights, key[1]), evaluated, len(values) - evaluated))
         if weighted:  # a weighted mean: its per-user values are those of the metric it weights
             continue

@@ -55,6 +55,8 @@ def evaluate_run(
     ties: str = DEFAULTS.ties,
     gain: str = DEFAULTS.gain,
     max_grade: float | None = DEFAULTS.max_grade,
+    tail_share: float = DEFAULTS.tail_share,
+    tail_ties: str = DEFAULTS.tail_ties,
     map_denominator: str = "min",
     empty_run: str = "zero",
     depth: int | None = None,
@@ -96,6 +98,8 @@ def evaluate_run(
     max_grade : float, optional
         The top of the relevance scale, for ERR's stop probability (2^label - 1) / 2^max_grade
         (gdeval's 4 for a 0-4 scale); default: the largest label of the data.
+    tail_share, tail_ties
+        the long-tail share's tail size and tie rule, as :func:`fastrank.evaluate`.
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
         user's relevant items (trec_eval's ``map_cut``, ranx).

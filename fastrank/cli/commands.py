@@ -24,7 +24,7 @@ from ..errors import EngineError, InputError, count
 from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
-from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS, GAUC_WEIGHTS
+from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS, GAUC_WEIGHTS, TAIL_TIES
 from ..metrics.registry import DEFAULT, NONE, RUN_TIES, WHOLE, example, names
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
@@ -210,6 +210,17 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--popularity-col", metavar="COLUMN",
         help="item popularity of the beyond-accuracy metrics: this column summed per item (default: rows)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--tail-share", type=float, metavar="SHARE",
+        help="long-tail share: the tail is the int(n x SHARE) least popular of the n items (default: "
+        f"{DEFAULTS.tail_share}; RecBole: 0.1)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--tail-ties", choices=list(TAIL_TIES),
+        help="long-tail share: items tied with the tail's border; "
+        + "; ".join(f"{name}: {meaning}" for name, meaning in TAIL_TIES.items())
+        + f" (default: {DEFAULTS.tail_ties})",
     )  # fmt: skip
     sub.add_argument(
         "--min-items", type=int, help=f"exclude users with fewer rows (default: {DEFAULTS.min_items})"

@@ -99,7 +99,8 @@ def _given(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-_SHARED = ("k", "metrics", "threshold", "ties", "gain", "max_grade", "user_col", "item_col", "label_col",
+_SHARED = ("k", "metrics", "threshold", "ties", "gain", "max_grade", "tail_share", "tail_ties", "user_col",
+           "item_col", "label_col",
            "delimiter", "input_format")  # fmt: skip
 
 

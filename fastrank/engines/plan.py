@@ -209,7 +209,8 @@ def score_table(
             column = plan.popularity_col
             popularity = None if column is None else numeric_column(table, column, name, users)
             names = (f"{name}: column {plan.item_col!r}", f"{name}: column {column!r}")
-            exposure = catalog(raw_items, popularity, groups, parallel=parallel, names=names)
+            tail = (plan.scoring.tail_share, plan.scoring.tail_ties)
+            exposure = catalog(raw_items, popularity, groups, parallel=parallel, names=names, tail=tail)
         if raw_items.dtype.kind in "iu":
             items = groups.take(raw_items)
         # Item ids coded once: the catalog's codes serve the duplicate count too.

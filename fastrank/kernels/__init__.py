@@ -8,6 +8,7 @@ callers split the work into chunks and run them on threads (:mod:`fastrank.array
 from .cascade import grouped_err
 from .checks import count_outside
 from .classes import grouped_class_metrics
+from .errors import ABSOLUTE, LOG, SQUARED, grouped_errors
 from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, value_range
 from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
@@ -31,6 +32,7 @@ from .topk import AVERAGE, OPTIMISTIC, PESSIMISTIC
 from .trec_order import descending_keys, trec_positions, trec_positions_of_keys
 
 __all__ = [
+    "ABSOLUTE",
     "ARP",
     "AVERAGE",
     "BINARY",
@@ -38,6 +40,7 @@ __all__ = [
     "EXPONENTIAL",
     "INFAP",
     "LINEAR",
+    "LOG",
     "LONG_TAIL",
     "NOVELTY",
     "NUM_REL",
@@ -45,6 +48,7 @@ __all__ = [
     "NUM_RET",
     "OPTIMISTIC",
     "PESSIMISTIC",
+    "SQUARED",
     "TEXT_BAD_NUMBER",
     "TEXT_OK",
     "RankOptions",
@@ -57,6 +61,7 @@ __all__ = [
     "gather_text",
     "grouped_class_metrics",
     "grouped_err",
+    "grouped_errors",
     "grouped_exposure",
     "grouped_iprec",
     "grouped_judged_metrics",

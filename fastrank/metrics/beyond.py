@@ -23,10 +23,7 @@ from ..arrays.conversion import to_numpy
 from ..arrays.grouping import Groups, group_chunks
 from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..errors import InputError
-
-HEAD_SHARE = 0.2
-"""Long tail: an item is in the head when fewer than this share of the catalog's items are
-strictly more popular than it (ties at the border stay in the head); the rest is the tail."""
+from .options import DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -66,9 +63,12 @@ def catalog(
     *,
     parallel: bool = True,
     names: tuple[str, str] = ("items", "popularity"),
+    tail: tuple[float, str] = (DEFAULTS.tail_share, DEFAULTS.tail_ties),
 ) -> Catalog:
     """The :class:`Catalog` of one item id per row (input order). ``popularity``: one finite value
-    >= 0 per row, summed per item; None: each row counts 1. ``names`` name the two in messages."""
+    >= 0 per row, summed per item; None: each row counts 1. ``names`` name the two in messages;
+    ``tail`` is the long tail's share of the items and its tie rule (see
+    :class:`~fastrank.metrics.options.MetricOptions`)."""
     item_array = to_numpy(items, names[0])
     if item_array.shape[0] != groups.n_rows:
         rows = item_array.shape[0]
@@ -99,12 +99,35 @@ def catalog(
         raise InputError(f"{names[1]}: sums to {total:g}; popularity needs a positive total")
     present = counts > 0
     share = totals / total
-    n_items = int(np.count_nonzero(present))
-    more_popular = n_items - np.searchsorted(np.sort(share[present]), share, side="right")
-    tail = (present & (more_popular >= HEAD_SHARE * n_items)).astype(np.float64)
+    tail_flags = in_tail(share, present, uniques, *tail)
     with np.errstate(divide="ignore"):
         self_information = -np.log2(share)
-    return Catalog(groups.take(codes), offset, uniques, present, share, self_information, tail)
+    return Catalog(groups.take(codes), offset, uniques, present, share, self_information, tail_flags)
+
+
+def in_tail(
+    share: np.ndarray, present: np.ndarray, uniques: np.ndarray | None, tail_share: float, ties: str
+) -> np.ndarray:
+    """1.0 for each slot in the long tail, else 0.0: of the n present items, the
+    ``max(int(n x tail_share), 1)`` least popular (RecBole's size); items tied with the border
+    stay in the head (``ties="head"``) or are taken by item id ascending (``"item"``, RecBole's
+    order; slots of unfactorized ids are in id order already)."""
+    slots = np.flatnonzero(present)
+    size = max(int(len(slots) * tail_share), 1)
+    flags = np.zeros(len(share), np.float64)
+    if ties == "head":
+        at_most = np.searchsorted(
+            np.sort(share[slots]), share[slots], side="right"
+        )  # items as popular or less
+        flags[slots[at_most <= size]] = 1.0
+    else:
+        by_id = (
+            np.arange(len(slots))
+            if uniques is None
+            else np.argsort(np.argsort(uniques[slots], kind="stable"))
+        )
+        flags[slots[np.lexsort((by_id, share[slots]))[:size]]] = 1.0
+    return flags
 
 
 def _codes(items: np.ndarray, bounds: np.ndarray, parallel: bool) -> tuple[np.ndarray, int, int, Any]:

@@ -17,6 +17,7 @@ from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
+from .errors import error_metrics
 from .interpolated import interpolated_precision
 from .judged import judged_metrics
 from .options import DEFAULT_K, DEFAULTS, GAIN_CODES, MetricOptions
@@ -26,9 +27,11 @@ from .registry import (
     CLASSES,
     DERIVED,
     ELEVEN_POINTS,
+    ERROR,
     EXPOSURE,
     INTERPOLATED,
     JUDGED,
+    POOLED,
     RANKING,
     REQUIRED,
     TIE_CODES,
@@ -66,6 +69,8 @@ def ranking_metrics(
     items: Any = None,
     popularity: Any = None,
     gauc_weight: Any = "rows",
+    tail_share: float = DEFAULTS.tail_share,
+    tail_ties: str = DEFAULTS.tail_ties,
     parallel: bool = True,
 ) -> RankingResult:
     """Per-user ranking metrics of ``scores`` against ``labels``, all users in one compiled pass.
@@ -114,6 +119,12 @@ def ranking_metrics(
         GAUC's weight of a user: its rows (default: impressions, as DIN's paper), 1 (``"users"``:
         the plain mean of the users' AUC), its relevant rows (``"positives"``, RecBole's GAUC), or
         the sum of a weight per row (finite, >= 0) over its rows.
+    tail_share : float
+        the long-tail share's tail: the ``max(int(n x tail_share), 1)`` least popular of the catalog's n
+        items (default 0.8: outside the most popular 20%; RecBole's TailPercentage: 0.1).
+    tail_ties : {"head", "item"}
+        Items tied with the tail's border: kept in the head (the tail may be smaller), or taken
+        by item id ascending (exactly that many; RecBole's order).
     parallel : bool
         Run groups on numba's thread pool; pass False inside a caller's own thread pool.
 
@@ -152,7 +163,9 @@ def ranking_metrics(
     )
     if not specs:
         raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
-    options = MetricOptions(threshold, ties, gain, min_items, no_relevant, max_grade).checked()
+    options = MetricOptions(
+        threshold, ties, gain, min_items, no_relevant, max_grade, tail_share, tail_ties
+    ).checked()
     check_order(specs, options.ties)
 
     needing_items = check_specs(specs, items is not None)
@@ -163,7 +176,10 @@ def ranking_metrics(
         labels, "labels", groups, float32_ok=False, max_value=max_label, parallel=parallel
     )
     score_array = check_values(scores, "scores", groups, float32_ok=True, parallel=parallel)
-    items_catalog = catalog(items, popularity, groups, parallel=parallel) if needing_items else None
+    tail = (options.tail_share, options.tail_ties)
+    items_catalog = (
+        catalog(items, popularity, groups, parallel=parallel, tail=tail) if needing_items else None
+    )
     user_weights = None
     if any(spec.metric.family == WEIGHTED for spec in specs):
         relevant = groups.take(label_array) >= options.threshold
@@ -301,9 +317,21 @@ def evaluate_grouped(
         )  # fmt: skip
         for spec, wanted in levels_of.items():
             values[spec] = columns[:, [levels.index(level) for level in wanted]].mean(axis=1)
+    losses = [s for s in everything if s.metric.family in (ERROR, POOLED)]
+    if losses:
+        columns = error_metrics(
+            groups, labels, scores, min_items=options.min_items,
+            log_loss=any(spec.metric.column == kernels.LOG for spec in losses), parallel=parallel,
+        )  # fmt: skip
+        for spec in losses:
+            combine = spec.metric.combine
+            loss = columns[spec.metric.column]
+            values[spec] = loss if combine is None else combine(loss)
     weights = {}
     for spec in specs:
         metric = spec.metric
+        if metric.by_rows:  # the users' mean losses, weighed by their rows
+            weights[str(spec)] = groups.sizes.astype(np.float64)
         if metric.family == DERIVED:
             values[spec] = metric.combine(*(values[MetricSpec(part, spec.k)] for part in metric.parts))
         elif metric.family == WEIGHTED:

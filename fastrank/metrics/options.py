@@ -31,6 +31,12 @@ GAUC_WEIGHTS = {
 }
 """GAUC's named weights of a user; any other value is a weight column (or array) summed per user."""
 
+TAIL_TIES = {
+    "head": "items tied with the tail's last item stay in the head, so the tail may hold fewer",
+    "item": "ties broken by item id, ascending: the tail holds exactly that many (RecBole's TailPercentage)",
+}
+"""How the long tail's border splits items of equal popularity."""
+
 
 def check_gain(gain: Any) -> str | tuple[tuple[float, float], ...]:
     """A gain's name (:data:`GAINS`), or a mapping of label to gain as sorted (label, gain) pairs,
@@ -54,7 +60,9 @@ class MetricOptions:
     ``ties``: tied scores averaged over their orders, or ordered worst- or best-first; ``gain``:
     :data:`GAINS`; ``min_items``: users with fewer rows are left out; ``no_relevant``:
     :data:`NO_RELEVANT`; ``max_grade``: the top of the relevance scale, for ERR's stop probability
-    (2^label - 1) / 2^max_grade (None: the largest label of the data)."""
+    (2^label - 1) / 2^max_grade (None: the largest label of the data); ``tail_share``: the long
+    tail is the ``max(int(n x tail_share), 1)`` least popular of the catalog's n items, its border
+    split as ``tail_ties`` (:data:`TAIL_TIES`) says."""
 
     threshold: float = 1.0
     ties: str = "average"
@@ -62,6 +70,8 @@ class MetricOptions:
     min_items: int = 2
     no_relevant: str = "zero"
     max_grade: float | None = None
+    tail_share: float = 0.8
+    tail_ties: str = "head"
 
     def checked(self, ties: Sequence[str] = TABLE_TIES) -> MetricOptions:
         """The options checked (``ties``: the tie rules the caller takes), as plain numbers."""
@@ -73,7 +83,14 @@ class MetricOptions:
             min_items=check_int(self.min_items, "min_items"),
             no_relevant=check_choice(self.no_relevant, "no_relevant", NO_RELEVANT),
             max_grade=None if self.max_grade is None else check_number(self.max_grade, "max_grade"),
+            tail_share=check_number(self.tail_share, "tail_share"),
+            tail_ties=check_choice(self.tail_ties, "tail_ties", TAIL_TIES),
         )
+        if not 0 < checked.tail_share <= 1:
+            raise InputError(
+                f"The 'tail_share' parameter must be above 0 and at most 1 (the long tail's share of the "
+                f"catalog). Got {self.tail_share!r} instead."
+            )
         if checked.gain == "binary" and checked.threshold <= 0:
             raise InputError(
                 f"gain='binary' needs a threshold > 0 (every label >= 0 would be relevant, every "

@@ -49,6 +49,8 @@ CATALOG = "catalog"  # no per-user value: one number for every user's top-k list
 CASCADE = "cascade"  # per user, a cascade over the ranked list (kernels.cascade)
 JUDGED = "judged"  # per user, from which rows are judged: a run's in the qrels, every row of a table
 INTERPOLATED = "interpolated"  # per user, interpolated precision at recall levels (kernels.interpolated)
+ERROR = "error"  # per user, the mean of a per-row loss of the score against the label (kernels.errors)
+POOLED = "pooled"  # no per-user value: an error family loss over every row at once
 
 # Cutoffs.
 OPTIONAL = "optional"  # at a cutoff (name@k), or over the whole list without one
@@ -98,6 +100,9 @@ class Metric:
     needs_order : bool
         It has no exact expectation over the orders of tied scores: ``ties="average"`` is
         refused, the other tie rules give it an order.
+    finish : callable, optional
+        Pooled: the summary from the rows-weighted mean of the users' mean loss (RMSE's square
+        root); None leaves that mean as it is.
     """
 
     name: str
@@ -120,11 +125,17 @@ class Metric:
     summed: bool = False
     at_level: bool = False
     needs_order: bool = False
+    finish: Callable[[float], float] | None = None
 
     @property
     def per_user(self) -> bool:
         """Whether each user has a value (and compare gives an interval and a paired test)."""
-        return self.family not in (WEIGHTED, CATALOG) and self.summary is None
+        return self.family not in (WEIGHTED, CATALOG, POOLED) and self.summary is None
+
+    @property
+    def by_rows(self) -> bool:
+        """Whether its summary weighs each user by its rows (a loss over every row at once)."""
+        return self.family == POOLED
 
     @property
     def needs_items(self) -> bool:
@@ -274,6 +285,26 @@ _REGISTERED = [
            "DIN's GAUC (Zhou et al. 2018) weighs by impressions (the default); RecBole's by positives: "
            "`gauc_weight=\"positives\"`",
            cutoff=NONE, binary=True, parts=("auc",)),
+    Metric("rmse", "RMSE", ERROR, "per user, the square root of the mean of (score - label)^2 over the "
+           "user's rows; then the mean over users", "`sklearn.metrics.root_mean_squared_error` of each "
+           "user; LensKit's per-user RMSE", cutoff=NONE, column=kernels.SQUARED, combine=np.sqrt),
+    Metric("mae", "MAE", ERROR, "per user, the mean of |score - label| over the user's rows; then the "
+           "mean over users", "`sklearn.metrics.mean_absolute_error` of each user", cutoff=NONE,
+           column=kernels.ABSOLUTE),
+    Metric("logloss", "Log loss", ERROR, "per user, the mean of -(y ln p + (1 - y) ln(1 - p)) over the "
+           "user's rows, y the label in {0, 1} and p the score in [0, 1], clipped to [eps, 1 - eps] "
+           "(float64's eps); then the mean over users", "`sklearn.metrics.log_loss` of each user",
+           cutoff=NONE, column=kernels.LOG, aliases=("log_loss",)),
+    Metric("rmse_rows", "RMSE (rows)", POOLED, "not a per-user value: RMSE over every row of the "
+           "evaluated users at once (each user weighs by its rows)", "`sklearn.metrics."
+           "root_mean_squared_error` of the whole table; Microsoft Recommenders' `rmse`, RecBole's RMSE",
+           cutoff=NONE, column=kernels.SQUARED, finish=np.sqrt),
+    Metric("mae_rows", "MAE (rows)", POOLED, "not a per-user value: MAE over every row of the evaluated "
+           "users at once", "`sklearn.metrics.mean_absolute_error` of the whole table; Microsoft "
+           "Recommenders' `mae`, RecBole's MAE", cutoff=NONE, column=kernels.ABSOLUTE),
+    Metric("logloss_rows", "Log loss (rows)", POOLED, "not a per-user value: log loss over every row of "
+           "the evaluated users at once", "`sklearn.metrics.log_loss` of the whole table; Microsoft "
+           "Recommenders' `logloss`", cutoff=NONE, column=kernels.LOG),
     Metric("coverage", "Coverage", CATALOG, "expected share of catalog items listed in at least one "
            "user's top k (an item listed with probability p_u by user u counts 1 - prod(1 - p_u))",
            "RecBole's ItemCoverage, with ties in expectation", cutoff=REQUIRED),
@@ -292,10 +323,11 @@ _REGISTERED = [
            "of the listed items", "RecBole's ShannonEntropy uses natural logs and divides by the "
            "number of items listed", cutoff=REQUIRED),
     Metric("long_tail", "Long-tail share", EXPOSURE, "per user, the share of the listed places going to "
-           "long-tail items: items outside the most popular 20% of the catalog (an item is in the head "
-           "when fewer than 20% of the items are strictly more popular; ties at the border stay in the "
-           "head); then the mean over users", "RecBole's TailPercentage defaults to the least popular "
-           "10% instead", cutoff=REQUIRED, column=kernels.LONG_TAIL),
+           "long-tail items, the max(int(n x `tail_share`), 1) least popular of the catalog's n items "
+           "(default 0.8: outside the most popular 20%), items tied with the tail's border kept in the "
+           "head (`tail_ties=\"item\"`: taken by item id ascending); then the mean over users",
+           "RecBole's TailPercentage: `tail_share=0.1, tail_ties=\"item\"`", cutoff=REQUIRED,
+           column=kernels.LONG_TAIL),
 ]  # fmt: skip
 REGISTRY: dict[str, Metric] = {metric.name: metric for metric in _REGISTERED}
 """Every metric by name, in the order the CLI's help and the README list them."""
@@ -430,11 +462,13 @@ def names(test: Callable[[Metric], bool]) -> list[str]:
     return [metric.name for metric in _REGISTERED if test(metric)]
 
 
-def readme_tables() -> tuple[str, str]:
-    """The README's two metric tables (accuracy; beyond accuracy), as the registry defines them."""
+def readme_tables() -> tuple[str, str, str]:
+    """The README's three metric tables (accuracy; errors of the scores as predictions; beyond
+    accuracy), as the registry defines them."""
     accuracy = ["| metric | per user | reproduces |", "|---|---|---|"]
+    errors = ["| metric | definition | reproduces |", "|---|---|---|"]
     beyond = ["| metric | definition | convention |", "|---|---|---|"]
     for metric in _REGISTERED:
-        table = beyond if metric.needs_items else accuracy
+        table = beyond if metric.needs_items else errors if metric.family in (ERROR, POOLED) else accuracy
         table.append(f"| {metric.shown} | {metric.definition} | {metric.convention} |")
-    return "\n".join(accuracy), "\n".join(beyond)
+    return "\n".join(accuracy), "\n".join(errors), "\n".join(beyond)

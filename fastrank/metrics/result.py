@@ -24,8 +24,8 @@ class RankingResult:
         Column names of ``values``: metric specs, ``name@k`` or ``name``.
     values : ndarray of float64, shape (n_users, n_metrics)
         Metric of each user; NaN where the user was skipped for that metric. A weighted mean's
-        column holds each user's value of the metric it weights; the catalog-wide metrics have no
-        per-user value (NaN).
+        column holds each user's value of the metric it weights, a loss over rows' column each
+        user's mean loss; the catalog-wide metrics have no per-user value (NaN).
     n_items : ndarray of int64
         Rows (ranked items) per user.
     cutoffs : tuple of int or None
@@ -52,9 +52,12 @@ class RankingResult:
 
     def __getitem__(self, metric: str) -> np.ndarray:
         """Per-user values of one metric (NaN where skipped)."""
-        name = str(parse_metric(metric))
+        spec = parse_metric(metric)
+        name = str(spec)
         if name in self.overall:
             raise KeyError(f"{name} describes all users' lists at once and has no per-user value; see .mean")
+        if spec.metric.by_rows:
+            raise KeyError(f"{name} is over every row at once and has no per-user value; see .mean")
         return self.values[:, self.metrics.index(name)]
 
     @property
@@ -105,11 +108,13 @@ class RankingResult:
 
     def to_frame(self) -> Any:
         """Per-user values, ``n_items`` and ``tied@k`` columns, indexed by user (a pandas DataFrame);
-        metrics without per-user values (the catalog-wide metrics) are left out."""
+        metrics without per-user values (the catalog-wide metrics, the losses over rows) are left out."""
         import pandas as pd
 
         frame = pd.DataFrame(self.values, columns=list(self.metrics), index=pd.Index(self.users, name="user"))
-        frame = frame.drop(columns=list(self.overall))
+        frame = frame.drop(
+            columns=[*self.overall, *(m for m in self.metrics if parse_metric(m).metric.by_rows)]
+        )
         frame["n_items"] = self.n_items
         for q, k in enumerate(self.cutoffs):
             frame["tied@" + ("all" if k is None else str(k))] = self.tied_at_cutoff[:, q]
@@ -119,7 +124,8 @@ class RankingResult:
 def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None, name: str = "mean") -> float:
     """Mean of the non-NaN ``values``, weighted by ``weights`` when given; NaN when none is left.
 
-    A metric named ``name`` with a summary of its own in the registry takes it instead. Weights
+    A metric named ``name`` with a summary of its own in the registry takes it instead; one with
+    a ``finish`` (RMSE over rows: a square root) has it applied to the mean. Weights
     are scaled by a power of two (exact) so that no sum overflows, whatever their size;
     weights that sum to 0 over the values left raise :class:`~fastrank.InputError` (``name``
     says whose): the weighted mean is undefined.
@@ -128,8 +134,9 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None, name: s
     metric = REGISTRY.get(name.partition("@")[0])
     if metric is not None and metric.summary is not None:  # a summary of its own (a geometric mean)
         return metric.summary(values[kept]) if kept.any() else float("nan")
+    finish = metric.finish if metric is not None and metric.finish is not None else float
     if weights is None:
-        return float(values[kept].mean()) if kept.any() else float("nan")
+        return finish(values[kept].mean()) if kept.any() else float("nan")
     if not kept.any():
         return float("nan")
     w = weights[kept]
@@ -140,4 +147,4 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None, name: s
             "mean is undefined; weight users by rows or users, or by a column that is not 0 for all"
         )
     w = np.ldexp(w, -int(np.frexp(largest)[1]))  # the largest below 1: a sum of n stays below n
-    return float(values[kept] @ w / w.sum())
+    return float(finish(values[kept] @ w / w.sum()))
