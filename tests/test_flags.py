@@ -262,3 +262,34 @@ def test_library_warnings_are_not_a_second_line(table, capsys, monkeypatch):
     assert code == 0 and err == "", err
     code, _, err = in_process(capsys, "evaluate", table, "--baseline", BASELINE, "--verbose")
     assert "fastrank: warning: RuntimeWarning: a library's remark" in err
+
+
+def test_the_runs_catalog_popularity_and_tail_flags_reach_evaluate_run(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    run = pd.DataFrame({"user_id": np.repeat(np.arange(30), 8), "item_id": rng.permutation(240) % 60,
+                        "score": rng.random(240)}).drop_duplicates(["user_id", "item_id"])  # fmt: skip
+    truth = pd.DataFrame({"user_id": np.arange(30), "item_id": rng.integers(0, 60, 30), "relevance": 1.0})
+    train = pd.DataFrame({"item_id": rng.integers(0, 70, 600), "weight": rng.random(600)})
+    catalog = pd.DataFrame({"id": np.arange(80)})  # one column: whatever its name
+    paths = {name: tmp_path / f"{name}.parquet" for name in ("run", "truth", "train", "catalog")}
+    for name, frame in zip(paths, (run, truth, train, catalog), strict=True):
+        frame.to_parquet(paths[name])
+    metrics = ["coverage@5", "arp@5", "long_tail@5"]
+    code, out, err = in_process(
+        capsys, "evaluate", "--run", paths["run"], "--truth", paths["truth"], "--metrics", *metrics,
+        "--catalog", paths["catalog"], "--popularity", paths["train"], "--popularity-col", "weight",
+        "--tail-share", "0.1", "--tail-ties", "item", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    evaluation = fastrank.evaluate_run(
+        run, truth, metrics=metrics, catalog=catalog.id, popularity=train, popularity_col="weight",
+        tail_share=0.1, tail_ties="item",
+    )  # fmt: skip
+    got = {(row["metric"]): row["mean"] for row in json.loads(out)}
+    assert got == {
+        name: evaluation.mean("run", k=5, metric=name) for name in ("coverage", "arp", "long_tail")
+    }
+    top5 = run.sort_values("score", ascending=False).groupby("user_id").head(5)  # distinct scores
+    assert got["coverage"] == pytest.approx(top5.item_id.nunique() / 80, rel=1e-12)
+    default_tail = fastrank.evaluate_run(run, truth, metrics=["long_tail@5"], popularity=train)
+    assert default_tail.mean("run", k=5, metric="long_tail") != got["long_tail"]

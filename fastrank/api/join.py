@@ -31,7 +31,7 @@ from ..inputs.trec import RunKeys
 from .options import RunOptions
 
 
-def _ids(table: pa.Table, column: str, where: str, row_name: Callable[[int], str]) -> pa.ChunkedArray:
+def id_column(table: pa.Table, column: str, where: str, row_name: Callable[[int], str]) -> pa.ChunkedArray:
     ids = table.column(column)
     if pa.types.is_dictionary(ids.type):
         ids = ids.cast(ids.type.value_type)
@@ -101,8 +101,8 @@ def read_run(source: Any, name: str, o: RunOptions) -> Run:
     if table.num_rows == 0:  # recommends nothing: every user of the truth is an empty run
         empty = pa.chunked_array([], pa.string())
         return Run(empty, empty, np.empty(0, np.float64), where, row_name)
-    users = _ids(table, user_col, where, row_name)
-    items = _ids(table, item_col, where, row_name)
+    users = id_column(table, user_col, where, row_name)
+    items = id_column(table, item_col, where, row_name)
     values = np.asarray(numeric_column(table, by, where), dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
@@ -163,8 +163,8 @@ def prepare_truth(truth: Any, o: RunOptions) -> Truth:
         where = source.name if source.path is not None else "truth"
     if table.num_rows == 0:
         raise InputError(f"{where}: the truth has no rows; there is nothing to find")
-    users = _ids(table, user_col, where, row_name)
-    items = _ids(table, item_col, where, row_name)
+    users = id_column(table, user_col, where, row_name)
+    items = id_column(table, item_col, where, row_name)
     labels = np.asarray(numeric_column(table, label_col, where), dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(labels))
     if bad.size:
@@ -224,7 +224,7 @@ def _encode(ids: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     return np.asarray(encoded.indices, dtype=np.int64), encoded.dictionary
 
 
-def _lookup(ids: Any, values: pa.Array) -> np.ndarray:
+def index_in(ids: Any, values: pa.Array) -> np.ndarray:
     """Index of each of ``ids`` in ``values`` (-1 when absent); text and integers compare as text.
     Integers in a range of up to 2**26 values take a direct table instead of a hash lookup."""
     if ids.type != values.type:
@@ -251,11 +251,21 @@ class Joined:
     labels: np.ndarray
     scores: np.ndarray
     judged: np.ndarray | None = None  # per row, Truth.judged's flag, 0.0 outside it (with_judged only)
+    items: pa.ChunkedArray | None = None  # the run's item ids, of the rows kept (with_rows only)
+    rows: np.ndarray | None = None  # per row, its index into ``items``; -1 for missed truth items
 
 
-def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: bool = False) -> Joined:
+def join(
+    run: Run,
+    truth: Truth,
+    o: RunOptions,
+    notes: list[str],
+    with_judged: bool = False,
+    with_rows: bool = False,
+) -> Joined:
     """The run's rows grouped per truth user (run rows first, then the truth items it missed);
-    ``with_judged`` also marks which rows are judged (in the truth with a relevance >= 0)."""
+    ``with_judged`` also marks which rows are judged (in the truth with a relevance >= 0),
+    ``with_rows`` which of the run's rows kept each row is (for its item id)."""
     users, items, scores, where = run.users, run.items, run.scores, run.where
     keys = run.keys
     groups, run_user_ids = _group_users(users, None if keys is None else keys.user_starts)
@@ -288,7 +298,7 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
             notes.append(f"{where}: {count(int((~keep).sum()), 'row')} past depth {o.depth} left out")
             users, items, scores, groups, run_user_ids = _kept(keep, users, items, scores)
             texts = None
-    truth_user = _lookup(run_user_ids, truth.user_ids)[groups.keys]  # per run group; -1: no truth
+    truth_user = index_in(run_user_ids, truth.user_ids)[groups.keys]  # per run group; -1: no truth
     sizes = groups.sizes
     skipped = truth_user < 0
     if len(skipped) and skipped.all():
@@ -360,13 +370,19 @@ def join(run: Run, truth: Truth, o: RunOptions, notes: list[str], with_judged: b
         match(flags, run_flags, np.zeros(len(truth.labels), np.bool_))
         judged = np.empty(out_offsets[-1], np.float64)
         place(frozen(run_flags), flags, judged, np.empty(out_offsets[-1], np.float64))
+    rows = None
+    if with_rows:  # the same placement, with each run row's index for labels (exact in float64)
+        rows = np.empty(out_offsets[-1], np.float64)
+        run_rows = frozen(groups.take(np.arange(len(scores), dtype=np.float64)))
+        place(run_rows, frozen(np.full(len(truth.labels), -1.0)), rows, np.empty(out_offsets[-1], np.float64))
+        rows = rows.astype(np.int64)
     empty = int((ranked == 0).sum())
     if empty:
         fate = "they score 0 for every metric (empty_run='skip' leaves them out)"
         if o.empty_run == "skip":
             fate = "left out (empty_run='skip')"
         notes.append(f"{where}: {count(empty, 'user')} of the truth without recommendations; {fate}")
-    return Joined(out_offsets, ranked, labels, out_scores, judged)
+    return Joined(out_offsets, ranked, labels, out_scores, judged, items if with_rows else None, rows)
 
 
 def _examples(ids: pa.Array) -> str:
@@ -405,7 +421,7 @@ def _matcher(
     """``match(values, out, found)``: ``out`` (per run row, in group order) = the truth's value of
     the row's (user, item), else 0, and ``found[t]`` = True for each truth row matched. Text ids
     of both sides match by the hashes ``texts`` holds, user by user; other ids through codes of
-    the truth's items (:func:`_lookup`)."""
+    the truth's items (:func:`index_in`)."""
     offsets = frozen(groups.offsets)
     truth_offsets, truth_codes = frozen(truth.offsets), frozen(truth.item_codes)
     if texts is not None and _is_text(truth.item_ids.type):
@@ -424,7 +440,7 @@ def _matcher(
             )  # fmt: skip
 
         return match
-    run_items = frozen(groups.take(_lookup(items, truth.item_ids)))
+    run_items = frozen(groups.take(index_in(items, truth.item_ids)))
 
     def match_codes(values: np.ndarray, out: np.ndarray, found: np.ndarray) -> None:
         run_chunks(
@@ -518,8 +534,8 @@ def _text_buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def _judged_rows(groups: Groups, run_user_ids: pa.Array, items: pa.ChunkedArray, truth: Truth) -> np.ndarray:
     """Whether each run row (input order) has an item judged for its user: in the truth with a
     relevance >= 0."""
-    run_user = frozen(_lookup(run_user_ids, truth.user_ids)[groups.keys])
-    run_items = frozen(groups.take(_lookup(items, truth.item_ids)))
+    run_user = frozen(index_in(run_user_ids, truth.user_ids)[groups.keys])
+    run_items = frozen(groups.take(index_in(items, truth.item_ids)))
     flags, offsets = np.zeros(len(run_items), np.float64), frozen(groups.offsets)  # no truth: unjudged
     run_chunks(
         lambda first, stop: kernels.match_truth(

@@ -28,6 +28,7 @@ from ..metrics import protocols
 from ..metrics.options import DEFAULT_K, DEFAULTS, GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import (
     DEFAULT,
+    EXPOSURE,
     REGISTRY,
     RUN_TIES,
     WEIGHTED,
@@ -296,6 +297,9 @@ class RunOptions:
     max_grade: float | None = DEFAULTS.max_grade
     tail_share: float = DEFAULTS.tail_share
     tail_ties: str = DEFAULTS.tail_ties
+    catalog: Any = None
+    popularity: Any = None
+    popularity_col: str | None = None
     map_denominator: str = "min"
     empty_run: str = "zero"
     depth: int | None = None
@@ -333,6 +337,26 @@ def _check_specs(k: Any, metrics: Any) -> tuple[list[int], list[MetricSpec]]:
     return ks, specs
 
 
+def _check_run_items(o: RunOptions, specs: list[MetricSpec]) -> None:
+    """The beyond-accuracy metrics of runs: popularity for those that weigh items by it, and
+    catalog=, popularity= and popularity_col= only with a metric that reads them."""
+    listing = [spec for spec in specs if spec.metric.needs_items]
+    by_popularity = [spec for spec in listing if spec.metric.family == EXPOSURE]
+    if by_popularity and o.popularity is None:
+        raise InputError(
+            f"metrics: {by_popularity[0]} weighs a run's items by their popularity; pass popularity= (a "
+            "table of interactions, e.g. the training data, whose rows per item are its popularity)"
+        )
+    if o.popularity_col is not None and o.popularity is None:
+        raise InputError("popularity_col= names a column of the popularity table; pass popularity= too")
+    for option in ("catalog", "popularity"):
+        if getattr(o, option) is not None and not listing:
+            raise InputError(
+                f"{option}= is for the beyond-accuracy metrics ({', '.join(names(_listing))}); add one to "
+                "the metrics or leave it out"
+            )
+
+
 def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:
     """The metric specs (each metric at every k) and how they are scored; raises on a bad option."""
     o = options
@@ -345,6 +369,7 @@ def check_run(options: RunOptions) -> tuple[list[MetricSpec], MetricOptions]:
             )
     scoring = o.metric_options.checked(RUN_TIES)
     check_order(specs, scoring.ties)
+    _check_run_items(o, specs)
     check_choice(o.map_denominator, "map_denominator", ("min", "relevant"))
     check_choice(o.empty_run, "empty_run", ("zero", "skip"))
     if o.depth is not None:

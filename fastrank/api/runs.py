@@ -32,10 +32,13 @@ from ..errors import InputError
 from ..inputs.columns import RUN, RUN_SCORE
 from ..inputs.formats import STDIN, Opened, open_input, shown
 from ..inputs.registry import run_format
+from ..metrics.beyond import listed_catalog
 from ..metrics.dispatch import evaluate_grouped
-from ..metrics.options import DEFAULT_K, DEFAULTS
-from ..metrics.registry import DEFAULT, JUDGED
-from .join import join, prepare_truth, read_run
+from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
+from ..metrics.registry import DEFAULT, JUDGED, MetricSpec
+from ..metrics.result import RankingResult
+from .catalog import Items, run_items
+from .join import Joined, Run, join, prepare_truth, read_run
 from .options import RunOptions, check_run
 from .results import Evaluation, tables
 
@@ -57,6 +60,9 @@ def evaluate_run(
     max_grade: float | None = DEFAULTS.max_grade,
     tail_share: float = DEFAULTS.tail_share,
     tail_ties: str = DEFAULTS.tail_ties,
+    catalog: Any = None,
+    popularity: Any = None,
+    popularity_col: str | None = None,
     map_denominator: str = "min",
     empty_run: str = "zero",
     depth: int | None = None,
@@ -100,6 +106,17 @@ def evaluate_run(
         (gdeval's 4 for a 0-4 scale); default: the largest label of the data.
     tail_share, tail_ties
         the long-tail share's tail size and tie rule, as :func:`fastrank.evaluate`.
+    catalog : path, table or sequence of ids, optional
+        The items a list could hold, for the beyond-accuracy metrics (a file or table with
+        ``item_col``, or one column; or the ids): coverage's denominator, and the items Gini
+        counts. Default: the items of the truth, every run and ``popularity`` together (a note
+        says so). A listed item outside it is refused.
+    popularity : path or table, optional
+        Interactions (e.g. the training data) whose rows per item are its popularity, or whose
+        ``popularity_col`` summed per item is: needed by ``arp``, ``novelty`` and the long-tail
+        share. Items outside the catalog are refused.
+    popularity_col : str, optional
+        A column of weights in ``popularity``, summed per item (default: each row counts 1).
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
         user's relevant items (trec_eval's ``map_cut``, ranx).
@@ -124,7 +141,9 @@ def evaluate_run(
     -------
     Evaluation
         ``per_user`` has one row per truth user, metric, k and run (``n_items``: the user's truth
-        rows); ``notes`` count skipped users and dropped duplicates.
+        rows); ``notes`` count skipped users and dropped duplicates. The beyond-accuracy metrics
+        look at the lists of the truth's users (run users without truth are skipped, as for
+        every metric); a user without recommendations has none of their per-user values.
     """
     options = RunOptions(**{name: value for name, value in locals().items() if name not in ("run", "truth")})
     return evaluate_run_options(run, truth, options)
@@ -144,32 +163,71 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
             f"{prepared.name}: {prepared.dropped:,} repeated (user, item) rows; the first of each kept"
         )
     values: dict[tuple[str, str, int, str], np.ndarray] = {}
+    overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = {}
     n_rows = 0
     with_judged = any(spec.metric.family == JUDGED for spec in specs)
+    listing = [spec for spec in specs if spec.metric.needs_items]
+    ranking = [spec for spec in specs if not spec.metric.needs_items]
+    items = None
+    if listing:  # one catalog for every run, so that their coverages share a denominator
+        clock = time.perf_counter()
+        sources = [(name, read_run(source, name, options)) for name, source in sources]
+        items = run_items([run for _, run in sources], prepared, options, notes)
+        timings["load"] += time.perf_counter() - clock
     for name, source in sources:
         clock = time.perf_counter()
-        run = read_run(source, name, options)
+        run = source if isinstance(source, Run) else read_run(source, name, options)
         timings["load"] += time.perf_counter() - clock
         clock = time.perf_counter()
-        joined = join(run, prepared, options, notes, with_judged=with_judged)
+        joined = join(run, prepared, options, notes, with_judged=with_judged, with_rows=items is not None)
         timings["join"] = timings.get("join", 0.0) + time.perf_counter() - clock
         clock = time.perf_counter()
         groups = groups_from_offsets(joined.offsets, prepared.users)
-        result = evaluate_grouped(
-            groups, joined.labels, joined.scores, specs, scoring, parallel=True, ranked=joined.ranked,
-            map_denominator=options.map_denominator, judged=joined.judged,
-        )  # fmt: skip
-        if options.empty_run == "skip":
-            result.values[joined.ranked == 0] = np.nan
-        for j, spec in enumerate(specs):
-            values["standard", spec.name, spec.k, name] = result.values[:, j]
+        if ranking:
+            result = evaluate_grouped(
+                groups, joined.labels, joined.scores, ranking, scoring, parallel=True, ranked=joined.ranked,
+                map_denominator=options.map_denominator, judged=joined.judged,
+            )  # fmt: skip
+            if options.empty_run == "skip":
+                result.values[joined.ranked == 0] = np.nan
+            for j, spec in enumerate(ranking):
+                values["standard", spec.name, spec.k, name] = result.values[:, j]
+        if items is not None:
+            listed = _listed(joined, run, items, listing, scoring, prepared.users)
+            for j, spec in enumerate(listing):
+                key = ("standard", spec.name, spec.k, name)
+                if str(spec) in listed.overall:
+                    overall[key] = (listed.overall[str(spec)], listed.evaluated[str(spec)])
+                else:
+                    values[key] = listed.values[:, j]
         timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - clock
         n_rows += len(run.users)
-    scored = Scored(prepared.users, prepared.sizes, None, values, n_rows)
+    scored = Scored(prepared.users, prepared.sizes, None, values, n_rows, overall=overall)
     clock = time.perf_counter()
     summary, per_user = tables(scored, [spec.name for spec in specs])
     timings["tables"] = time.perf_counter() - clock
     return Evaluation(summary, per_user, n_rows, len(prepared.users), None, timings, notes)
+
+
+def _listed(
+    joined: Joined, run: Run, items: Items, specs: list[MetricSpec], scoring: MetricOptions, users: np.ndarray
+) -> RankingResult:
+    """The beyond-accuracy metrics of the run's lists: each truth user's run rows only (the
+    truth items it missed are in no list), over the catalog."""
+    ranked = joined.ranked
+    starts = np.repeat(joined.offsets[:-1], ranked)
+    within = np.arange(len(starts)) - np.repeat(np.cumsum(ranked) - ranked, ranked)
+    rows = starts + within  # the first ranked[u] rows of each user u's group
+    assert joined.rows is not None and joined.items is not None
+    kept = Run(joined.items, joined.items, np.empty(0), run.where, run.row_name)
+    codes = items.slots(kept, joined.rows[rows])
+    tail = (scoring.tail_share, scoring.tail_ties)
+    listed = listed_catalog(codes, np.asarray(items.ids.to_numpy(zero_copy_only=False)), items.popularity,
+                            name="popularity", tail=tail)  # fmt: skip
+    groups = groups_from_offsets(np.concatenate(([0], np.cumsum(ranked))).astype(np.int64), users)
+    return evaluate_grouped(
+        groups, joined.labels[rows], joined.scores[rows], specs, scoring, parallel=True, items=listed
+    )
 
 
 def run_sources(run: Any) -> list[tuple[str, Any]]:

@@ -209,7 +209,8 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     sub.add_argument(
         "--popularity-col", metavar="COLUMN",
-        help="item popularity of the beyond-accuracy metrics: this column summed per item (default: rows)",
+        help="item popularity of the beyond-accuracy metrics: this column summed per item (default: rows); "
+        "with --run, a column of the --popularity table",
     )  # fmt: skip
     sub.add_argument(
         "--tail-share", type=float, metavar="SHARE",
@@ -257,6 +258,16 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "--truth", metavar="PATH", help="held-out truth: parquet, CSV or TREC qrels (qid iter docno rel)"
     )
     runs.add_argument("--score-col", help="the run's score column (default: score)")
+    runs.add_argument(
+        "--catalog", metavar="PATH",
+        help="beyond-accuracy metrics: the items a list could hold (parquet or CSV, item column or one "
+        "column; default: the items of the truth, the runs and --popularity together)",
+    )  # fmt: skip
+    runs.add_argument(
+        "--popularity", metavar="PATH",
+        help="beyond-accuracy metrics: interactions (e.g. the training data) whose rows per item, or "
+        "--popularity-col summed, are its popularity; needed by the metrics that weigh items by it",
+    )  # fmt: skip
     runs.add_argument("--rank-col", help="the run's rank column (1 = best), instead of a score")
     runs.add_argument(
         "--map-denominator", choices=["min", "relevant"],

@@ -54,8 +54,9 @@ def dashed(name: str) -> str:
 
 _TABLE_ONLY = ("data", "model", "scores", "baseline", "features", "min_items", "batch_size", "protocol",
                "chunk_rows", "scheduler", "workers", "stream", "no_safe_mode",
-               "allow_shared_columns", "gauc_weight", "popularity_col")  # fmt: skip
-_RUN_ONLY = ("score_col", "rank_col", "map_denominator", "empty_run", "depth", "judged_only", "duplicates")
+               "allow_shared_columns", "gauc_weight")  # fmt: skip
+_RUN_ONLY = ("score_col", "rank_col", "map_denominator", "empty_run", "depth", "judged_only", "duplicates",
+             "catalog", "popularity")  # fmt: skip
 # Options that describe a table: given without DATA, the demo must not run in its place.
 _ABOUT_DATA = ("model", "scores", "baseline", "features", "user_col", "item_col", "label_col", "gauc_weight",
                "popularity_col", "delimiter", "allow_shared_columns")  # fmt: skip
@@ -99,9 +100,8 @@ def _given(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-_SHARED = ("k", "metrics", "threshold", "ties", "gain", "max_grade", "tail_share", "tail_ties", "user_col",
-           "item_col", "label_col",
-           "delimiter", "input_format")  # fmt: skip
+_SHARED = ("k", "metrics", "threshold", "ties", "gain", "max_grade", "tail_share", "tail_ties",
+           "popularity_col", "user_col", "item_col", "label_col", "delimiter", "input_format")  # fmt: skip
 
 
 def run_options(args: argparse.Namespace) -> tuple[Any, RunOptions]:
@@ -156,7 +156,7 @@ def table_options(args: argparse.Namespace) -> Any:
         if engine not in (None, "auto", "stream"):
             raise InputError(f"--stream contradicts --engine {engine}; give one of them")
         engine = "stream"
-    table_only = ("model", "scores", "features", "gauc_weight", "popularity_col", "protocol", "min_items",
+    table_only = ("model", "scores", "features", "gauc_weight", "protocol", "min_items",
                   "batch_size", "predictor", "chunk_rows", "scheduler", "workers")  # fmt: skip
     given = _given(args, (*_SHARED, *table_only))
     if args.item_col == "":  # --item-col "": no item column

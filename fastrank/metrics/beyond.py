@@ -94,15 +94,40 @@ def catalog(
         parallel,
     )
     counts, totals = counts.sum(axis=0), totals.sum(axis=0)
+    return _with_popularity(groups.take(codes), offset, uniques, counts > 0, totals, names[1], tail)
+
+
+def listed_catalog(
+    codes: np.ndarray,
+    uniques: np.ndarray,
+    popularity: np.ndarray | None,
+    *,
+    name: str = "popularity",
+    tail: tuple[float, str] = (DEFAULTS.tail_share, DEFAULTS.tail_ties),
+) -> Catalog:
+    """The :class:`Catalog` of top-N lists over a catalog given apart from them: ``uniques`` its
+    item ids (every one present), ``codes`` each listed row's index into them (group order),
+    ``popularity`` each item's popularity (finite, >= 0, with a positive total; ``name`` names it
+    in messages), or None when only the metrics of exposure alone are asked (every share 0)."""
+    present = np.ones(len(uniques), bool)
+    if popularity is None:
+        zeros = np.zeros(len(uniques))
+        return Catalog(codes, 0, uniques, present, zeros, zeros, zeros)
+    return _with_popularity(codes, 0, uniques, present, np.asarray(popularity, np.float64), name, tail)
+
+
+def _with_popularity(
+    codes: np.ndarray, offset: int, uniques: Any, present: np.ndarray, totals: np.ndarray, name: str,
+    tail: tuple[float, str],
+) -> Catalog:  # fmt: skip
     total = totals.sum()
     if not total > 0:
-        raise InputError(f"{names[1]}: sums to {total:g}; popularity needs a positive total")
-    present = counts > 0
+        raise InputError(f"{name}: sums to {total:g}; popularity needs a positive total")
     share = totals / total
     tail_flags = in_tail(share, present, uniques, *tail)
     with np.errstate(divide="ignore"):
         self_information = -np.log2(share)
-    return Catalog(groups.take(codes), offset, uniques, present, share, self_information, tail_flags)
+    return Catalog(codes, offset, uniques, present, share, self_information, tail_flags)
 
 
 def in_tail(
@@ -160,13 +185,6 @@ def exposure_metrics(
     (users x 3, NaN for users with fewer than ``min_items`` rows; ``columns`` are those asked
     for) and the catalog-wide values by name. Inputs are validated and in group order.
     """
-    infinite = np.isinf(items.self_information) & items.present
-    if kernels.NOVELTY in columns and infinite.any():
-        item = items.item_id(int(np.flatnonzero(infinite)[0]))
-        raise InputError(
-            f"novelty: item {item!r} has a popularity of 0, so its self-information -log2(0) is "
-            "infinite; use a popularity with every item above 0"
-        )
     span = len(items.share)
     # One chunk per thread, so per-item accumulators cost threads x items, not more.
     bounds = group_chunks(groups.offsets, min(groups.n_groups, thread_count(parallel)))
@@ -186,7 +204,16 @@ def exposure_metrics(
         )  # fmt: skip
 
     run_chunks(lambda c, _: chunk(c), np.arange(n_chunks + 1), parallel)  # chunk c holds bounds[c:c + 2]
-    counts = exposure.sum(axis=0)[items.present]
+    exposure = exposure.sum(axis=0)
+    # Only a listed item's self-information counts: an item never listed may have no popularity.
+    infinite = np.isinf(items.self_information) & (exposure > 0)
+    if kernels.NOVELTY in columns and infinite.any():
+        item = items.item_id(int(np.flatnonzero(infinite)[0]))
+        raise InputError(
+            f"novelty: item {item!r} is listed but has a popularity of 0, so its self-information "
+            "-log2(0) is infinite; use a popularity with every listed item above 0"
+        )
+    counts = exposure[items.present]
     surely = certain.any(axis=0)
     n = items.n_items
     overall = {

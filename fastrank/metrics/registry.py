@@ -144,10 +144,11 @@ class Metric:
 
     @property
     def for_runs(self) -> bool:
-        """Whether a top-N run gives it: a run has no score for the items it left out."""
+        """Whether a top-N run gives it: a run has no score for the items it left out, but its
+        lists are what the beyond-accuracy metrics look at."""
         return (
             self.code >= 0
-            or self.family in (JUDGED, CASCADE, INTERPOLATED)
+            or self.family in (JUDGED, CASCADE, INTERPOLATED, EXPOSURE, CATALOG)
             or (self.family == DERIVED and all(REGISTRY[p].for_runs for p in self.parts))
         )
 
