@@ -17,7 +17,7 @@ RankingResult
 evaluate(data, model, baselines=..., k=10, protocol="standard", engine="auto", ...) -> Evaluation
     The end-to-end job: read a table, one whole-matrix Keras predict, per-user NDCG (or metrics=)
     of every source; in memory, streamed in chunks of whole users, or on a Dask cluster (same
-    numbers; the beyond-accuracy metrics in memory only).
+    numbers).
 compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Comparison
     evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference.
 evaluate_run(run, truth, k=10, metrics=..., ties="average", ...) -> Evaluation

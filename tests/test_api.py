@@ -207,10 +207,6 @@ def test_new_metrics_equal_ranking_metrics_on_the_same_rows(frame):
     ("kwargs", "match"),
     [
         ({"metrics": ["coverage"], "item_col": None}, r"coverage needs an item column \(item_col=\)"),
-        (
-            {"metrics": ["coverage"], "engine": "stream"},
-            r"engine='stream' does not hold; use engine='memory'",
-        ),
         ({"metrics": ["ndcg"], "popularity_col": "plays"}, r"popularity_col= is for the beyond-accuracy"),
         ({"metrics": ["arp"], "popularity_col": "nope"}, r"popularity column 'nope'"),
         ({"metrics": ["ndcg"], "gauc_weight": "users"}, r"gauc_weight= weights GAUC"),

@@ -131,9 +131,12 @@ def test_auto_streams_when_memory_is_short(frame, tmp_path, monkeypatch):
     got = fastrank.evaluate(path, baselines=[BASELINE])
     assert any(note.startswith("engine: streaming, because") for note in got.notes)
     pd.testing.assert_frame_equal(got.per_user, want.per_user, check_exact=True)
-    # The beyond-accuracy metrics need the whole table: auto says so instead of streaming.
-    with pytest.raises(fastrank.InputError, match=r"coverage looks at every user's list at once, in memory"):
-        fastrank.evaluate(path, baselines=[BASELINE], metrics=["ndcg", "coverage"])
+    # The beyond-accuracy metrics stream too: each chunk's lists over a catalog read first.
+    metrics = ["ndcg", "coverage", "novelty"]
+    got = fastrank.evaluate(path, baselines=[BASELINE], metrics=metrics)
+    want = fastrank.evaluate(path, baselines=[BASELINE], metrics=metrics, engine="memory")
+    assert any(note.startswith("engine: streaming, because") for note in got.notes)
+    pd.testing.assert_frame_equal(got.summary, want.summary, rtol=1e-12)
 
 
 @pytest.mark.parametrize("chunk_rows", [0, -1, 2.5, True])
@@ -155,3 +158,35 @@ def test_streaming_draws_a_bar_of_the_rows_done_when_asked(frame, tmp_path, caps
     fastrank.evaluate(path, baselines=[BASELINE], engine="stream", chunk_rows=500, progress=True)
     drawn = capsys.readouterr().err
     assert "fastrank: streaming" in drawn and f"/{len(frame) / 1000:.2f}k [" in drawn, drawn  # of all rows
+
+
+BEYOND = ["coverage", "arp", "novelty", "gini", "entropy", "long_tail"]
+
+
+@given(
+    data=grouped_data(max_size=30, max_groups=12, tied=True),
+    text_ids=st.booleans(),
+    chunk_rows=st.integers(1, 40),
+    ks=st.sampled_from([[1], [2, 5], [40]]),
+    ties=st.sampled_from(["average", "pessimistic"]),
+    tail=st.sampled_from([(0.8, "head"), (0.1, "item")]),
+    weighted=st.booleans(),
+)
+def test_beyond_accuracy_metrics_stream_to_the_in_memory_values(
+    data, text_ids, chunk_rows, ks, ties, tail, weighted
+):
+    users, labels, scores = data
+    rng = np.random.default_rng(len(users))
+    items = rng.integers(0, 25, len(users)) * 1_000_003  # sparse ids
+    frame = pd.DataFrame(
+        {"user_id": users, "video_id": [f"v{i}" for i in items] if text_ids else items, "watch_ratio": labels,
+         "score": scores, "plays": rng.random(len(users)) + 0.5},
+    ).sort_values("user_id", kind="stable")  # fmt: skip
+    options = dict(scores="score", k=ks, metrics=BEYOND, ties=ties, min_items=1, tail_share=tail[0],
+                   tail_ties=tail[1], popularity_col="plays" if weighted else None)  # fmt: skip
+    want = fastrank.evaluate(frame, engine="memory", **options)
+    got = fastrank.evaluate(pa.Table.from_pandas(frame), engine="stream", chunk_rows=chunk_rows, **options)
+    pd.testing.assert_frame_equal(got.summary, want.summary, rtol=1e-12)
+    key = ["metric", "k", "user"]
+    got, want = (result.per_user.sort_values(key).reset_index(drop=True) for result in (got, want))
+    pd.testing.assert_frame_equal(got, want, rtol=1e-12)

@@ -89,7 +89,7 @@ def evaluate(
     metrics : str or sequence of str
         Metrics of the standard protocol (names from :data:`fastrank.METRICS`), each at every k,
         or at its own cutoff (``name@10``); those of the whole list once. The beyond-accuracy
-        metrics need the item column and the in-memory engine. Definitions: the README's metric
+        metrics need the item column (every engine computes them). Definitions: the README's metric
         tables (:mod:`fastrank.metrics.registry`).
     threshold : float
         Relevance threshold of the binary metrics and AUC: a row is relevant when

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays.checks import check_choice, check_delimiter, check_int
-from ..engines import check_plan, check_settings
+from ..engines import check_settings
 from ..engines.plan import MODEL_SOURCE, Plan
 from ..engines.protocol import EngineSettings
 from ..errors import InputError
@@ -219,7 +219,6 @@ def resolve(options: Options, source: TableSource) -> Resolved:
         pairs=tuple((spec.name, spec.k) for spec in pairs), scoring=scoring, protocols=tuple(wanted),
         model_options=model, gauc_weight=o.gauc_weight, popularity_col=o.popularity_col,
     )  # fmt: skip
-    check_plan(settings.engine, plan)
     return Resolved(plan, settings)
 
 

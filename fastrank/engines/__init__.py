@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from ..errors import InputError
 from ..inputs.tables import TableSource
-from ..metrics.registry import REGISTRY
 from . import dask, memory, stream
 from .plan import Plan
 from .protocol import Engine, EngineSettings, Work
@@ -27,16 +26,6 @@ def check_settings(settings: EngineSettings) -> EngineSettings:
     return ENGINES[stream.ENGINE.name if settings.engine == AUTO else settings.engine].check(settings)
 
 
-def check_plan(engine: str, plan: Plan) -> None:
-    """Refuse a metric of every list at once on an engine that never holds them all."""
-    listing = [name for name in plan.metrics if REGISTRY[name].needs_items]
-    if listing and engine in ENGINES and not ENGINES[engine].holds_every_list:
-        raise InputError(
-            f"metrics: {listing[0]} looks at every user's list at once, which engine='{engine}' does "
-            "not hold; use engine='memory'"
-        )
-
-
 def choose(settings: EngineSettings, source: TableSource, plan: Plan, work: Work) -> Engine:
     """The engine to run: the one named, or for ``"auto"`` in memory unless the input looks too
     large for the memory available (then streaming, said in a note)."""
@@ -45,11 +34,5 @@ def choose(settings: EngineSettings, source: TableSource, plan: Plan, work: Work
     reason = stream.too_large_for_memory(source, plan.columns)
     if reason is None:
         return memory.ENGINE
-    listing = [name for name in plan.metrics if REGISTRY[name].needs_items]
-    if listing:
-        raise InputError(
-            f"metrics: {listing[0]} looks at every user's list at once, in memory, but {reason}; "
-            "pass engine='memory' to try anyway, or leave the beyond-accuracy metrics out"
-        )
     work.notes.append(f"engine: streaming, because {reason}")
     return stream.ENGINE

@@ -28,7 +28,8 @@ from ..arrays.checks import check_int
 from ..errors import EngineError, InputError
 from ..extras import require
 from ..inputs.tables import TableSource
-from .plan import Plan, Scored, load_plan_scorer, score_table
+from ..metrics.beyond import Listing
+from .plan import Plan, Scored, finish_listings, load_plan_scorer, score_table, table_catalog
 from .progress import progress_bar
 from .protocol import EngineSettings, Work, refuse_chunk_rows, refuse_score_array
 
@@ -106,12 +107,17 @@ def evaluate_dask(
 
     clock = time.perf_counter()
     manifest = read_manifest(source.path) if source.path is not None else None
+    # The beyond-accuracy metrics need every item's popularity first: one pass over its column
+    # here, the catalog shipped to every partition, each partition's lists sent back.
+    shared = table_catalog(source, plan)
+    if timings is not None and shared is not None:
+        timings["catalog"] = time.perf_counter() - clock
     with _client(scheduler, workers) as client:
         if timings is not None:
             timings["cluster"] = time.perf_counter() - clock
         clock = time.perf_counter()
         n_workers = len(client.scheduler_info().get("workers", {}))
-        frame = _partitions(source, plan, manifest, n_workers)
+        frame = _partitions(source, plan, manifest, n_workers, shared)
         try:
             # Persisted first: one future per partition, which a bar counts as they finish.
             frame = client.persist(frame)
@@ -127,7 +133,7 @@ def evaluate_dask(
             ) from None
     if timings is not None:
         timings["compute"] = time.perf_counter() - clock
-    scored = _scored(result, plan, source, manifest)
+    scored = finish_listings(_scored(result, plan, source, manifest), plan, shared)
     if notes is not None:
         layout = "bucket files" if manifest is not None else "partitions after a shuffle on the user column"
         notes.append(f"engine dask: {result['partition'].nunique()} {layout} on {n_workers} workers")
@@ -144,7 +150,6 @@ class DaskEngine:
     """Partitions of whole users on a Dask cluster (:func:`evaluate_dask`)."""
 
     name = "dask"
-    holds_every_list = False
 
     def check(self, settings: EngineSettings) -> EngineSettings:
         refuse_chunk_rows(settings, self.name)
@@ -220,7 +225,19 @@ def _meta(plan: Plan, user_type: pa.DataType) -> pd.DataFrame:
     }
     for key in plan.value_keys:
         columns[_column_name(key)] = pd.Series([], dtype=np.float64)
+    for key in plan.listing_keys:  # each user's list: its item slots and their probabilities
+        for part, kind in _LISTING_PARTS.items():
+            columns[_listing_name(key, part)] = pd.Series([], dtype=pd.ArrowDtype(pa.list_(kind)))
     return pd.DataFrame(columns)
+
+
+# Arrow list columns: one list per user, kept as lists by Dask (object columns would become text).
+_LISTING_PARTS = {"slots": pa.int64(), "p": pa.float64()}
+
+
+def _listing_name(key: tuple[int, str], part: str) -> str:
+    k, source_name = key
+    return f"listed@{k}/{source_name}/{part}"
 
 
 def _column_name(key: tuple[str, str, int, str]) -> str:
@@ -240,10 +257,16 @@ def _wide(scored: Scored, plan: Plan, partition: int, meta: pd.DataFrame) -> pd.
     }
     for key in plan.value_keys:
         columns[_column_name(key)] = scored.values[key]
+    for key in plan.listing_keys:
+        listing = scored.listings[key]
+        offsets = pa.array(np.concatenate(([0], np.cumsum(listing.counts))), pa.int32())
+        for part, kind in _LISTING_PARTS.items():
+            lists = pa.ListArray.from_arrays(offsets, pa.array(getattr(listing, part), kind))
+            columns[_listing_name(key, part)] = pd.arrays.ArrowExtensionArray(lists)
     return pd.DataFrame(columns)
 
 
-def _score_file(task: tuple[int, str], plan: Plan, meta: pd.DataFrame) -> pd.DataFrame:
+def _score_file(task: tuple[int, str], plan: Plan, meta: pd.DataFrame, shared: Any) -> pd.DataFrame:
     """One bucket file: read, score, per-user rows (runs on a worker)."""
     import pyarrow.parquet as pq
 
@@ -251,7 +274,7 @@ def _score_file(task: tuple[int, str], plan: Plan, meta: pd.DataFrame) -> pd.Dat
     table = pq.read_table(path, columns=plan.columns)
     if table.num_rows == 0:
         return meta.copy()
-    scored = score_table(table, plan, _worker_scorer(plan), name=path, parallel=False)
+    scored = score_table(table, plan, _worker_scorer(plan), name=path, parallel=False, shared=shared)
     return _wide(scored, plan, partition, meta)
 
 
@@ -268,6 +291,7 @@ def _score_shuffled(
     plan: Plan,
     meta: pd.DataFrame,
     name: str,
+    shared: Any,
     partition_info: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One shuffled partition: back to input row order, score, per-user rows (runs on a worker)."""
@@ -277,11 +301,11 @@ def _score_shuffled(
     frame = frame.sort_values(list(_ROW_COLUMNS), kind="stable")
     table = pa.Table.from_pandas(frame[plan.columns], preserve_index=False)
     where = f"{name} (shuffled partition {partition})"
-    scored = score_table(table, plan, _worker_scorer(plan), name=where, parallel=False)
+    scored = score_table(table, plan, _worker_scorer(plan), name=where, parallel=False, shared=shared)
     return _wide(scored, plan, partition, meta)
 
 
-def _partitions(source: TableSource, plan: Plan, manifest: Any, n_workers: int) -> Any:
+def _partitions(source: TableSource, plan: Plan, manifest: Any, n_workers: int, shared: Any) -> Any:
     import dask.dataframe as dd
 
     meta = _meta(plan, source.schema.field(plan.user_col).type)
@@ -292,7 +316,7 @@ def _partitions(source: TableSource, plan: Plan, manifest: Any, n_workers: int) 
             )
         assert source.path is not None
         tasks = [(i, str(source.path / file.path)) for i, file in enumerate(manifest.files)]
-        return dd.from_map(_score_file, tasks, args=(plan, meta), meta=meta, label=TASK_LABEL)
+        return dd.from_map(_score_file, tasks, args=(plan, meta, shared), meta=meta, label=TASK_LABEL)
     if source.path is None:
         frame = source.read(plan.columns).to_pandas()
         n_partitions = max(1, min(len(frame) // 250_000 + 1, 64))
@@ -304,7 +328,7 @@ def _partitions(source: TableSource, plan: Plan, manifest: Any, n_workers: int) 
     rows = rows.map_partitions(_number_rows, meta=_number_rows(rows._meta))
     # At least two partitions per worker, so every worker has work and a lost one costs little.
     shuffled = rows.shuffle(on=plan.user_col, npartitions=max(rows.npartitions, 2 * max(1, n_workers)))
-    return shuffled.map_partitions(_score_shuffled, plan, meta, source.name, meta=meta)
+    return shuffled.map_partitions(_score_shuffled, plan, meta, source.name, shared, meta=meta)
 
 
 def _scored(result: pd.DataFrame, plan: Plan, source: TableSource, manifest: Any) -> Scored:
@@ -338,4 +362,12 @@ def _scored(result: pd.DataFrame, plan: Plan, source: TableSource, manifest: Any
         values={key: result[_column_name(key)].to_numpy() for key in plan.value_keys},
         n_rows=n_rows,
         gauc_weights=result["gauc_weight"].to_numpy() if plan.weights_users else None,
+        listings={key: _listing(result, key) for key in plan.listing_keys},
     )
+
+
+def _listing(result: pd.DataFrame, key: tuple[int, str]) -> Listing:
+    slots, p = (pa.chunked_array([pa.array(result[_listing_name(key, part)])]).combine_chunks()
+                for part in _LISTING_PARTS)  # fmt: skip
+    counts = np.asarray(slots.value_lengths(), np.int64)
+    return Listing(counts, np.asarray(slots.flatten(), np.int64), np.asarray(p.flatten(), np.float64))

@@ -1,5 +1,5 @@
 """The in-memory engine: the whole table read at once (only the columns the plan needs), then
-:func:`~fastrank.engines.plan.score_table`. It holds every user's list, so every metric runs here."""
+:func:`~fastrank.engines.plan.score_table`. Every metric runs here."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from .protocol import EngineSettings, Work, refuse_chunk_rows, refuse_cluster_se
 
 class MemoryEngine:
     name = "memory"
-    holds_every_list = True
 
     def check(self, settings: EngineSettings) -> EngineSettings:
         refuse_cluster_settings(settings)

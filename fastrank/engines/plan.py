@@ -6,6 +6,7 @@ call :func:`score_table` and :func:`concat`. This module imports neither the API
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -14,16 +15,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import kernels
 from ..arrays.columns import check_values, feature_matrix, item_column, numeric_column, user_column
 from ..arrays.grouping import group_rows
 from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
+from ..errors import InputError
 from ..metrics import protocols
 from ..metrics.auc import gauc_weights
-from ..metrics.beyond import catalog
+from ..metrics.beyond import (
+    Catalog,
+    Listing,
+    catalog,
+    concat_listings,
+    listed,
+    listing_values,
+    shared_catalog,
+)
 from ..metrics.options import GAUC_WEIGHTS, MetricOptions
-from ..metrics.registry import CATALOG, NONE, REGISTRY, WEIGHTED
+from ..metrics.registry import CATALOG, NONE, REGISTRY, TIE_CODES, WEIGHTED
 from ..scoring import ModelOptions, check_features, load_scorer, predict
 
 MODEL_SOURCE = "model"
@@ -87,6 +98,19 @@ class Plan:
         )
 
     @property
+    def listing_pairs(self) -> list[tuple[str, int | None]]:
+        """(metric, k) of the beyond-accuracy metrics, which look at every user's list."""
+        if "standard" not in self.protocols or not self.item_col:
+            return []
+        return [(m, k) for m, k in self.standard_pairs if REGISTRY[m].needs_items]
+
+    @property
+    def listing_keys(self) -> list[tuple[int, str]]:
+        """(k, source) of each top-k list the beyond-accuracy metrics look at (:attr:`Scored.listings`)."""
+        ks = dict.fromkeys(int(k) for _, k in self.listing_pairs if k is not None)
+        return [(k, source_name) for source_name in self.sources for k in ks]
+
+    @property
     def sources(self) -> list[str]:
         """Score sources, in the order given."""
         names = [MODEL_SOURCE] if self.model is not None else []
@@ -136,7 +160,9 @@ class Scored:
     metric it weights);
     ``duplicates`` counts each user's rows repeating an item (None without an item column);
     ``gauc_weights`` is GAUC's weight of each user (None without GAUC); ``overall`` maps the keys
-    of the metrics of all lists at once (catalog-wide) to (value, users counted).
+    of the metrics of all lists at once (catalog-wide) to (value, users counted); ``listings``
+    maps (k, source) to what each user's top-k list holds, when the table is scored in parts over
+    a shared catalog (the catalog-wide values come from their union: :func:`finish_listings`).
     """
 
     users: np.ndarray
@@ -146,6 +172,7 @@ class Scored:
     n_rows: int
     gauc_weights: np.ndarray | None = None
     overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = field(default_factory=dict)
+    listings: dict[tuple[int, str], Listing] = field(default_factory=dict)
 
 
 def concat(parts: Sequence[Scored]) -> Scored:
@@ -162,7 +189,63 @@ def concat(parts: Sequence[Scored]) -> Scored:
         values={key: np.concatenate([p.values[key] for p in parts]) for key in first.values},
         n_rows=sum(p.n_rows for p in parts),
         gauc_weights=None if first.gauc_weights is None else np.concatenate([p.gauc_weights for p in parts]),
+        listings={key: concat_listings([p.listings[key] for p in parts]) for key in first.listings},
     )
+
+
+def finish_listings(scored: Scored, plan: Plan, items: Catalog | None) -> Scored:
+    """``scored`` with the catalog-wide values of its users' joined lists (``items``: the shared
+    catalog they were scored over; None: nothing to finish)."""
+    if items is None:
+        return scored
+    overall = dict(scored.overall)
+    for (k, source_name), listing in scored.listings.items():
+        values = listing_values(listing, items)
+        users = int(np.count_nonzero(listing.counts))
+        for metric, at in plan.listing_pairs:
+            if at == k and REGISTRY[metric].family == CATALOG:
+                overall["standard", metric, k, source_name] = (values[metric], users)
+    return dataclasses.replace(scored, overall=overall, listings={})
+
+
+def table_catalog(source: Any, plan: Plan, batch_rows: int = 1 << 20) -> Catalog | None:
+    """The catalog shared by the parts of a table scored in parts (None unless the plan has a
+    beyond-accuracy metric): one pass over its item (and popularity) column, each item's rows and
+    popularity summed over the parts."""
+    if not plan.listing_pairs:
+        return None
+    columns = [plan.item_col] + ([plan.popularity_col] if plan.popularity_col else [])
+    ids, counts, totals = [], [], []
+    first_row = 0
+    for batch in source.batches(columns, batch_rows):
+        table = pa.Table.from_batches([batch])
+        items = item_column(table, plan.item_col, plan.name, None)
+        weights = np.ones(table.num_rows)
+        if plan.popularity_col:
+            weights = np.asarray(numeric_column(table, plan.popularity_col, plan.name), np.float64)
+            bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
+            if bad.size:
+                raise InputError(
+                    f"{plan.name}: column {plan.popularity_col!r} holds {weights[bad[0]]:g} at row "
+                    f"{first_row + int(bad[0])}; popularity must be finite and >= 0"
+                )
+        codes, uniques = pd.factorize(items)
+        ids.append(np.asarray(uniques))
+        counts.append(np.bincount(codes, minlength=len(uniques)))
+        totals.append(np.bincount(codes, weights, minlength=len(uniques)))
+        first_row += table.num_rows
+    if not ids:
+        raise InputError(f"{plan.name}: the table has no rows")
+    codes, uniques = pd.factorize(np.concatenate(ids))
+    total = np.concatenate(totals)
+    largest = float(total.max()) if len(total) else 0.0
+    if largest > 0:  # a power of two, exact, as the in-memory catalog scales: no sum overflows
+        total = np.ldexp(total, -int(np.frexp(largest)[1]))
+    tail = (plan.scoring.tail_share, plan.scoring.tail_ties)
+    name = f"{plan.name}: column {plan.popularity_col!r}"
+    counted = np.bincount(codes, np.concatenate(counts), minlength=len(uniques))
+    summed = np.bincount(codes, total, minlength=len(uniques))
+    return shared_catalog(np.asarray(uniques), counted, summed, name=name, tail=tail)
 
 
 def add_time(timings: dict[str, float] | None, stage: str, since: float) -> float:
@@ -182,10 +265,13 @@ def score_table(
     parallel: bool = True,
     progress: bool = False,
     timings: dict[str, float] | None = None,
+    shared: Catalog | None = None,
 ) -> Scored:
     """Group, check, predict and evaluate one table holding whole users.
 
     ``table`` (pyarrow) has the plan's columns; ``scorer`` is the loaded model (None without one).
+    ``shared``: the catalog shared by every part of a table scored in parts (:func:`table_catalog`);
+    the beyond-accuracy metrics then leave their catalog-wide values to :func:`finish_listings`.
     ``name`` replaces the plan's in messages (e.g. a bucket file); ``parallel=False`` keeps every
     kernel on the calling thread, for callers that are themselves a thread pool (Dask workers).
     Stage times are added to ``timings``.
@@ -205,7 +291,15 @@ def score_table(
         raw_items = item_column(table, plan.item_col, name, users)
         if "notebook" in plan.protocols:
             protocols.check_item_ids(raw_items, name, plan.item_col)
-        if any(REGISTRY[m].needs_items for m in plan.metrics) and "standard" in plan.protocols:
+        if plan.listing_pairs and shared is not None:
+            slots = shared.slots_of(raw_items)
+            if (slots < 0).any():
+                row = int(np.argmax(slots < 0))
+                raise InputError(
+                    f"{name}: item {raw_items[row]!r} at row {row} changed while the table was read"
+                )
+            exposure = dataclasses.replace(shared, codes=groups.take(slots), offset=0)
+        elif plan.listing_pairs:
             column = plan.popularity_col
             popularity = None if column is None else numeric_column(table, column, name, users)
             names = (f"{name}: column {plan.item_col!r}", f"{name}: column {column!r}")
@@ -248,15 +342,29 @@ def score_table(
     label_order = groups.take(labels)
     values: dict[tuple[str, str, int | None, str], np.ndarray] = {}
     overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = {}
+    listings: dict[tuple[int, str], Listing] = {}
+    in_parts = [] if shared is None else plan.listing_pairs  # scored here, finished over every part
+    pairs = [pair for pair in plan.standard_pairs if pair not in in_parts]
     for source_name, column_values in sources.items():
         in_table = source_name in table.column_names
         where = f"{name}: column {source_name!r}" if in_table else f"{name}: {source_name}"
         # Every source as float64 (exact for float32 model scores): one compiled kernel serves all.
         checked = check_values(column_values, where, groups, float32_ok=False, parallel=parallel)
         checked = groups.take(checked)
-        if "standard" in plan.protocols:
+        if in_parts:
+            assert exposure is not None
+            for k in dict.fromkeys(int(at) for _, at in in_parts if at is not None):
+                novelty = ("novelty", k) in in_parts
+                per_user, listings[k, source_name] = listed(
+                    groups, label_order, checked, exposure, k, tie=TIE_CODES[plan.scoring.ties],
+                    min_items=plan.scoring.min_items, parallel=parallel, novelty=novelty,
+                )  # fmt: skip
+                for metric, at in in_parts:
+                    if at == k and REGISTRY[metric].family != CATALOG:
+                        values["standard", metric, k, source_name] = per_user[:, REGISTRY[metric].column]
+        if "standard" in plan.protocols and pairs:
             result = protocols.standard(
-                groups, label_order, checked, plan.standard_pairs, plan.scoring,
+                groups, label_order, checked, pairs, plan.scoring,
                 items=exposure, user_weights=weights, parallel=parallel,
             )  # fmt: skip
             evaluated = result.evaluated
@@ -275,7 +383,9 @@ def score_table(
                 )
                 values["notebook", metric, protocols.NOTEBOOK_K, source_name] = result.values[:, 0]
     add_time(timings, "metrics", clock)
-    return Scored(groups.keys, groups.sizes, duplicates, values, table.num_rows, weights, overall)
+    # Values in the plan's order, whichever path computed them.
+    values = {key: values[key] for key in dict.fromkeys([*plan.value_keys, *values]) if key in values}
+    return Scored(groups.keys, groups.sizes, duplicates, values, table.num_rows, weights, overall, listings)
 
 
 def duplicates_per_user(groups: Any, items: np.ndarray, parallel: bool) -> np.ndarray:

@@ -42,7 +42,6 @@ class Engine(Protocol):
     """One engine (see the module docstring)."""
 
     name: str
-    holds_every_list: bool  # every user's list at once: the metrics of all lists can run here
 
     def check(self, settings: EngineSettings) -> EngineSettings:
         """``settings`` checked for this engine (refused in one line naming the option)."""

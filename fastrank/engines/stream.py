@@ -21,7 +21,16 @@ import pyarrow.compute as pc
 from ..arrays.checks import check_int
 from ..errors import InputError, count
 from ..inputs.tables import TableSource
-from .plan import Plan, Scored, add_time, concat, load_plan_scorer, score_table
+from .plan import (
+    Plan,
+    Scored,
+    add_time,
+    concat,
+    finish_listings,
+    load_plan_scorer,
+    score_table,
+    table_catalog,
+)
 from .progress import progress_bar
 from .protocol import EngineSettings, Work, refuse_cluster_settings, refuse_score_array
 
@@ -87,7 +96,9 @@ def evaluate_stream(
     progress: bool = False,
 ) -> Scored:
     """Score ``source`` chunk by chunk (see :func:`user_chunks`); per-user values equal the
-    in-memory engine's. Raises :class:`~fastrank.InputError` when a user's rows are not together.
+    in-memory engine's, and so do the beyond-accuracy metrics' (each chunk's lists over a catalog
+    read first, their exposures added). Raises :class:`~fastrank.InputError` when a user's rows
+    are not together.
     ``progress``: a bar of the rows done (of the total that parquet metadata gives)."""
     chunk_rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows  # checked by StreamEngine.check
     # Arrow batches a little smaller than a chunk, so a chunk is a few batches, not one huge one.
@@ -96,11 +107,13 @@ def evaluate_stream(
     seen: set[Any] = set()
     pool = pa.default_memory_pool()
     clock = time.perf_counter()
+    # The beyond-accuracy metrics need every item's popularity first: one pass over its column.
+    shared = table_catalog(source, plan)
     with progress_bar(progress, total=source.count_rows(), unit="row", desc="streaming") as bar:
         for first_row, table in user_chunks(batches, plan.user_col, int(chunk_rows)):
             add_time(timings, "load", clock)
             try:
-                part = score_table(table.combine_chunks(), plan, scorer, timings=timings)
+                part = score_table(table.combine_chunks(), plan, scorer, timings=timings, shared=shared)
             except InputError as error:
                 raise InputError(_shift_rows(str(error), first_row)) from None
             keys = part.users.tolist()
@@ -120,14 +133,13 @@ def evaluate_stream(
         notes.append(
             f"stream: {count(len(parts), 'chunk')} of about {chunk_rows:,} rows, cut at user boundaries"
         )
-    return concat(parts)
+    return finish_listings(concat(parts), plan, shared)
 
 
 class StreamEngine:
     """Chunks of whole users on one machine (:func:`evaluate_stream`)."""
 
     name = "stream"
-    holds_every_list = False
 
     def check(self, settings: EngineSettings) -> EngineSettings:
         refuse_cluster_settings(settings)

@@ -9,7 +9,7 @@ from .cascade import grouped_err
 from .checks import count_outside
 from .classes import grouped_class_metrics
 from .errors import ABSOLUTE, LOG, SQUARED, grouped_errors
-from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, value_range
+from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, grouped_listed, value_range
 from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .interpolated import grouped_iprec
@@ -65,6 +65,7 @@ __all__ = [
     "grouped_exposure",
     "grouped_iprec",
     "grouped_judged_metrics",
+    "grouped_listed",
     "grouped_metrics",
     "grouped_ranked_metrics",
     "in_rank_order",

@@ -107,3 +107,41 @@ def grouped_exposure(
         per_user[g, ARP] = popular / m
         per_user[g, NOVELTY] = novel / m
         per_user[g, LONG_TAIL] = in_tail / m
+
+
+@jit
+def grouped_listed(first, stop, offsets, data, k, tie, min_items, max_items, listed, slots):
+    """Each row's probability of being in its group's top ``k`` (groups ``first:stop``, ``data``
+    being ``(labels, scores)``): ``listed[i]`` (zeroed by the caller) as :func:`grouped_exposure`
+    credits it, 1.0 for a row surely listed; ``slots[g]`` the ``min(k, n)`` places of group g's
+    list, 0 for a group with fewer than ``min_items`` rows (or none), which lists nothing."""
+    labels, scores = data
+    top = np.empty(min(k, max_items) + 1, np.int64)
+    block_max = np.empty((max_items + BLOCK - 1) // BLOCK, np.float64)
+    for g in range(first, stop):
+        lo = offsets[g]
+        hi = offsets[g + 1]
+        n = hi - lo
+        if n < min_items or n == 0:
+            slots[g] = 0
+            continue
+        m = min(k, n)
+        depth = m + 1 if m < n else m
+        select_top(scores, labels, lo, hi, depth, tie, top, block_max)
+        boundary = scores[top[m - 1]]
+        sure = m
+        if tie == AVERAGE and m < n and scores[top[m]] == boundary:
+            sure = m - 1
+            while sure > 0 and scores[top[sure - 1]] == boundary:
+                sure -= 1
+        for r in range(sure):
+            listed[top[r]] = 1.0
+        if sure < m:
+            size = 0
+            for i in range(lo, hi):
+                size += scores[i] == boundary
+            p = (m - sure) / size
+            for i in range(lo, hi):
+                if scores[i] == boundary:
+                    listed[i] = p
+        slots[g] = m

@@ -10,6 +10,7 @@ inside the top k, is listed with probability ``t / s``, so exposures are expecte
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,14 @@ class Catalog:
     share: np.ndarray
     self_information: np.ndarray
     tail: np.ndarray
+    index: Any = None  # a pandas Index of ``uniques``, to find the slots of other rows' items
+
+    def slots_of(self, items: np.ndarray) -> np.ndarray:
+        """The slot of each of ``items`` (ids of this catalog: a shared catalog's lookup)."""
+        if self.uniques is None:
+            return np.asarray(items, np.int64) - self.offset
+        index = self.index if self.index is not None else pd.Index(self.uniques)
+        return np.asarray(index.get_indexer(items), np.int64)
 
     @property
     def n_items(self) -> int:
@@ -206,23 +215,107 @@ def exposure_metrics(
     run_chunks(lambda c, _: chunk(c), np.arange(n_chunks + 1), parallel)  # chunk c holds bounds[c:c + 2]
     exposure = exposure.sum(axis=0)
     # Only a listed item's self-information counts: an item never listed may have no popularity.
-    infinite = np.isinf(items.self_information) & (exposure > 0)
-    if kernels.NOVELTY in columns and infinite.any():
-        item = items.item_id(int(np.flatnonzero(infinite)[0]))
+    if kernels.NOVELTY in columns:
+        _refuse_infinite(items, np.flatnonzero(exposure > 0))
+    return per_user, _overall(exposure, log_miss.sum(axis=0), certain.any(axis=0), items)
+
+
+def _overall(
+    exposure: np.ndarray, log_miss: np.ndarray, surely: np.ndarray, items: Catalog
+) -> dict[str, float]:
+    """The catalog-wide metrics from each slot's expected exposure, its sum of log(1 - p) over the
+    lists that may hold it, and whether some list surely holds it."""
+    counts = exposure[items.present]
+    return {
+        # Expected number of items listed at least once: 1 - P(no list holds the item), summed.
+        "coverage": float(surely.sum() + (-np.expm1(log_miss[~surely])).sum()) / items.n_items,
+        "gini": gini(counts),
+        "entropy": entropy(counts),
+    }
+
+
+def _refuse_infinite(items: Catalog, listed_slots: np.ndarray) -> None:
+    if not len(listed_slots):
+        return
+    infinite = np.isinf(items.self_information[listed_slots])
+    if infinite.any():
+        item = items.item_id(int(listed_slots[np.flatnonzero(infinite)[0]]))
         raise InputError(
             f"novelty: item {item!r} is listed but has a popularity of 0, so its self-information "
             "-log2(0) is infinite; use a popularity with every listed item above 0"
         )
-    counts = exposure[items.present]
-    surely = certain.any(axis=0)
-    n = items.n_items
-    overall = {
-        # Expected number of items listed at least once: 1 - P(no list holds the item), summed.
-        "coverage": float(surely.sum() + (-np.expm1(log_miss.sum(axis=0)[~surely])).sum()) / n,
-        "gini": gini(counts),
-        "entropy": entropy(counts),
-    }
-    return per_user, overall
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What every user's top-k list holds, for the catalog-wide metrics of lists scored apart (a
+    stream's chunks, Dask's partitions): per user its number of entries (``counts``), and per
+    entry the item slot and the probability that the list holds it (1.0: surely)."""
+
+    counts: np.ndarray
+    slots: np.ndarray
+    p: np.ndarray
+
+
+def concat_listings(parts: Sequence[Listing]) -> Listing:
+    """The parts' users one after the other (slots of one shared catalog)."""
+    return Listing(
+        *(np.concatenate([getattr(part, name) for part in parts]) for name in ("counts", "slots", "p"))
+    )
+
+
+def listed(
+    groups: Groups, labels: np.ndarray, scores: np.ndarray, items: Catalog, k: int, *, tie: int,
+    min_items: int, parallel: bool, novelty: bool = True,
+) -> tuple[np.ndarray, Listing]:  # fmt: skip
+    """:func:`exposure_metrics` for part of the users, over a catalog shared by every part: the
+    per-user columns (users x 3), and the :class:`Listing` whose union over the parts gives the
+    catalog-wide metrics (:func:`listing_values`). ``novelty``: refuse a listed item of popularity 0."""
+    probability = np.zeros(groups.n_rows, np.float64)
+    slots_per_user = np.empty(groups.n_groups, np.int64)
+    offsets, data = frozen(groups.offsets), (frozen(labels), frozen(scores))
+    max_items = int(groups.sizes.max()) if groups.n_groups else 0
+    run_chunks(
+        lambda first, stop: kernels.grouped_listed(
+            first, stop, offsets, data, k, tie, min_items, max_items, probability, slots_per_user
+        ),
+        group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
+        parallel,
+    )
+    rows = np.flatnonzero(probability)
+    user = np.searchsorted(groups.offsets, rows, side="right") - 1
+    slots, p = items.codes[rows] - items.offset, probability[rows]
+    if novelty:
+        _refuse_infinite(items, slots)
+    per_user = np.full((groups.n_groups, 3), np.nan)
+    listing = slots_per_user > 0
+    for column, per_item in ((kernels.ARP, items.share), (kernels.NOVELTY, items.self_information),
+                             (kernels.LONG_TAIL, items.tail)):  # fmt: skip
+        sums = np.bincount(user, p * per_item[slots], minlength=groups.n_groups)
+        per_user[listing, column] = sums[listing] / slots_per_user[listing]
+    return per_user, Listing(np.bincount(user, minlength=groups.n_groups), slots, p)
+
+
+def listing_values(listing: Listing, items: Catalog) -> dict[str, float]:
+    """The catalog-wide metrics of every part's lists at once (their :class:`Listing` joined)."""
+    span = len(items.share)
+    exposure = np.bincount(listing.slots, listing.p, minlength=span)
+    surely = np.bincount(listing.slots, listing.p == 1.0, minlength=span) > 0
+    unsure = listing.p < 1.0
+    log_miss = np.bincount(listing.slots[unsure], np.log1p(-listing.p[unsure]), minlength=span)
+    return _overall(exposure, log_miss, surely, items)
+
+
+def shared_catalog(
+    ids: np.ndarray, counts: np.ndarray, totals: np.ndarray, *, name: str = "popularity",
+    tail: tuple[float, str] = (DEFAULTS.tail_share, DEFAULTS.tail_ties),
+) -> Catalog:  # fmt: skip
+    """The :class:`Catalog` of a table read in parts: its distinct item ids, each one's rows
+    (``counts``) and popularity (``totals``), summed over the parts; rows find their slots with
+    :meth:`Catalog.slots_of`."""
+    ids = np.asarray(ids)
+    base = _with_popularity(np.empty(0, np.int64), 0, ids, counts > 0, totals, name, tail)
+    return dataclasses.replace(base, index=pd.Index(ids))
 
 
 def gini(counts: np.ndarray) -> float:
