@@ -127,7 +127,7 @@ def test_the_cli_takes_the_new_metrics_and_their_flags(table, tmp_path, capsys):
     [
         (["--metrics", "ndcg", "--popularity-col", "plays"], "--popularity-col is for the beyond-accuracy"),
         (["--metrics", "ndcg", "--gauc-weight", "users"], "--gauc-weight weights GAUC"),
-        (["--metrics", "coverage", "--engine", "stream"], "does not hold; use --engine memory"),
+        (["--metrics", "long_tail@5", "--tail-share", "2"], "--tail-share must be above 0 and at most 1"),
         (["--metrics", "gauc", "--gauc-weight", "nope"], "weight column 'nope'"),
         (["--metrics", "auc@3"], "auc ranks the whole list"),
     ],

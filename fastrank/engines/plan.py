@@ -354,10 +354,10 @@ def score_table(
         if in_parts:
             assert exposure is not None
             for k in dict.fromkeys(int(at) for _, at in in_parts if at is not None):
-                novelty = ("novelty", k) in in_parts
+                asked = [REGISTRY[metric].column for metric, at in in_parts if at == k]
                 per_user, listings[k, source_name] = listed(
                     groups, label_order, checked, exposure, k, tie=TIE_CODES[plan.scoring.ties],
-                    min_items=plan.scoring.min_items, parallel=parallel, novelty=novelty,
+                    min_items=plan.scoring.min_items, parallel=parallel, columns=asked,
                 )  # fmt: skip
                 for metric, at in in_parts:
                     if at == k and REGISTRY[metric].family != CATALOG:

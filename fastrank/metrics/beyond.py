@@ -266,11 +266,11 @@ def concat_listings(parts: Sequence[Listing]) -> Listing:
 
 def listed(
     groups: Groups, labels: np.ndarray, scores: np.ndarray, items: Catalog, k: int, *, tie: int,
-    min_items: int, parallel: bool, novelty: bool = True,
+    min_items: int, parallel: bool, columns: Sequence[int] = (),
 ) -> tuple[np.ndarray, Listing]:  # fmt: skip
     """:func:`exposure_metrics` for part of the users, over a catalog shared by every part: the
     per-user columns (users x 3), and the :class:`Listing` whose union over the parts gives the
-    catalog-wide metrics (:func:`listing_values`). ``novelty``: refuse a listed item of popularity 0."""
+    catalog-wide metrics (:func:`listing_values`); ``columns`` are the per-user columns asked for."""
     probability = np.zeros(groups.n_rows, np.float64)
     slots_per_user = np.empty(groups.n_groups, np.int64)
     offsets, data = frozen(groups.offsets), (frozen(labels), frozen(scores))
@@ -285,7 +285,7 @@ def listed(
     rows = np.flatnonzero(probability)
     user = np.searchsorted(groups.offsets, rows, side="right") - 1
     slots, p = items.codes[rows] - items.offset, probability[rows]
-    if novelty:
+    if kernels.NOVELTY in columns:
         _refuse_infinite(items, slots)
     per_user = np.full((groups.n_groups, 3), np.nan)
     listing = slots_per_user > 0
