@@ -64,7 +64,10 @@ def data(tmp_path_factory):
     for i, part in enumerate(np.array_split(np.arange(len(shuffled)), 3)):
         shuffled.iloc[part].to_parquet(root / "parts" / f"{i}.parquet", index=False)
     bucketize(root / "sorted.parquet", root / "buckets", 6)
+    # Some (user, item) pairs left out: each partition counts its own, and the rows still add up.
+    KWARGS["exclude"] = frame.sample(n=25, random_state=4)[["user_id", "video_id"]]
     want = fastrank.evaluate(root / "sorted.parquet", engine="memory", **KWARGS)
+    assert any(note.startswith("exclude: 25 rows") for note in want.notes)
     return root, frame, want
 
 
@@ -75,6 +78,9 @@ def _same(got, want):
         pd.testing.assert_frame_equal(*rows, check_exact=not beyond, rtol=1e-12)
     pd.testing.assert_frame_equal(got.summary, want.summary, check_exact=False, rtol=1e-12)
     assert (got.n_rows, got.n_users, got.duplicates) == (want.n_rows, want.n_users, want.duplicates)
+    assert [note for note in got.notes if note.startswith("exclude")] == [
+        note for note in want.notes if note.startswith("exclude")
+    ]
 
 
 def test_bucket_files_equal_in_memory_and_each_worker_loads_the_model_once(client, data, capsys):
@@ -225,10 +231,20 @@ def test_partitions_that_do_not_add_up_to_the_input_are_an_engine_error(tmp_path
     frame.to_parquet(tmp_path / "t.parquet")
     source = TableSource(tmp_path / "t.parquet")
     plan = resolve(Options(baselines=["s"], item_col=None), source).plan
-    result = pd.DataFrame({"user": [1, 2], "n_items": [2, 3 - missing], "partition": [0, 1]})
+    result = pd.DataFrame(
+        {
+            "user": [1, 2],
+            "n_items": [2, 3 - missing],
+            "partition": [0, 1],
+            "excluded": 0,
+            "excluded_relevant": 0,
+        }
+    )
     for key in plan.value_keys:
         result[dask_engine._column_name(key)] = 0.5
     with pytest.raises(fastrank.EngineError, match=rf"partitions held {5 - missing} rows, but .* has 5"):
         dask_engine._scored(result, plan, source, None)
     result["n_items"] = [2, 3]
     assert dask_engine._scored(result, plan, source, None).n_rows == 5
+    result["n_items"], result["excluded"] = [2, 2], [1, 0]  # rows of excluded pairs count as read
+    assert dask_engine._scored(result, plan, source, None).n_rows == 4

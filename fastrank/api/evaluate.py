@@ -14,6 +14,7 @@ import numpy as np
 from ..arrays.checks import check_delimiter
 from ..engines import choose
 from ..engines.protocol import Work
+from ..errors import InputError
 from ..inputs.columns import TABLE
 from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
@@ -47,6 +48,7 @@ def evaluate(
     popularity_col: str | None = None,
     tail_share: float = DEFAULTS.tail_share,
     tail_ties: str = DEFAULTS.tail_ties,
+    exclude: Any = None,
     protocol: str | Sequence[str] = "standard",
     min_items: int = DEFAULTS.min_items,
     batch_size: int = MODEL_DEFAULTS.batch_size,
@@ -115,6 +117,11 @@ def evaluate(
         the long-tail share's tail: the ``max(int(n x tail_share), 1)`` least popular of the n items
         (default 0.8; RecBole: 0.1), items tied with its border kept in the head (``"head"``) or
         taken by item id (``"item"``, RecBole); see :func:`fastrank.ranking_metrics`.
+    exclude : path or table, optional
+        (user, item) pairs (``user_col``, ``item_col``; typically the training interactions)
+        whose rows are left out of the table before anything is scored or ranked: items a user
+        already has are no candidates. The rows left out are counted in a note, and so are the
+        relevant ones among them (label >= ``threshold``: a leak between train and test).
     protocol : {"standard", "notebook"} or a sequence of them
         ``standard``: per-user ``metrics`` at each k, relevance = label. ``notebook``: the KuaiRec
         notebook's item-id-as-gain NDCG (k = 10, users with >= 5 rows), for migrating users only.
@@ -192,12 +199,21 @@ def evaluate_options(data: Any, options: Options) -> Evaluation:
     engine = choose(settings, source, plan, work)
     work.timings["load"] = time.perf_counter() - clock  # options, schema and columns checked
     scored = engine.run(source, plan, settings, work, score_array)
+    if not len(scored.users):
+        raise InputError(
+            f"{source.name}: every row is an excluded (user, item) pair; nothing is left to evaluate"
+        )
     timings = work.timings
     if scored.duplicates is not None and scored.duplicates.sum():
         notes.append(
             f"duplicates: {int(scored.duplicates.sum())} rows repeat a ({plan.user_col}, {plan.item_col}) "
             "pair; all are kept"
         )
+    if scored.excluded:
+        leak = ""
+        if scored.excluded_relevant:
+            leak = f"; {scored.excluded_relevant:,} of them relevant: a leak between train and test"
+        notes.append(f"exclude: {scored.excluded:,} rows of excluded (user, item) pairs left out{leak}")
     if "notebook" in plan.protocols:
         notes.append(protocols.NOTEBOOK_NOTE)
     clock = time.perf_counter()

@@ -114,6 +114,19 @@ def read_run(source: Any, name: str, o: RunOptions) -> Run:
     return Run(users, items, -values if o.rank_col else values, where, row_name, read_keys)
 
 
+def kept_rows(run: Run, keep: np.ndarray) -> Run:
+    """``run`` with only the rows where ``keep``; messages still name the rows as read."""
+    rows = np.flatnonzero(keep)
+    take = pa.array(rows)
+    return Run(run.users.take(take), run.items.take(take), run.scores[rows], run.where,
+               lambda row: run.row_name(int(rows[row])))  # fmt: skip
+
+
+def truth_pairs(truth: Truth) -> tuple[pa.Array, pa.Array]:
+    """The truth's (user, item) of each of its rows, as ids."""
+    return truth.user_ids.take(pa.array(truth.user_codes)), truth.item_ids.take(pa.array(truth.item_codes))
+
+
 def _run_name(name: str) -> str:
     """How messages name a run given as a frame or table: ``run``, or ``run NAME`` when it has a
     name of its own (``run run: ...`` read badly)."""

@@ -22,6 +22,7 @@ from ..engines.plan import MODEL_SOURCE, Plan
 from ..engines.protocol import EngineSettings
 from ..errors import InputError
 from ..inputs.columns import RUN, RUN_SCORE, TABLE, Columns
+from ..inputs.pairs import read_pairs
 from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..metrics import protocols
@@ -65,6 +66,7 @@ class Options:
     popularity_col: str | None = None
     tail_share: float = DEFAULTS.tail_share
     tail_ties: str = DEFAULTS.tail_ties
+    exclude: Any = None
     protocol: str | Sequence[str] = "standard"
     min_items: int = DEFAULTS.min_items
     batch_size: int = MODEL_DEFAULTS.batch_size
@@ -212,12 +214,17 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     if "notebook" in wanted and not o.item_col:
         raise InputError("the notebook protocol needs an item column (item_col)")
     _check_metric_columns(o, metric_names)
+    excluded = None
+    if o.exclude is not None:
+        if not o.item_col:
+            raise InputError("exclude= leaves out (user, item) pairs; it needs an item column (item_col=)")
+        excluded = read_pairs(o.exclude, o.user_col, o.item_col, delimiter=o.delimiter)
     plan = Plan(
         name=source.name, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col,
         score_col=score_col, has_scores=o.scores is not None, baselines=tuple(baselines),
         features=tuple(features), model=o.model, ks=tuple(ks), metrics=tuple(metric_names),
         pairs=tuple((spec.name, spec.k) for spec in pairs), scoring=scoring, protocols=tuple(wanted),
-        model_options=model, gauc_weight=o.gauc_weight, popularity_col=o.popularity_col,
+        model_options=model, gauc_weight=o.gauc_weight, popularity_col=o.popularity_col, exclude=excluded,
     )  # fmt: skip
     return Resolved(plan, settings)
 
@@ -299,6 +306,7 @@ class RunOptions:
     catalog: Any = None
     popularity: Any = None
     popularity_col: str | None = None
+    exclude: Any = None
     map_denominator: str = "min"
     empty_run: str = "zero"
     depth: int | None = None

@@ -27,10 +27,12 @@ from typing import Any
 import numpy as np
 
 from ..arrays.grouping import groups_from_offsets
+from ..arrays.pairs import Pairs
 from ..engines.plan import Scored
-from ..errors import InputError
+from ..errors import InputError, count
 from ..inputs.columns import RUN, RUN_SCORE
 from ..inputs.formats import STDIN, Opened, open_input, shown
+from ..inputs.pairs import read_pairs
 from ..inputs.registry import run_format
 from ..metrics.beyond import listed_catalog
 from ..metrics.dispatch import evaluate_grouped
@@ -38,7 +40,7 @@ from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
 from ..metrics.registry import DEFAULT, JUDGED, MetricSpec
 from ..metrics.result import RankingResult
 from .catalog import Items, run_items
-from .join import Joined, Run, join, prepare_truth, read_run
+from .join import Joined, Run, join, kept_rows, prepare_truth, read_run, truth_pairs
 from .options import RunOptions, check_run
 from .results import Evaluation, tables
 
@@ -63,6 +65,7 @@ def evaluate_run(
     catalog: Any = None,
     popularity: Any = None,
     popularity_col: str | None = None,
+    exclude: Any = None,
     map_denominator: str = "min",
     empty_run: str = "zero",
     depth: int | None = None,
@@ -117,6 +120,11 @@ def evaluate_run(
         share. Items outside the catalog are refused.
     popularity_col : str, optional
         A column of weights in ``popularity``, summed per item (default: each row counts 1).
+    exclude : path or table, optional
+        (user, item) pairs (``user_col``, ``item_col``; typically the training interactions)
+        removed from every run before anything is ranked or cut, so a model is not credited nor
+        blamed for re-recommending what a user already has; the rows removed are counted in a
+        note per run, and so are truth rows among the pairs (a leak between train and test).
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
         user's relevant items (trec_eval's ``map_cut``, ranx).
@@ -156,8 +164,21 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
     sources, truth = open_inputs(run_sources(run), truth)
     check_columns_apply(sources, truth, options)
     prepared = prepare_truth(truth, options)
-    timings = {"load": time.perf_counter() - clock}
     notes: list[str] = []
+    excluded = None
+    if options.exclude is not None:
+        table_format = options.input_format if options.input_format != "trec" else None
+        excluded = read_pairs(
+            options.exclude, options.user_col, options.item_col, delimiter=options.delimiter,
+            input_format=table_format,
+        )  # fmt: skip
+        leaked = int(excluded.holds(*truth_pairs(prepared)).sum())
+        if leaked:
+            notes.append(
+                f"exclude: {count(leaked, 'truth row')} of {prepared.name} also in the excluded pairs "
+                f"({excluded.name}): a leak between train and test; the truth keeps them"
+            )
+    timings = {"load": time.perf_counter() - clock}
     if prepared.dropped:
         notes.append(
             f"{prepared.name}: {prepared.dropped:,} repeated (user, item) rows; the first of each kept"
@@ -177,6 +198,8 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
     for name, source in sources:
         clock = time.perf_counter()
         run = source if isinstance(source, Run) else read_run(source, name, options)
+        if excluded is not None:
+            run = _without(run, excluded, notes)
         timings["load"] += time.perf_counter() - clock
         clock = time.perf_counter()
         joined = join(run, prepared, options, notes, with_judged=with_judged, with_rows=items is not None)
@@ -207,6 +230,16 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
     summary, per_user = tables(scored, [spec.name for spec in specs])
     timings["tables"] = time.perf_counter() - clock
     return Evaluation(summary, per_user, n_rows, len(prepared.users), None, timings, notes)
+
+
+def _without(run: Run, excluded: Pairs, notes: list[str]) -> Run:
+    """``run`` without the rows of ``excluded`` pairs, counted in a note."""
+    held = excluded.holds(run.users, run.items)
+    if held.any():
+        removed = count(int(held.sum()), "row")
+        notes.append(f"{run.where}: {removed} of excluded (user, item) pairs left out (exclude)")
+        return kept_rows(run, ~held)
+    return run
 
 
 def _listed(

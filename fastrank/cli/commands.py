@@ -213,6 +213,12 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "with --run, a column of the --popularity table",
     )  # fmt: skip
     sub.add_argument(
+        "--exclude", metavar="PATH",
+        help="(user, item) pairs to leave out before anything is ranked, e.g. the training interactions "
+        "(parquet or CSV with the user and item columns); the rows left out, and truth rows among "
+        "them, are counted",
+    )  # fmt: skip
+    sub.add_argument(
         "--tail-share", type=float, metavar="SHARE",
         help="long-tail share: the tail is the int(n x SHARE) least popular of the n items (default: "
         f"{DEFAULTS.tail_share}; RecBole: 0.1)",

@@ -222,6 +222,9 @@ def _meta(plan: Plan, user_type: pa.DataType) -> pd.DataFrame:
         "n_items": pd.Series([], dtype=np.int64),
         "duplicates": pd.Series([], dtype=np.int64),
         "gauc_weight": pd.Series([], dtype=np.float64),
+        # A partition's rows of excluded pairs, on its first user's row (0 on the others).
+        "excluded": pd.Series([], dtype=np.int64),
+        "excluded_relevant": pd.Series([], dtype=np.int64),
     }
     for key in plan.value_keys:
         columns[_column_name(key)] = pd.Series([], dtype=np.float64)
@@ -254,6 +257,8 @@ def _wide(scored: Scored, plan: Plan, partition: int, meta: pd.DataFrame) -> pd.
             np.zeros(len(scored.users), np.int64) if scored.duplicates is None else scored.duplicates
         ),
         "gauc_weight": (np.zeros(len(scored.users)) if scored.gauc_weights is None else scored.gauc_weights),
+        "excluded": _on_first_row(scored.excluded, len(scored.users)),
+        "excluded_relevant": _on_first_row(scored.excluded_relevant, len(scored.users)),
     }
     for key in plan.value_keys:
         columns[_column_name(key)] = scored.values[key]
@@ -264,6 +269,12 @@ def _wide(scored: Scored, plan: Plan, partition: int, meta: pd.DataFrame) -> pd.
             lists = pa.ListArray.from_arrays(offsets, pa.array(getattr(listing, part), kind))
             columns[_listing_name(key, part)] = pd.arrays.ArrowExtensionArray(lists)
     return pd.DataFrame(columns)
+
+
+def _on_first_row(total: int, n_users: int) -> np.ndarray:
+    column = np.zeros(n_users, np.int64)
+    column[:1] = total
+    return column
 
 
 def _score_file(task: tuple[int, str], plan: Plan, meta: pd.DataFrame, shared: Any) -> pd.DataFrame:
@@ -344,10 +355,11 @@ def _scored(result: pd.DataFrame, plan: Plan, source: TableSource, manifest: Any
         )
     expected_rows = manifest.rows if manifest is not None else source.count_rows()
     n_rows = int(result["n_items"].sum())
-    if expected_rows is not None and n_rows != expected_rows:
+    excluded = int(result["excluded"].sum())
+    if expected_rows is not None and n_rows + excluded != expected_rows:
         raise EngineError(
-            f"engine dask: the partitions held {n_rows} rows, but {source.name} has {expected_rows}; "
-            "no result was produced"
+            f"engine dask: the partitions held {n_rows + excluded} rows, but {source.name} has "
+            f"{expected_rows}; no result was produced"
         )
     if manifest is not None:
         expected_users = sum(file.users for file in manifest.files)
@@ -363,6 +375,8 @@ def _scored(result: pd.DataFrame, plan: Plan, source: TableSource, manifest: Any
         n_rows=n_rows,
         gauc_weights=result["gauc_weight"].to_numpy() if plan.weights_users else None,
         listings={key: _listing(result, key) for key in plan.listing_keys},
+        excluded=excluded,
+        excluded_relevant=int(result["excluded_relevant"].sum()),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,10 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import kernels
 from ..arrays.columns import check_values, feature_matrix, item_column, numeric_column, user_column
 from ..arrays.grouping import group_rows
+from ..arrays.pairs import Pairs
 from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..errors import InputError
 from ..metrics import protocols
@@ -65,6 +68,7 @@ class Plan:
     gauc_weight: str = "rows"
     popularity_col: str | None = None
     pairs: tuple[tuple[str, int | None], ...] = ()
+    exclude: Pairs | None = None  # (user, item) pairs left out of the table before anything is scored
 
     @property
     def columns(self) -> list[str]:
@@ -173,6 +177,8 @@ class Scored:
     gauc_weights: np.ndarray | None = None
     overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = field(default_factory=dict)
     listings: dict[tuple[int, str], Listing] = field(default_factory=dict)
+    excluded: int = 0
+    excluded_relevant: int = 0
 
 
 def concat(parts: Sequence[Scored]) -> Scored:
@@ -190,6 +196,8 @@ def concat(parts: Sequence[Scored]) -> Scored:
         n_rows=sum(p.n_rows for p in parts),
         gauc_weights=None if first.gauc_weights is None else np.concatenate([p.gauc_weights for p in parts]),
         listings={key: concat_listings([p.listings[key] for p in parts]) for key in first.listings},
+        excluded=sum(p.excluded for p in parts),
+        excluded_relevant=sum(p.excluded_relevant for p in parts),
     )
 
 
@@ -215,10 +223,14 @@ def table_catalog(source: Any, plan: Plan, batch_rows: int = 1 << 20) -> Catalog
     if not plan.listing_pairs:
         return None
     columns = [plan.item_col] + ([plan.popularity_col] if plan.popularity_col else [])
+    columns += [plan.user_col] if plan.exclude is not None else []
     ids, counts, totals = [], [], []
     first_row = 0
     for batch in source.batches(columns, batch_rows):
         table = pa.Table.from_batches([batch])
+        if plan.exclude is not None:  # the catalog of the rows evaluated, as in memory
+            held = plan.exclude.holds(table.column(plan.user_col), table.column(plan.item_col))
+            table = table.filter(pa.array(~held))
         items = item_column(table, plan.item_col, plan.name, None)
         weights = np.ones(table.num_rows)
         if plan.popularity_col:
@@ -234,8 +246,11 @@ def table_catalog(source: Any, plan: Plan, batch_rows: int = 1 << 20) -> Catalog
         counts.append(np.bincount(codes, minlength=len(uniques)))
         totals.append(np.bincount(codes, weights, minlength=len(uniques)))
         first_row += table.num_rows
-    if not ids:
-        raise InputError(f"{plan.name}: the table has no rows")
+    if not sum(len(part) for part in ids):
+        left = "the table has no rows"
+        if plan.exclude is not None:
+            left = "every row is an excluded (user, item) pair; nothing is left"
+        raise InputError(f"{plan.name}: {left}")
     codes, uniques = pd.factorize(np.concatenate(ids))
     total = np.concatenate(totals)
     largest = float(total.max()) if len(total) else 0.0
@@ -277,6 +292,62 @@ def score_table(
     Stage times are added to ``timings``.
     """
     name = name or plan.name
+    excluded = None
+    if plan.exclude is not None and plan.item_col:
+        held = plan.exclude.holds(table.column(plan.user_col), table.column(plan.item_col))
+        if held.any():
+            excluded = held
+            relevant = _relevant_count(
+                table.column(plan.label_col).filter(pa.array(held)), plan.scoring.threshold
+            )
+            table = table.filter(pa.array(~held))
+            if table.num_rows == 0:  # a part of excluded pairs only: no user, its rows counted
+                return _no_users(plan, shared is not None, int(held.sum()), relevant)
+    try:
+        if excluded is not None and scores is not None:
+            scores = np.asarray(scores)[~excluded]
+        scored = _score_rows(table, plan, scorer, scores, name, parallel, progress, timings, shared)
+    except InputError as error:
+        if excluded is None:
+            raise
+        kept = np.flatnonzero(~excluded)  # rows named as the table has them, excluded ones counted
+        raise InputError(_ROW.sub(lambda m: f"at row {kept[int(m.group(1))]}", str(error))) from None
+    if excluded is None:
+        return scored
+    return dataclasses.replace(scored, excluded=int(excluded.sum()), excluded_relevant=relevant)
+
+
+def _no_users(plan: Plan, listing: bool, excluded: int, relevant: int) -> Scored:
+    """The :class:`Scored` of a part without users (every row excluded), shaped as any other."""
+    none, no_ids = np.empty(0), np.empty(0, np.int64)
+    return Scored(
+        np.empty(0, object),
+        no_ids,
+        no_ids if plan.item_col else None,
+        {key: none for key in plan.value_keys},
+        0,
+        none if plan.weights_users else None,
+        listings={key: Listing(no_ids, no_ids, none) for key in plan.listing_keys} if listing else {},
+        excluded=excluded,
+        excluded_relevant=relevant,
+    )
+
+
+def _relevant_count(labels: Any, threshold: float) -> int:
+    """Labels >= ``threshold`` among ``labels`` (an arrow column; not numbers: 0, refused later)."""
+    if not (pa.types.is_integer(labels.type) or pa.types.is_floating(labels.type)):
+        return 0
+    return int(pc.sum(pc.greater_equal(labels, threshold)).as_py() or 0)
+
+
+_ROW = re.compile(r"\bat row (\d+)")
+
+
+def _score_rows(
+    table: Any, plan: Plan, scorer: Any, scores: np.ndarray | None, name: str, parallel: bool, progress: bool,
+    timings: dict[str, float] | None, shared: Catalog | None,
+) -> Scored:  # fmt: skip
+    """:func:`score_table` once its excluded rows are left out."""
     clock = time.perf_counter()
     users = user_column(table, plan.user_col, name)
     groups = group_rows(users, parallel=parallel)
