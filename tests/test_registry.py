@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import ndcg_score
 
@@ -72,9 +73,12 @@ def test_every_registered_metric_is_computed(name):
     scores = rng.random(users.size)
     spec = name if metric.cutoff == "none" else f"{name}@3"
     ties = "pessimistic" if metric.needs_order else "average"
+    features = pd.DataFrame({"item": np.arange(10), "a": rng.random(10), "b": rng.random(10)})
+    history = pd.DataFrame({"user": np.arange(6), "item": np.arange(6)})
     result = fastrank.ranking_metrics(
-        users, labels, scores, [spec], items=rng.integers(0, 10, users.size), ties=ties
-    )
+        users, labels, scores, [spec], items=rng.integers(0, 10, users.size), ties=ties,
+        item_features=features, history=history,
+    )  # fmt: skip
     assert np.isfinite(result.mean[spec])
     assert metric.label and metric.definition
 

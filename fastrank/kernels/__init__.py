@@ -8,6 +8,7 @@ callers split the work into chunks and run them on threads (:mod:`fastrank.array
 from .cascade import grouped_err
 from .checks import count_outside
 from .classes import grouped_class_metrics
+from .diversity import ILD, ILS, SERENDIPITY, history_sums, list_serendipity, list_similarity
 from .errors import ABSOLUTE, LOG, SQUARED, grouped_errors
 from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, grouped_listed, value_range
 from .grouped import grouped_metrics
@@ -38,6 +39,8 @@ __all__ = [
     "BINARY",
     "BPREF",
     "EXPONENTIAL",
+    "ILD",
+    "ILS",
     "INFAP",
     "LINEAR",
     "LOG",
@@ -48,6 +51,7 @@ __all__ = [
     "NUM_RET",
     "OPTIMISTIC",
     "PESSIMISTIC",
+    "SERENDIPITY",
     "SQUARED",
     "TEXT_BAD_NUMBER",
     "TEXT_OK",
@@ -68,8 +72,11 @@ __all__ = [
     "grouped_listed",
     "grouped_metrics",
     "grouped_ranked_metrics",
+    "history_sums",
     "in_rank_order",
     "key_changes",
+    "list_serendipity",
+    "list_similarity",
     "match_texts",
     "match_truth",
     "order_asc_by_pair",

@@ -8,15 +8,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from .. import kernels
 from ..arrays.checks import check_int
 from ..arrays.columns import check_values, user_at
+from ..arrays.conversion import to_numpy
 from ..arrays.grouping import Groups, group_chunks, group_rows
 from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
+from .diversity import Similar, diversity_metrics, history_of, item_vectors
 from .errors import error_metrics
 from .interpolated import interpolated_precision
 from .judged import judged_metrics
@@ -71,6 +75,8 @@ def ranking_metrics(
     gauc_weight: Any = "rows",
     tail_share: float = DEFAULTS.tail_share,
     tail_ties: str = DEFAULTS.tail_ties,
+    item_features: Any = None,
+    history: Any = None,
     parallel: bool = True,
 ) -> RankingResult:
     """Per-user ranking metrics of ``scores`` against ``labels``, all users in one compiled pass.
@@ -125,6 +131,13 @@ def ranking_metrics(
     tail_ties : {"head", "item"}
         Items tied with the tail's border: kept in the head (the tail may be smaller), or taken
         by item id ascending (exactly that many; RecBole's order).
+    item_features : pandas.DataFrame or pyarrow.Table, optional
+        One row per item: its id (column ``item``, else the first) and numeric columns or one
+        list column, a vector compared by cosine; needed by the diversity metrics (with
+        ``items``). An item without features is refused by name.
+    history : pandas.DataFrame or pyarrow.Table, optional
+        What each user had before (columns ``user`` and ``item``, e.g. the training
+        interactions), the reference of the serendipity of a list. Its items need features too.
     parallel : bool
         Run groups on numba's thread pool; pass False inside a caller's own thread pool.
 
@@ -180,6 +193,11 @@ def ranking_metrics(
     items_catalog = (
         catalog(items, popularity, groups, parallel=parallel, tail=tail) if needing_items else None
     )
+    similar = None
+    if any(spec.metric.needs_features for spec in specs):
+        similar = _similar(
+            items, item_features, history, groups, next(s for s in specs if s.metric.needs_features)
+        )
     user_weights = None
     if any(spec.metric.family == WEIGHTED for spec in specs):
         relevant = groups.take(label_array) >= options.threshold
@@ -193,7 +211,37 @@ def ranking_metrics(
         parallel=parallel,
         items=items_catalog,
         user_weights=user_weights,
+        similar=similar,
     )
+
+
+def _similar(items: Any, features: Any, history: Any, groups: Groups, spec: MetricSpec) -> Similar:
+    """The diversity family's inputs of :func:`ranking_metrics` (``spec``: one that needs them),
+    checked."""
+    if features is None:
+        raise InputError(f"metrics: {spec} compares item vectors; pass item_features=")
+    table = _as_table(features, "item_features")
+    vectors = item_vectors(table, "item", "item_features")
+    rows = groups.take(vectors.rows_of(to_numpy(items, "items"), "items"))
+    if history is None:
+        return Similar(rows, vectors.vectors)
+    past = _as_table(history, "history")
+    for column in ("user", "item"):
+        if column not in past.column_names:
+            raise InputError(
+                f"history: no column {column!r}; give the users' past items as columns user, item"
+            )
+    past_rows = vectors.rows_of(past.column("item").to_numpy(zero_copy_only=False), "history")
+    offsets, history_rows = history_of(groups, past.column("user").to_numpy(zero_copy_only=False), past_rows)
+    return Similar(rows, vectors.vectors, offsets, history_rows)
+
+
+def _as_table(data: Any, name: str) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    raise InputError(f"{name}: expected a pandas DataFrame or a pyarrow Table, got {type(data).__name__}")
 
 
 def check_specs(specs: Sequence[MetricSpec], has_items: bool) -> list[MetricSpec]:
@@ -202,7 +250,7 @@ def check_specs(specs: Sequence[MetricSpec], has_items: bool) -> list[MetricSpec
     for spec in specs:
         if spec.metric.cutoff == REQUIRED and spec.k is None:
             raise InputError(f"metrics: {spec.name} needs a cutoff, e.g. '{spec.metric.example}'")
-    needing_items = [spec for spec in specs if spec.metric.needs_items]
+    needing_items = [spec for spec in specs if spec.metric.needs_items or spec.metric.needs_features]
     if needing_items and not has_items:
         raise InputError(f"metrics: {needing_items[0]} needs item ids; pass items= (one per row)")
     return needing_items
@@ -225,6 +273,7 @@ def evaluate_grouped(
     items: Catalog | None = None,
     user_weights: np.ndarray | None = None,
     judged: np.ndarray | None = None,
+    similar: Similar | None = None,
 ) -> RankingResult:
     """Run the kernels on validated arrays already in group order, scored as ``options`` (checked)
     say.
@@ -236,7 +285,7 @@ def evaluate_grouped(
     beyond-accuracy metrics; ``user_weights``: the weight of each user in a weighted mean
     (default its rows); ``judged``: 1.0 for each row whose item is judged, -1.0 for one in the
     pool but not judged (a negative relevance), 0.0 for one outside the qrels (a run against
-    qrels; default: every row is judged).
+    qrels; default: every row is judged); ``similar``: the item vectors of the diversity family.
     """
     column = {spec: j for j, spec in enumerate(specs)}
     out = np.full((groups.n_groups, len(specs)), np.nan)
@@ -353,6 +402,17 @@ def evaluate_grouped(
                 values[spec] = per_user[:, spec.metric.column]
             elif spec.k == k and spec.metric.family == CATALOG:
                 overall[str(spec)] = values_at_k[spec.name]
+    diverse = [spec for spec in specs if spec.metric.needs_features]
+    if diverse and similar is None:
+        raise InputError(f"metrics: {diverse[0]} needs item vectors (item_features=)")
+    for k in dict.fromkeys(spec.k for spec in diverse):
+        at_k = [spec for spec in diverse if spec.k == k]
+        per_user = diversity_metrics(
+            groups, labels, scores, similar, int(k), columns=[spec.metric.column for spec in at_k],
+            tie=TIE_CODES[options.ties], min_items=options.min_items, threshold=options.threshold,
+            parallel=parallel,
+        )  # fmt: skip
+        values.update({spec: per_user[:, spec.metric.column] for spec in at_k})
     for spec in specs:
         if spec in values:
             out[:, column[spec]] = values[spec]

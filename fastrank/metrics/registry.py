@@ -51,6 +51,7 @@ JUDGED = "judged"  # per user, from which rows are judged: a run's in the qrels,
 INTERPOLATED = "interpolated"  # per user, interpolated precision at recall levels (kernels.interpolated)
 ERROR = "error"  # per user, the mean of a per-row loss of the score against the label (kernels.errors)
 POOLED = "pooled"  # no per-user value: an error family loss over every row at once
+DIVERSITY = "diversity"  # per user, from the item vectors of the top-k list (kernels.diversity)
 
 # Cutoffs.
 OPTIONAL = "optional"  # at a cutoff (name@k), or over the whole list without one
@@ -143,12 +144,17 @@ class Metric:
         return self.family in (EXPOSURE, CATALOG)
 
     @property
+    def needs_features(self) -> bool:
+        """Whether it needs item ids and a vector per item (item features)."""
+        return self.family == DIVERSITY
+
+    @property
     def for_runs(self) -> bool:
         """Whether a top-N run gives it: a run has no score for the items it left out, but its
         lists are what the beyond-accuracy metrics look at."""
         return (
             self.code >= 0
-            or self.family in (JUDGED, CASCADE, INTERPOLATED, EXPOSURE, CATALOG)
+            or self.family in (JUDGED, CASCADE, INTERPOLATED, EXPOSURE, CATALOG, DIVERSITY)
             or (self.family == DERIVED and all(REGISTRY[p].for_runs for p in self.parts))
         )
 
@@ -306,6 +312,19 @@ _REGISTERED = [
     Metric("logloss_rows", "Log loss (rows)", POOLED, "not a per-user value: log loss over every row of "
            "the evaluated users at once", "`sklearn.metrics.log_loss` of the whole table; Microsoft "
            "Recommenders' `logloss`", cutoff=NONE, column=kernels.LOG),
+    Metric("ils", "ILS", DIVERSITY, "intra-list similarity: per user, the mean cosine similarity of "
+           "the item vectors (`item_features`) over the pairs of the k listed items, expected over the "
+           "orders of a tie the cutoff splits; no value for a list of fewer than 2 items",
+           "recmetrics' and LensKit's intra-list similarity (cosine)", cutoff=REQUIRED, column=kernels.ILS),
+    Metric("ild", "ILD", DIVERSITY, "intra-list diversity: 1 - ILS@k, the mean cosine distance over the "
+           "pairs of the listed items", "Microsoft Recommenders' `diversity` per user (with item "
+           "features), RecTools' IntraListDiversity with cosine distance", cutoff=REQUIRED,
+           column=kernels.ILD),
+    Metric("serendipity", "Serendipity", DIVERSITY, "per user, the mean over the k listed places of "
+           "relevance (label >= `threshold`) x (1 - the item's mean cosine similarity to the user's "
+           "`history` items), expected over ties at the cutoff; no value without a history",
+           "Microsoft Recommenders' `serendipity` per user (with item features)", cutoff=REQUIRED,
+           column=kernels.SERENDIPITY),
     Metric("coverage", "Coverage", CATALOG, "expected share of catalog items listed in at least one "
            "user's top k (an item listed with probability p_u by user u counts 1 - prod(1 - p_u))",
            "RecBole's ItemCoverage, with ties in expectation", cutoff=REQUIRED),
@@ -470,6 +489,12 @@ def readme_tables() -> tuple[str, str, str]:
     errors = ["| metric | definition | reproduces |", "|---|---|---|"]
     beyond = ["| metric | definition | convention |", "|---|---|---|"]
     for metric in _REGISTERED:
-        table = beyond if metric.needs_items else errors if metric.family in (ERROR, POOLED) else accuracy
+        table = (
+            beyond
+            if metric.needs_items or metric.needs_features
+            else errors
+            if metric.family in (ERROR, POOLED)
+            else accuracy
+        )
         table.append(f"| {metric.shown} | {metric.definition} | {metric.convention} |")
     return "\n".join(accuracy), "\n".join(errors), "\n".join(beyond)

@@ -1,0 +1,172 @@
+"""The diversity family (:mod:`fastrank.kernels.diversity`): intra-list similarity and diversity
+of each user's top-k list, and its serendipity against the user's history, from item feature
+vectors (cosine), as expected values over a tie the cutoff splits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .. import kernels
+from ..arrays.grouping import Groups, group_chunks
+from ..arrays.threads import frozen, run_chunks, thread_count
+from ..errors import InputError
+
+ILS, ILD, SERENDIPITY = kernels.ILS, kernels.ILD, kernels.SERENDIPITY
+
+
+def _index_in(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of each of ``ids`` in ``values`` (-1: absent); text and integers compare as text."""
+    if (ids.dtype.kind in "iu") != (values.dtype.kind in "iu"):
+        ids, values = ids.astype(str), values.astype(str)
+    return np.asarray(pd.Index(values).get_indexer(ids), np.int64)
+
+
+def _shown(item: Any) -> Any:
+    return item.item() if isinstance(item, np.generic) else item
+
+
+@dataclass(frozen=True)
+class ItemVectors:
+    """Unit feature vectors of items: ``vectors[i]`` is item ``ids[i]``'s, scaled to length 1
+    (cosine similarity is then a dot product); ``name`` says where they come from."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    name: str
+
+    def rows_of(self, items: Any, where: str) -> np.ndarray:
+        """The vector row of each of ``items``; an item without features is refused by name."""
+        ids = np.asarray(items)
+        rows = _index_in(ids, self.ids)
+        if (rows < 0).any():
+            item = _shown(ids[int(np.argmax(rows < 0))])
+            raise InputError(
+                f"{where}: item {item!r} has no features in {self.name}; give every item a vector"
+            )
+        return rows
+
+
+def item_vectors(table: pa.Table, item_col: str, name: str) -> ItemVectors:
+    """The unit vectors of a table of item features: ``item_col`` (else its first column) and
+    numeric columns, or one list column of numbers, one row per item. Refused in one line: a
+    repeated item, a non-finite value, a vector of zeros (no direction: no cosine)."""
+    names = table.column_names
+    item_col = item_col if item_col in names else names[0]
+    others = [column for column in names if column != item_col]
+    if not others:
+        raise InputError(f"{name}: no feature columns beside the item column {item_col!r}")
+    kinds = {c: table.schema.field(c).type for c in others}
+    lists = [c for c, kind in kinds.items() if pa.types.is_list(kind) or pa.types.is_fixed_size_list(kind)]
+    if lists and len(others) > 1:
+        raise InputError(f"{name}: give one list column of features, or numeric columns; not both")
+    try:
+        if lists:
+            column = table.column(lists[0]).combine_chunks()
+            lengths = np.asarray(column.value_lengths(), np.int64)
+            if len(lengths) and (lengths != lengths[0]).any():
+                row = int(np.argmax(lengths != lengths[0]))
+                raise InputError(
+                    f"{name}: row {row} has {lengths[row]} features, row 0 {lengths[0]}; one length"
+                )
+            vectors = np.asarray(column.flatten(), np.float64).reshape(len(column), -1)
+        else:
+            columns = [table.column(c).to_numpy(zero_copy_only=False) for c in others]
+            vectors = np.column_stack([np.asarray(values, np.float64) for values in columns])
+    except (ValueError, TypeError, pa.ArrowInvalid) as error:
+        raise InputError(f"{name}: feature columns must hold numbers ({error})") from None
+    ids = np.asarray(table.column(item_col).to_numpy(zero_copy_only=False))
+    for bad, why in (
+        (pd.Index(ids).duplicated(), "is given twice; one row per item"),
+        (~np.isfinite(vectors).all(axis=1), "has a feature that is not a finite number"),
+    ):
+        if bad.any():
+            raise InputError(f"{name}: item {_shown(ids[int(np.argmax(bad))])!r} {why}")
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+    if (norms == 0).any():
+        raise InputError(
+            f"{name}: item {_shown(ids[int(np.argmax(norms == 0))])!r} has a vector of zeros: no cosine"
+        )
+    return ItemVectors(ids, vectors / norms[:, None], name)
+
+
+@dataclass(frozen=True)
+class Similar:
+    """What the diversity family needs beside the scores: each row's vector row (group order),
+    the vectors, and per user the vector rows of its history (``history_offsets`` over
+    ``history_rows``; None without a history)."""
+
+    rows: np.ndarray
+    vectors: np.ndarray
+    history_offsets: np.ndarray | None = None
+    history_rows: np.ndarray | None = None
+
+
+def history_of(groups: Groups, users: Any, item_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per user of ``groups``, the vector rows of its history items (``users``: the user of each
+    history row, ``item_rows``: its item's vector row), as offsets and rows; users of the history
+    that are not evaluated are left out."""
+    at = _index_in(np.asarray(users), np.asarray(groups.keys))
+    kept = at >= 0
+    order = np.argsort(at[kept], kind="stable")
+    counts = np.bincount(at[kept], minlength=groups.n_groups)
+    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64), item_rows[kept][order]
+
+
+def diversity_metrics(
+    groups: Groups, labels: np.ndarray, scores: np.ndarray, similar: Similar, k: int, *,
+    columns: Sequence[int], tie: int, min_items: int, threshold: float, parallel: bool,
+) -> np.ndarray:  # fmt: skip
+    """Per user (users x 3, columns :data:`ILS`, :data:`ILD`, :data:`SERENDIPITY`; those not in
+    ``columns`` NaN): the expected intra-list similarity and diversity of the top-k list, and its
+    serendipity (relevant: label >= ``threshold``). Inputs validated and in group order."""
+    probability = np.zeros(groups.n_rows, np.float64)
+    places = np.empty(groups.n_groups, np.int64)
+    offsets, data = frozen(groups.offsets), (frozen(labels), frozen(scores))
+    max_items = int(groups.sizes.max()) if groups.n_groups else 0
+    bounds = group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel)))
+    run_chunks(
+        lambda first, stop: kernels.grouped_listed(
+            first, stop, offsets, data, k, tie, min_items, max_items, probability, places
+        ),
+        bounds, parallel,
+    )  # fmt: skip
+    rows = np.flatnonzero(probability)
+    user = np.searchsorted(groups.offsets, rows, side="right") - 1
+    entries = frozen(
+        np.concatenate(([0], np.cumsum(np.bincount(user, minlength=groups.n_groups)))).astype(np.int64)
+    )
+    slots, p, places = frozen(similar.rows[rows]), frozen(probability[rows]), frozen(places)
+    vectors = frozen(np.ascontiguousarray(similar.vectors))
+    out = np.full((groups.n_groups, 3), np.nan)
+    if ILS in columns or ILD in columns:
+        ils = np.empty(groups.n_groups)
+        listed = (entries, slots, p, places, vectors)
+        run_chunks(lambda first, stop: kernels.list_similarity(first, stop, *listed, ils), bounds, parallel)
+        out[:, ILS], out[:, ILD] = ils, 1.0 - ils
+    if SERENDIPITY in columns:
+        if similar.history_offsets is None:
+            raise InputError("metrics: serendipity compares each list with the user's history; pass history=")
+        history = np.empty((groups.n_groups, vectors.shape[1]))
+        hist_offsets, hist_rows = frozen(similar.history_offsets), frozen(similar.history_rows)
+        run_chunks(
+            lambda first, stop: kernels.history_sums(first, stop, hist_offsets, hist_rows, vectors, history),
+            bounds, parallel,
+        )  # fmt: skip
+        relevant = frozen((labels[rows] >= threshold).astype(np.float64))
+        sizes = frozen(np.diff(similar.history_offsets).astype(np.float64))
+        seren = np.empty(groups.n_groups)
+        history = frozen(history)
+        run_chunks(
+            lambda first, stop: kernels.list_serendipity(
+                first, stop, entries, slots, p, relevant, places, vectors, history, sizes, seren
+            ),
+            bounds, parallel,
+        )  # fmt: skip
+        out[:, SERENDIPITY] = seren
+    return out
