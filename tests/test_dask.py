@@ -29,12 +29,13 @@ BASELINE = "video_watch_ratio_mean"
 KWARGS = dict(
     model=DEMO_MODEL_PATH, baselines=[BASELINE], k=[5, 10],
     metrics=["ndcg", "recall", "gauc", "r_precision", "coverage", "arp", "novelty", "gini", "entropy",
-             "long_tail"],
+             "long_tail", "ild", "serendipity"],
     protocol=["standard", "notebook"], gauc_weight="watch_ratio",  # any column of weights >= 0
     popularity_col="watch_ratio", tail_ties="item",
 )  # fmt: skip
-# Added up from each partition's lists in another order than in memory: equal within 1e-12.
-BEYOND = ["arp", "novelty", "long_tail"]
+# Sums over the lists in another order than in memory (partitions; rows of a shuffled file in
+# their own order): equal within 1e-12.
+BEYOND = ["arp", "novelty", "long_tail", "ild", "serendipity"]
 KEY = ["protocol", "metric", "k", "source", "user"]
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,6 +67,10 @@ def data(tmp_path_factory):
     bucketize(root / "sorted.parquet", root / "buckets", 6)
     # Some (user, item) pairs left out: each partition counts its own, and the rows still add up.
     KWARGS["exclude"] = frame.sample(n=25, random_state=4)[["user_id", "video_id"]]
+    videos = np.unique(frame.video_id)
+    vectors = np.random.default_rng(5).normal(size=(len(videos), 4))
+    KWARGS["item_features"] = pd.DataFrame({"video_id": videos, "v": list(vectors)})  # one list column
+    KWARGS["history"] = frame.sample(n=60, random_state=6)[["user_id", "video_id"]]
     want = fastrank.evaluate(root / "sorted.parquet", engine="memory", **KWARGS)
     assert any(note.startswith("exclude: 25 rows") for note in want.notes)
     return root, frame, want

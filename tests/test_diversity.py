@@ -69,7 +69,7 @@ def reference(frame, features, history, k, ties):
     for user, rows in frame.groupby("user"):
         lists = [[rows.item[i] for i in chosen] for chosen in possible_lists(rows, k)]
         relevant = [[rows.label[i] >= 1 for i in chosen] for chosen in possible_lists(rows, k)]
-        past = history.item[history.user == user].tolist()
+        past = history.item[history.user == user].drop_duplicates().tolist()  # each past item once
         pairs = [similarity(features, items) for items in lists] if len(lists[0]) > 1 else [np.nan]
         seren = [np.mean([surprise(features, i, r, past) for i, r in zip(items, flags, strict=True)])
                  for items, flags in zip(lists, relevant, strict=True)] if past else [np.nan]  # fmt: skip
@@ -136,3 +136,71 @@ def test_serendipity_needs_a_history():
         fastrank.ranking_metrics(
             [1, 1], [1, 0], [0.2, 0.1], ["serendipity@2"], items=[10, 11], item_features=features
         )
+
+
+@given(lists_with_features(), st.sampled_from([1, 3]), st.integers(1, 12))
+def test_runs_tables_and_streams_give_the_same_diversity(data, k, chunk_rows):
+    frame, features, history = data
+    metrics = [f"ild@{k}", f"serendipity@{k}"]
+    frame = frame.drop_duplicates(["user", "item"]).sort_values("user", kind="stable")
+    table = frame.rename(columns={"user": "user_id", "item": "video_id", "label": "watch_ratio"})
+    features_t = features.rename(columns={"item": "video_id"})
+    history_t = history.rename(columns={"user": "user_id", "item": "video_id"})
+    options = dict(scores="score", metrics=metrics, item_features=features_t, history=history_t, min_items=1)
+    memory = fastrank.evaluate(table, **options)
+    streamed = fastrank.evaluate(table, engine="stream", chunk_rows=chunk_rows, **options)
+    pd.testing.assert_frame_equal(memory.per_user, streamed.per_user)
+    direct = fastrank.ranking_metrics(
+        frame.user, frame.label, frame.score, metrics, items=frame.item, item_features=features,
+        history=history, min_items=1,
+    )  # fmt: skip
+    by_user = memory.per_user.pivot(index="user", columns="metric", values="value").reindex(direct.users)
+    for name in metrics:
+        np.testing.assert_allclose(by_user[name.split("@")[0]], direct[name], rtol=1e-15, atol=1e-15)
+    # The same lists as a run against a truth of the relevant rows: the same values.
+    run = frame.rename(columns={"user": "user_id", "item": "item_id"})[["user_id", "item_id", "score"]]
+    truth = frame[frame.label >= 1].rename(
+        columns={"user": "user_id", "item": "item_id", "label": "relevance"}
+    )
+    truth = pd.concat(
+        [truth, pd.DataFrame({"user_id": frame.user.unique(), "item_id": "none", "relevance": 0.0})]
+    )
+    truth["item_id"] = truth["item_id"].astype(str)
+    runs = fastrank.evaluate_run(
+        run.astype({"item_id": str}), truth[["user_id", "item_id", "relevance"]], metrics=metrics,
+        item_features=features.astype({"item": str}), history=history.rename(columns={"user": "user_id",
+        "item": "item_id"}).astype({"item_id": str}),
+    )  # fmt: skip
+    got = runs.per_user.pivot(index="user", columns="metric", values="value").reindex(direct.users)
+    for name in metrics:
+        np.testing.assert_allclose(got[name.split("@")[0]], direct[name], rtol=1e-12, atol=1e-12)
+
+
+def test_the_item_features_and_history_flags_reach_evaluate(tmp_path, capsys):
+    import json
+
+    from .cli import in_process, refused
+
+    rng = np.random.default_rng(8)
+    table = pd.DataFrame({"user_id": np.repeat(np.arange(12), 6), "video_id": np.tile(np.arange(6), 12)})
+    table = table.assign(watch_ratio=rng.integers(0, 3, 72).astype(float), s=rng.random(72))
+    features = pd.DataFrame({"video_id": np.arange(6), "a": rng.random(6) + 0.1, "b": rng.random(6)})
+    history = pd.DataFrame({"user_id": rng.integers(0, 12, 20), "video_id": rng.integers(0, 6, 20)})
+    for name, frame in (("t", table), ("f", features), ("h", history)):
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    args = ["evaluate", tmp_path / "t.parquet", "--scores", "s", "--metrics", "ild@3", "serendipity@3"]
+    code, out, err = in_process(
+        capsys,
+        *args,
+        "--item-features",
+        tmp_path / "f.parquet",
+        "--history",
+        tmp_path / "h.parquet",
+        "--json",
+    )
+    assert code == 0, err
+    want = fastrank.evaluate(table, scores="s", metrics=["ild@3", "serendipity@3"], item_features=features,
+                             history=history)  # fmt: skip
+    assert [row["mean"] for row in json.loads(out)] == want.summary["mean"].tolist()
+    line = refused(capsys, *args, "--item-features", tmp_path / "f.parquet")
+    assert line.endswith("serendipity compares each list with the user's history; pass --history"), line

@@ -49,6 +49,8 @@ def evaluate(
     tail_share: float = DEFAULTS.tail_share,
     tail_ties: str = DEFAULTS.tail_ties,
     exclude: Any = None,
+    item_features: Any = None,
+    history: Any = None,
     protocol: str | Sequence[str] = "standard",
     min_items: int = DEFAULTS.min_items,
     batch_size: int = MODEL_DEFAULTS.batch_size,
@@ -122,6 +124,13 @@ def evaluate(
         whose rows are left out of the table before anything is scored or ranked: items a user
         already has are no candidates. The rows left out are counted in a note, and so are the
         relevant ones among them (label >= ``threshold``: a leak between train and test).
+    item_features : path or table, optional
+        One row per item: ``item_col`` (else the first column) and numeric columns, or one list
+        column: the vectors (cosine) of the diversity metrics. An item without features is
+        refused by name.
+    history : path or table, optional
+        (user, item) pairs of what each user had before (``user_col``, ``item_col``; typically
+        the training interactions), what the diversity metrics compare each list with.
     protocol : {"standard", "notebook"} or a sequence of them
         ``standard``: per-user ``metrics`` at each k, relevance = label. ``notebook``: the KuaiRec
         notebook's item-id-as-gain NDCG (k = 10, users with >= 5 rows), for migrating users only.

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays.checks import check_choice, check_delimiter, check_int
+from ..arrays.pairs import Pairs
 from ..engines import check_settings
 from ..engines.plan import MODEL_SOURCE, Plan
 from ..engines.protocol import EngineSettings
@@ -25,7 +26,9 @@ from ..inputs.columns import RUN, RUN_SCORE, TABLE, Columns
 from ..inputs.pairs import read_pairs
 from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
+from ..kernels import SERENDIPITY
 from ..metrics import protocols
+from ..metrics.diversity import ItemVectors, item_vectors
 from ..metrics.options import DEFAULT_K, DEFAULTS, GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import (
     DEFAULT,
@@ -67,6 +70,8 @@ class Options:
     tail_share: float = DEFAULTS.tail_share
     tail_ties: str = DEFAULTS.tail_ties
     exclude: Any = None
+    item_features: Any = None
+    history: Any = None
     protocol: str | Sequence[str] = "standard"
     min_items: int = DEFAULTS.min_items
     batch_size: int = MODEL_DEFAULTS.batch_size
@@ -219,14 +224,47 @@ def resolve(options: Options, source: TableSource) -> Resolved:
         if not o.item_col:
             raise InputError("exclude= leaves out (user, item) pairs; it needs an item column (item_col=)")
         excluded = read_pairs(o.exclude, o.user_col, o.item_col, delimiter=o.delimiter)
+    vectors, history = read_similarity(o, [REGISTRY[name] for name in metric_names])
     plan = Plan(
         name=source.name, user_col=o.user_col, item_col=o.item_col, label_col=o.label_col,
         score_col=score_col, has_scores=o.scores is not None, baselines=tuple(baselines),
         features=tuple(features), model=o.model, ks=tuple(ks), metrics=tuple(metric_names),
         pairs=tuple((spec.name, spec.k) for spec in pairs), scoring=scoring, protocols=tuple(wanted),
         model_options=model, gauc_weight=o.gauc_weight, popularity_col=o.popularity_col, exclude=excluded,
+        vectors=vectors, history=history,
     )  # fmt: skip
     return Resolved(plan, settings)
+
+
+def read_similarity(o: Any, metrics: list[Any]) -> tuple[ItemVectors | None, Pairs | None]:
+    """The item vectors (``o.item_features``) and the users' history (``o.history``) of the
+    diversity metrics among ``metrics``; refused without them, or given without such a metric."""
+    diverse = [metric for metric in metrics if metric.needs_features]
+    for option in ("item_features", "history"):
+        if getattr(o, option) is not None and not diverse:
+            raise InputError(
+                f"{option}= is for the diversity metrics ({', '.join(names(lambda m: m.needs_features))}); "
+                "add one to the metrics or leave it out"
+            )
+    if not diverse:
+        return None, None
+    if not o.item_col:
+        raise InputError(f"metrics: {diverse[0].name} needs an item column (item_col=)")
+    if o.item_features is None:
+        raise InputError(f"metrics: {diverse[0].name} compares item vectors; pass item_features=")
+    source = TableSource(o.item_features, delimiter=o.delimiter)
+    name = source.name if source.path is not None else "item_features"
+    vectors = item_vectors(source.read(source.column_names), o.item_col, name)
+    history = None
+    if o.history is not None:
+        history = read_pairs(o.history, o.user_col, o.item_col, delimiter=o.delimiter, role="history")
+    else:
+        needing = [metric.name for metric in diverse if metric.column == SERENDIPITY]
+        if needing:
+            raise InputError(
+                f"metrics: {needing[0]} compares each list with the user's history; pass history="
+            )
+    return vectors, history
 
 
 def _check_metric_columns(o: Options, metrics: list[str]) -> None:
@@ -307,6 +345,8 @@ class RunOptions:
     popularity: Any = None
     popularity_col: str | None = None
     exclude: Any = None
+    item_features: Any = None
+    history: Any = None
     map_denominator: str = "min"
     empty_run: str = "zero"
     depth: int | None = None

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..arrays.grouping import groups_from_offsets
 from ..arrays.pairs import Pairs
@@ -36,12 +37,13 @@ from ..inputs.pairs import read_pairs
 from ..inputs.registry import run_format
 from ..metrics.beyond import listed_catalog
 from ..metrics.dispatch import evaluate_grouped
+from ..metrics.diversity import ItemVectors, Similar, history_of
 from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
 from ..metrics.registry import DEFAULT, JUDGED, MetricSpec
 from ..metrics.result import RankingResult
 from .catalog import Items, run_items
 from .join import Joined, Run, join, kept_rows, prepare_truth, read_run, truth_pairs
-from .options import RunOptions, check_run
+from .options import RunOptions, check_run, read_similarity
 from .results import Evaluation, tables
 
 
@@ -66,6 +68,8 @@ def evaluate_run(
     popularity: Any = None,
     popularity_col: str | None = None,
     exclude: Any = None,
+    item_features: Any = None,
+    history: Any = None,
     map_denominator: str = "min",
     empty_run: str = "zero",
     depth: int | None = None,
@@ -125,6 +129,9 @@ def evaluate_run(
         removed from every run before anything is ranked or cut, so a model is not credited nor
         blamed for re-recommending what a user already has; the rows removed are counted in a
         note per run, and so are truth rows among the pairs (a leak between train and test).
+    item_features, history : path or table, optional
+        The item vectors and the users' past items of the diversity metrics, as
+        :func:`fastrank.evaluate`.
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
         user's relevant items (trec_eval's ``map_cut``, ranx).
@@ -187,10 +194,11 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
     overall: dict[tuple[str, str, int | None, str], tuple[float, int]] = {}
     n_rows = 0
     with_judged = any(spec.metric.family == JUDGED for spec in specs)
-    listing = [spec for spec in specs if spec.metric.needs_items]
-    ranking = [spec for spec in specs if not spec.metric.needs_items]
+    listing = [spec for spec in specs if spec.metric.needs_items or spec.metric.needs_features]
+    ranking = [spec for spec in specs if spec not in listing]
     items = None
-    if listing:  # one catalog for every run, so that their coverages share a denominator
+    vectors, history = read_similarity(options, [spec.metric for spec in specs])
+    if any(spec.metric.needs_items for spec in specs):  # one catalog for every run: one denominator
         clock = time.perf_counter()
         sources = [(name, read_run(source, name, options)) for name, source in sources]
         items = run_items([run for _, run in sources], prepared, options, notes)
@@ -202,7 +210,7 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
             run = _without(run, excluded, notes)
         timings["load"] += time.perf_counter() - clock
         clock = time.perf_counter()
-        joined = join(run, prepared, options, notes, with_judged=with_judged, with_rows=items is not None)
+        joined = join(run, prepared, options, notes, with_judged=with_judged, with_rows=bool(listing))
         timings["join"] = timings.get("join", 0.0) + time.perf_counter() - clock
         clock = time.perf_counter()
         groups = groups_from_offsets(joined.offsets, prepared.users)
@@ -215,8 +223,8 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
                 result.values[joined.ranked == 0] = np.nan
             for j, spec in enumerate(ranking):
                 values["standard", spec.name, spec.k, name] = result.values[:, j]
-        if items is not None:
-            listed = _listed(joined, run, items, listing, scoring, prepared.users)
+        if listing:
+            listed = _listed(joined, run, (items, vectors, history), listing, scoring, prepared.users)
             for j, spec in enumerate(listing):
                 key = ("standard", spec.name, spec.k, name)
                 if str(spec) in listed.overall:
@@ -243,24 +251,38 @@ def _without(run: Run, excluded: Pairs, notes: list[str]) -> Run:
 
 
 def _listed(
-    joined: Joined, run: Run, items: Items, specs: list[MetricSpec], scoring: MetricOptions, users: np.ndarray
-) -> RankingResult:
-    """The beyond-accuracy metrics of the run's lists: each truth user's run rows only (the
-    truth items it missed are in no list), over the catalog."""
+    joined: Joined, run: Run, about: tuple[Items | None, ItemVectors | None, Pairs | None],
+    specs: list[MetricSpec], scoring: MetricOptions, users: np.ndarray,
+) -> RankingResult:  # fmt: skip
+    """The beyond-accuracy and diversity metrics of the run's lists: each truth user's run rows
+    only (the truth items it missed are in no list), over the catalog, the item vectors and the
+    users' history of ``about``."""
+    items, vectors, history = about
     ranked = joined.ranked
     starts = np.repeat(joined.offsets[:-1], ranked)
     within = np.arange(len(starts)) - np.repeat(np.cumsum(ranked) - ranked, ranked)
     rows = starts + within  # the first ranked[u] rows of each user u's group
     assert joined.rows is not None and joined.items is not None
-    kept = Run(joined.items, joined.items, np.empty(0), run.where, run.row_name)
-    codes = items.slots(kept, joined.rows[rows])
-    tail = (scoring.tail_share, scoring.tail_ties)
-    listed = listed_catalog(codes, np.asarray(items.ids.to_numpy(zero_copy_only=False)), items.popularity,
-                            name="popularity", tail=tail)  # fmt: skip
     groups = groups_from_offsets(np.concatenate(([0], np.cumsum(ranked))).astype(np.int64), users)
+    listed = similar = None
+    if items is not None:
+        kept = Run(joined.items, joined.items, np.empty(0), run.where, run.row_name)
+        codes = items.slots(kept, joined.rows[rows])
+        tail = (scoring.tail_share, scoring.tail_ties)
+        ids = np.asarray(items.ids.to_numpy(zero_copy_only=False))
+        listed = listed_catalog(codes, ids, items.popularity, name="popularity", tail=tail)
+    if vectors is not None:
+        listed_items = joined.items.take(pa.array(joined.rows[rows])).to_numpy(zero_copy_only=False)
+        similar = Similar(vectors.rows_of(listed_items, run.where), vectors.vectors)
+        if history is not None:
+            past_users, past_items = history.columns()
+            past_rows = vectors.rows_of(past_items.to_numpy(zero_copy_only=False), history.name)
+            offsets, past = history_of(groups, past_users.to_numpy(zero_copy_only=False), past_rows)
+            similar = Similar(similar.rows, vectors.vectors, offsets, past)
     return evaluate_grouped(
-        groups, joined.labels[rows], joined.scores[rows], specs, scoring, parallel=True, items=listed
-    )
+        groups, joined.labels[rows], joined.scores[rows], specs, scoring, parallel=True, items=listed,
+        similar=similar,
+    )  # fmt: skip
 
 
 def run_sources(run: Any) -> list[tuple[str, Any]]:

@@ -51,6 +51,11 @@ class Pairs:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def columns(self) -> tuple[pa.Array, pa.Array]:
+        """The users and the items of the pairs, one row per pair."""
+        n_items = max(len(self.items), 1)
+        return self.users.take(pa.array(self.keys // n_items)), self.items.take(pa.array(self.keys % n_items))
+
     def holds(self, users: pa.Array | pa.ChunkedArray, items: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Whether each row's (user, item) is one of the pairs (bool, one per row)."""
         users, items = _as_ids(users, self.name), _as_ids(items, self.name)

@@ -219,6 +219,15 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "them, are counted",
     )  # fmt: skip
     sub.add_argument(
+        "--item-features", metavar="PATH",
+        help="diversity metrics: one row per item, its id and numeric columns (or one list column), "
+        "compared by cosine",
+    )  # fmt: skip
+    sub.add_argument(
+        "--history", metavar="PATH",
+        help="diversity metrics: (user, item) pairs of what each user had before, e.g. the training data",
+    )  # fmt: skip
+    sub.add_argument(
         "--tail-share", type=float, metavar="SHARE",
         help="long-tail share: the tail is the int(n x SHARE) least popular of the n items (default: "
         f"{DEFAULTS.tail_share}; RecBole: 0.1)",

@@ -36,6 +36,7 @@ from ..metrics.beyond import (
     listing_values,
     shared_catalog,
 )
+from ..metrics.diversity import ItemVectors, Similar, history_of
 from ..metrics.options import GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import CATALOG, NONE, REGISTRY, TIE_CODES, WEIGHTED
 from ..scoring import ModelOptions, check_features, load_scorer, predict
@@ -69,6 +70,8 @@ class Plan:
     popularity_col: str | None = None
     pairs: tuple[tuple[str, int | None], ...] = ()
     exclude: Pairs | None = None  # (user, item) pairs left out of the table before anything is scored
+    vectors: ItemVectors | None = None  # unit item vectors of the diversity metrics
+    history: Pairs | None = None  # each user's past items, for the diversity metrics
 
     @property
     def columns(self) -> list[str]:
@@ -383,6 +386,15 @@ def _score_rows(
         if codes is None:
             codes = groups.take(pd.factorize(raw_items)[0])
         duplicates = duplicates_per_user(groups, codes, parallel)
+    similar = None
+    if plan.vectors is not None and "standard" in plan.protocols:
+        rows = groups.take(plan.vectors.rows_of(raw_items, f"{name}: column {plan.item_col!r}"))
+        similar = Similar(rows, plan.vectors.vectors)
+        if plan.history is not None:
+            past_users, past_items = plan.history.columns()
+            past_rows = plan.vectors.rows_of(past_items.to_numpy(zero_copy_only=False), plan.history.name)
+            offsets, past = history_of(groups, past_users.to_numpy(zero_copy_only=False), past_rows)
+            similar = Similar(rows, plan.vectors.vectors, offsets, past)
     weights = None
     if plan.weights_users:
         weight = plan.gauc_weight
@@ -436,7 +448,7 @@ def _score_rows(
         if "standard" in plan.protocols and pairs:
             result = protocols.standard(
                 groups, label_order, checked, pairs, plan.scoring,
-                items=exposure, user_weights=weights, parallel=parallel,
+                items=exposure, user_weights=weights, similar=similar, parallel=parallel,
             )  # fmt: skip
             evaluated = result.evaluated
             for j, column in enumerate(result.metrics):

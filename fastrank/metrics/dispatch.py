@@ -16,6 +16,7 @@ from ..arrays.checks import check_int
 from ..arrays.columns import check_values, user_at
 from ..arrays.conversion import to_numpy
 from ..arrays.grouping import Groups, group_chunks, group_rows
+from ..arrays.pairs import Pairs
 from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
@@ -137,7 +138,8 @@ def ranking_metrics(
         ``items``). An item without features is refused by name.
     history : pandas.DataFrame or pyarrow.Table, optional
         What each user had before (columns ``user`` and ``item``, e.g. the training
-        interactions), the reference of the serendipity of a list. Its items need features too.
+        interactions), what the diversity metrics compare each list with. Its items need
+        features too.
     parallel : bool
         Run groups on numba's thread pool; pass False inside a caller's own thread pool.
 
@@ -231,8 +233,9 @@ def _similar(items: Any, features: Any, history: Any, groups: Groups, spec: Metr
             raise InputError(
                 f"history: no column {column!r}; give the users' past items as columns user, item"
             )
-    past_rows = vectors.rows_of(past.column("item").to_numpy(zero_copy_only=False), "history")
-    offsets, history_rows = history_of(groups, past.column("user").to_numpy(zero_copy_only=False), past_rows)
+    users, items = Pairs.of(past.column("user"), past.column("item"), "history").columns()  # each pair once
+    past_rows = vectors.rows_of(items.to_numpy(zero_copy_only=False), "history")
+    offsets, history_rows = history_of(groups, users.to_numpy(zero_copy_only=False), past_rows)
     return Similar(rows, vectors.vectors, offsets, history_rows)
 
 

@@ -19,6 +19,7 @@ from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
 from ..errors import InputError
 from .beyond import Catalog
 from .dispatch import evaluate_grouped
+from .diversity import Similar
 from .options import MetricOptions
 from .registry import DEFAULT, MetricSpec
 from .result import RankingResult
@@ -42,15 +43,25 @@ def standard(
     *,
     items: Catalog | None = None,
     user_weights: np.ndarray | None = None,
+    similar: Similar | None = None,
     parallel: bool = True,
 ) -> RankingResult:
     """Per-user metrics at their cutoffs (``pairs`` of name and k), relevance = label, scored as
     ``options`` say; inputs validated and in group order. ``items`` is the catalog of the
-    beyond-accuracy metrics, ``user_weights`` the weights of a weighted mean. ``parallel=False``:
+    beyond-accuracy metrics, ``user_weights`` the weights of a weighted mean, ``similar`` the item
+    vectors of the diversity metrics. ``parallel=False``:
     kernels stay on the calling thread."""
     specs = [MetricSpec(metric, k) for metric, k in pairs]
     return evaluate_grouped(
-        groups, labels, scores, specs, options, parallel=parallel, items=items, user_weights=user_weights
+        groups,
+        labels,
+        scores,
+        specs,
+        options,
+        parallel=parallel,
+        items=items,
+        user_weights=user_weights,
+        similar=similar,
     )
 
 

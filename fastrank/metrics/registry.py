@@ -322,7 +322,7 @@ _REGISTERED = [
            column=kernels.ILD),
     Metric("serendipity", "Serendipity", DIVERSITY, "per user, the mean over the k listed places of "
            "relevance (label >= `threshold`) x (1 - the item's mean cosine similarity to the user's "
-           "`history` items), expected over ties at the cutoff; no value without a history",
+           "`history` items, each once), expected over ties at the cutoff; no value without a history",
            "Microsoft Recommenders' `serendipity` per user (with item features)", cutoff=REQUIRED,
            column=kernels.SERENDIPITY),
     Metric("coverage", "Coverage", CATALOG, "expected share of catalog items listed in at least one "
