@@ -39,6 +39,11 @@ def lists_with_features(draw):
 
 
 def cosine(features, a, b):
+    """Cosine of two items' feature vectors, or with ``features`` a table of interactions (user,
+    item), of their sets of users: users in common / sqrt(users of a x users of b)."""
+    if "user" in features.columns:
+        users = features.drop_duplicates().groupby("item")["user"].apply(set)
+        return len(users[a] & users[b]) / np.sqrt(len(users[a]) * len(users[b]))
     x = features.set_index("item").loc[[a, b]].to_numpy()
     return float(x[0] @ x[1] / np.linalg.norm(x[0]) / np.linalg.norm(x[1]))
 
@@ -119,7 +124,7 @@ def test_a_list_vector_column_equals_numeric_columns_and_scale_does_not_matter()
             {},
             r"item 11 has a feature that is not a",
         ),
-        (None, {}, r"ild@2 compares item vectors; pass item_features="),
+        (None, {}, r"ild@2 compares items; pass item_features= or cooccurrence= \(one of them\)"),
     ],
 )
 def test_bad_item_features_are_refused_in_one_line_naming_the_item(features, kwargs, match):
@@ -185,7 +190,10 @@ def test_the_item_features_and_history_flags_reach_evaluate(tmp_path, capsys):
     table = pd.DataFrame({"user_id": np.repeat(np.arange(12), 6), "video_id": np.tile(np.arange(6), 12)})
     table = table.assign(watch_ratio=rng.integers(0, 3, 72).astype(float), s=rng.random(72))
     features = pd.DataFrame({"video_id": np.arange(6), "a": rng.random(6) + 0.1, "b": rng.random(6)})
-    history = pd.DataFrame({"user_id": rng.integers(0, 12, 20), "video_id": rng.integers(0, 6, 20)})
+    # Every video interacted with at least once: each has a co-occurrence vector.
+    history = pd.DataFrame(
+        {"user_id": rng.integers(0, 12, 26), "video_id": np.r_[np.arange(6), rng.integers(0, 6, 20)]}
+    )
     for name, frame in (("t", table), ("f", features), ("h", history)):
         frame.to_parquet(tmp_path / f"{name}.parquet")
     args = ["evaluate", tmp_path / "t.parquet", "--scores", "s", "--metrics", "ild@3", "serendipity@3"]
@@ -202,5 +210,32 @@ def test_the_item_features_and_history_flags_reach_evaluate(tmp_path, capsys):
     want = fastrank.evaluate(table, scores="s", metrics=["ild@3", "serendipity@3"], item_features=features,
                              history=history)  # fmt: skip
     assert [row["mean"] for row in json.loads(out)] == want.summary["mean"].tolist()
+    code, out, err = in_process(
+        capsys, *args, "--cooccurrence", tmp_path / "h.parquet", "--history", tmp_path / "h.parquet", "--json"
+    )
+    assert code == 0, err
+    by_cooccurrence = fastrank.evaluate(table, scores="s", metrics=["ild@3", "serendipity@3"],
+                                        cooccurrence=history, history=history)  # fmt: skip
+    assert [row["mean"] for row in json.loads(out)] == by_cooccurrence.summary["mean"].tolist()
     line = refused(capsys, *args, "--item-features", tmp_path / "f.parquet")
     assert line.endswith("serendipity compares each list with the user's history; pass --history"), line
+
+
+@given(lists_with_features(), st.sampled_from([2, 4]), st.sampled_from(["average", "optimistic"]))
+def test_cooccurrence_similarity_equals_the_cosine_of_the_items_users(data, k, ties):
+    frame, features, history = data
+    rng = np.random.default_rng(len(frame))
+    ids = features["item"].to_numpy()
+    # Interactions where every item has a user (so that every item has a co-occurrence vector).
+    users = np.concatenate([np.arange(len(ids)) % 4, rng.integers(0, 6, 20)])
+    interactions = pd.DataFrame(
+        {"user": users, "item": np.concatenate([ids, ids[rng.integers(0, len(ids), 20)]])}
+    )
+    metrics = [f"ils@{k}", f"serendipity@{k}"]
+    result = fastrank.ranking_metrics(
+        frame.user, frame.label, frame.score, metrics, items=frame.item, cooccurrence=interactions,
+        history=history, ties=ties, min_items=1,
+    )  # fmt: skip
+    want = reference(frame, interactions, history, k, ties).reindex(result.users)
+    np.testing.assert_allclose(result[f"ils@{k}"], want["ils"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(result[f"serendipity@{k}"], want["serendipity"], rtol=1e-12, atol=1e-12)

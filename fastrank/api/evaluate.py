@@ -51,6 +51,7 @@ def evaluate(
     exclude: Any = None,
     item_features: Any = None,
     history: Any = None,
+    cooccurrence: Any = None,
     protocol: str | Sequence[str] = "standard",
     min_items: int = DEFAULTS.min_items,
     batch_size: int = MODEL_DEFAULTS.batch_size,
@@ -131,6 +132,10 @@ def evaluate(
     history : path or table, optional
         (user, item) pairs of what each user had before (``user_col``, ``item_col``; typically
         the training interactions), what the diversity metrics compare each list with.
+    cooccurrence : path or table, optional
+        Instead of ``item_features``: (user, item) interactions (``user_col``, ``item_col``;
+        e.g. the training data) whose co-occurrence makes the item similarity: the cosine of two
+        items' sets of users (Microsoft Recommenders' cosine co-occurrence).
     protocol : {"standard", "notebook"} or a sequence of them
         ``standard``: per-user ``metrics`` at each k, relevance = label. ``notebook``: the KuaiRec
         notebook's item-id-as-gain NDCG (k = 10, users with >= 5 rows), for migrating users only.

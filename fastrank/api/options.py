@@ -28,7 +28,7 @@ from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..kernels import SERENDIPITY
 from ..metrics import protocols
-from ..metrics.diversity import ItemVectors, item_vectors
+from ..metrics.diversity import ItemVectors, cooccurrence_vectors, item_vectors
 from ..metrics.options import DEFAULT_K, DEFAULTS, GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import (
     DEFAULT,
@@ -72,6 +72,7 @@ class Options:
     exclude: Any = None
     item_features: Any = None
     history: Any = None
+    cooccurrence: Any = None
     protocol: str | Sequence[str] = "standard"
     min_items: int = DEFAULTS.min_items
     batch_size: int = MODEL_DEFAULTS.batch_size
@@ -240,7 +241,7 @@ def read_similarity(o: Any, metrics: list[Any]) -> tuple[ItemVectors | None, Pai
     """The item vectors (``o.item_features``) and the users' history (``o.history``) of the
     diversity metrics among ``metrics``; refused without them, or given without such a metric."""
     diverse = [metric for metric in metrics if metric.needs_features]
-    for option in ("item_features", "history"):
+    for option in ("item_features", "history", "cooccurrence"):
         if getattr(o, option) is not None and not diverse:
             raise InputError(
                 f"{option}= is for the diversity metrics ({', '.join(names(lambda m: m.needs_features))}); "
@@ -250,11 +251,18 @@ def read_similarity(o: Any, metrics: list[Any]) -> tuple[ItemVectors | None, Pai
         return None, None
     if not o.item_col:
         raise InputError(f"metrics: {diverse[0].name} needs an item column (item_col=)")
-    if o.item_features is None:
-        raise InputError(f"metrics: {diverse[0].name} compares item vectors; pass item_features=")
-    source = TableSource(o.item_features, delimiter=o.delimiter)
-    name = source.name if source.path is not None else "item_features"
-    vectors = item_vectors(source.read(source.column_names), o.item_col, name)
+    if (o.item_features is None) == (o.cooccurrence is None):
+        raise InputError(
+            f"metrics: {diverse[0].name} compares items; pass item_features= or cooccurrence= (one of them)"
+        )
+    if o.item_features is not None:
+        source = TableSource(o.item_features, delimiter=o.delimiter)
+        name = source.name if source.path is not None else "item_features"
+        vectors = item_vectors(source.read(source.column_names), o.item_col, name)
+    else:
+        pairs = read_pairs(o.cooccurrence, o.user_col, o.item_col, delimiter=o.delimiter, role="cooccurrence")
+        users, items = (ids.to_numpy(zero_copy_only=False) for ids in pairs.columns())
+        vectors = cooccurrence_vectors(users, items, pairs.name)
     history = None
     if o.history is not None:
         history = read_pairs(o.history, o.user_col, o.item_col, delimiter=o.delimiter, role="history")
@@ -347,6 +355,7 @@ class RunOptions:
     exclude: Any = None
     item_features: Any = None
     history: Any = None
+    cooccurrence: Any = None
     map_denominator: str = "min"
     empty_run: str = "zero"
     depth: int | None = None

@@ -37,7 +37,7 @@ from ..inputs.pairs import read_pairs
 from ..inputs.registry import run_format
 from ..metrics.beyond import listed_catalog
 from ..metrics.dispatch import evaluate_grouped
-from ..metrics.diversity import ItemVectors, Similar, history_of
+from ..metrics.diversity import ItemVectors, Similar
 from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
 from ..metrics.registry import DEFAULT, JUDGED, MetricSpec
 from ..metrics.result import RankingResult
@@ -70,6 +70,7 @@ def evaluate_run(
     exclude: Any = None,
     item_features: Any = None,
     history: Any = None,
+    cooccurrence: Any = None,
     map_denominator: str = "min",
     empty_run: str = "zero",
     depth: int | None = None,
@@ -129,9 +130,9 @@ def evaluate_run(
         removed from every run before anything is ranked or cut, so a model is not credited nor
         blamed for re-recommending what a user already has; the rows removed are counted in a
         note per run, and so are truth rows among the pairs (a leak between train and test).
-    item_features, history : path or table, optional
-        The item vectors and the users' past items of the diversity metrics, as
-        :func:`fastrank.evaluate`.
+    item_features, history, cooccurrence : path or table, optional
+        The item vectors (or the interactions whose co-occurrence gives them) and the users'
+        past items of the diversity metrics, as :func:`fastrank.evaluate`.
     map_denominator : {"min", "relevant"}
         AP@k divided by ``min(k, relevant items)`` (fastrank's default, as for tables) or by the
         user's relevant items (trec_eval's ``map_cut``, ranx).
@@ -273,12 +274,7 @@ def _listed(
         listed = listed_catalog(codes, ids, items.popularity, name="popularity", tail=tail)
     if vectors is not None:
         listed_items = joined.items.take(pa.array(joined.rows[rows])).to_numpy(zero_copy_only=False)
-        similar = Similar(vectors.rows_of(listed_items, run.where), vectors.vectors)
-        if history is not None:
-            past_users, past_items = history.columns()
-            past_rows = vectors.rows_of(past_items.to_numpy(zero_copy_only=False), history.name)
-            offsets, past = history_of(groups, past_users.to_numpy(zero_copy_only=False), past_rows)
-            similar = Similar(similar.rows, vectors.vectors, offsets, past)
+        similar = Similar.of(groups, vectors.rows_of(listed_items, run.where), vectors, history)
     return evaluate_grouped(
         groups, joined.labels[rows], joined.scores[rows], specs, scoring, parallel=True, items=listed,
         similar=similar,

@@ -224,6 +224,11 @@ def _add_inputs(sub: argparse.ArgumentParser) -> None:
         "compared by cosine",
     )  # fmt: skip
     sub.add_argument(
+        "--cooccurrence", metavar="PATH",
+        help="diversity metrics, instead of --item-features: (user, item) interactions whose co-occurrence "
+        "gives the item similarity (cosine of the items' sets of users)",
+    )  # fmt: skip
+    sub.add_argument(
         "--history", metavar="PATH",
         help="diversity metrics: (user, item) pairs of what each user had before, e.g. the training data",
     )  # fmt: skip

@@ -101,8 +101,8 @@ def _given(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
 
 
 _SHARED = ("k", "metrics", "threshold", "ties", "gain", "max_grade", "tail_share", "tail_ties",
-           "popularity_col", "exclude", "item_features", "history", "user_col", "item_col", "label_col",
-           "delimiter", "input_format")  # fmt: skip
+           "popularity_col", "exclude", "item_features", "history", "cooccurrence", "user_col", "item_col",
+           "label_col", "delimiter", "input_format")  # fmt: skip
 
 
 def run_options(args: argparse.Namespace) -> tuple[Any, RunOptions]:

@@ -36,7 +36,7 @@ from ..metrics.beyond import (
     listing_values,
     shared_catalog,
 )
-from ..metrics.diversity import ItemVectors, Similar, history_of
+from ..metrics.diversity import ItemVectors, Similar
 from ..metrics.options import GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import CATALOG, NONE, REGISTRY, TIE_CODES, WEIGHTED
 from ..scoring import ModelOptions, check_features, load_scorer, predict
@@ -389,12 +389,7 @@ def _score_rows(
     similar = None
     if plan.vectors is not None and "standard" in plan.protocols:
         rows = groups.take(plan.vectors.rows_of(raw_items, f"{name}: column {plan.item_col!r}"))
-        similar = Similar(rows, plan.vectors.vectors)
-        if plan.history is not None:
-            past_users, past_items = plan.history.columns()
-            past_rows = plan.vectors.rows_of(past_items.to_numpy(zero_copy_only=False), plan.history.name)
-            offsets, past = history_of(groups, past_users.to_numpy(zero_copy_only=False), past_rows)
-            similar = Similar(rows, plan.vectors.vectors, offsets, past)
+        similar = Similar.of(groups, rows, plan.vectors, plan.history)
     weights = None
     if plan.weights_users:
         weight = plan.gauc_weight

@@ -8,7 +8,16 @@ callers split the work into chunks and run them on threads (:mod:`fastrank.array
 from .cascade import grouped_err
 from .checks import count_outside
 from .classes import grouped_class_metrics
-from .diversity import ILD, ILS, SERENDIPITY, history_sums, list_serendipity, list_similarity
+from .diversity import (
+    ILD,
+    ILS,
+    SERENDIPITY,
+    history_sums,
+    list_serendipity,
+    list_serendipity_sparse,
+    list_similarity,
+    list_similarity_sparse,
+)
 from .errors import ABSOLUTE, LOG, SQUARED, grouped_errors
 from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, grouped_listed, value_range
 from .grouped import grouped_metrics
@@ -76,7 +85,9 @@ __all__ = [
     "in_rank_order",
     "key_changes",
     "list_serendipity",
+    "list_serendipity_sparse",
     "list_similarity",
+    "list_similarity_sparse",
     "match_texts",
     "match_truth",
     "order_asc_by_pair",

@@ -103,3 +103,94 @@ def list_serendipity(first, stop, entries, slots, p, relevant, places, vectors, 
                 dot += vectors[row, c] * history[u, c]
             total += p[e] * (1.0 - dot / history_sizes[u])
         out[u] = total / m
+
+
+@jit
+def _add_sparse(row, sparse, into, touched, mark, n_touched):
+    """``into += vector row`` of the CSR ``sparse``, recording columns not touched before (``mark``);
+    the new count of touched columns."""
+    indptr, indices, values = sparse
+    for e in range(indptr[row], indptr[row + 1]):
+        c = indices[e]
+        if mark[c] == 0:
+            mark[c] = 1
+            touched[n_touched] = c
+            n_touched += 1
+        into[c] += values[e]
+    return n_touched
+
+
+@jit
+def list_similarity_sparse(first, stop, entries, slots, p, places, sparse, scratch, out):
+    """:func:`list_similarity` over sparse unit vectors ``sparse = (indptr, indices, values)``
+    (CSR rows, e.g. an item's users in co-occurrence). ``scratch``: two zeroed float64 arrays and
+    a zeroed int8 mark array of the vectors' width, and an int64 array as wide for the touched
+    columns. Cost per user: the nonzeros of its listed items."""
+    sure, tied, mark, touched = scratch
+    for u in range(first, stop):
+        m = places[u]
+        if m < 2:
+            out[u] = math.nan
+            continue
+        n_sure = 0
+        n_tied = 0
+        n_touched = 0
+        for e in range(entries[u], entries[u + 1]):
+            if p[e] == 1.0:
+                n_sure += 1
+                n_touched = _add_sparse(slots[e], sparse, sure, touched, mark, n_touched)
+            else:
+                n_tied += 1
+                n_touched = _add_sparse(slots[e], sparse, tied, touched, mark, n_touched)
+        sure_sq = 0.0
+        tied_sq = 0.0
+        cross = 0.0
+        for t_i in range(n_touched):
+            c = touched[t_i]
+            sure_sq += sure[c] * sure[c]
+            tied_sq += tied[c] * tied[c]
+            cross += sure[c] * tied[c]
+            sure[c] = 0.0
+            tied[c] = 0.0
+            mark[c] = 0
+        total = (sure_sq - n_sure) / 2.0
+        if n_tied:
+            t = m - n_sure
+            total += t / n_tied * cross
+            if n_tied > 1:
+                total += t * (t - 1.0) / (n_tied * (n_tied - 1.0)) * (tied_sq - n_tied) / 2.0
+        out[u] = total / (m * (m - 1) / 2.0)
+
+
+@jit
+def list_serendipity_sparse(
+    first, stop, entries, slots, p, relevant, places, sparse, history_offsets, history_rows, scratch, out
+):
+    """:func:`list_serendipity` over sparse unit vectors (see :func:`list_similarity_sparse`;
+    ``scratch``: a zeroed float64 array, a zeroed int8 mark array and an int64 array of the
+    vectors' width): each user's history vector summed, then dotted with each relevant listed
+    item's."""
+    indptr, indices, values = sparse
+    summed, mark, touched = scratch
+    for u in range(first, stop):
+        m = places[u]
+        n_history = history_offsets[u + 1] - history_offsets[u]
+        if m < 1 or n_history == 0:
+            out[u] = math.nan
+            continue
+        n_touched = 0
+        for h in range(history_offsets[u], history_offsets[u + 1]):
+            n_touched = _add_sparse(history_rows[h], sparse, summed, touched, mark, n_touched)
+        total = 0.0
+        for e in range(entries[u], entries[u + 1]):
+            if relevant[e] == 0.0:
+                continue
+            row = slots[e]
+            dot = 0.0
+            for j in range(indptr[row], indptr[row + 1]):
+                dot += values[j] * summed[indices[j]]
+            total += p[e] * (1.0 - dot / n_history)
+        for t_i in range(n_touched):
+            summed[touched[t_i]] = 0.0
+            mark[touched[t_i]] = 0
+        out[u] = total / m

@@ -21,7 +21,7 @@ from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
-from .diversity import Similar, diversity_metrics, history_of, item_vectors
+from .diversity import Similar, cooccurrence_vectors, diversity_metrics, item_vectors
 from .errors import error_metrics
 from .interpolated import interpolated_precision
 from .judged import judged_metrics
@@ -78,6 +78,7 @@ def ranking_metrics(
     tail_ties: str = DEFAULTS.tail_ties,
     item_features: Any = None,
     history: Any = None,
+    cooccurrence: Any = None,
     parallel: bool = True,
 ) -> RankingResult:
     """Per-user ranking metrics of ``scores`` against ``labels``, all users in one compiled pass.
@@ -140,6 +141,10 @@ def ranking_metrics(
         What each user had before (columns ``user`` and ``item``, e.g. the training
         interactions), what the diversity metrics compare each list with. Its items need
         features too.
+    cooccurrence : pandas.DataFrame or pyarrow.Table, optional
+        Instead of ``item_features``: interactions (columns ``user`` and ``item``, e.g. the
+        training data) whose co-occurrence makes the item similarity, the cosine of two items'
+        sets of users (Microsoft Recommenders' cosine co-occurrence); each pair counts once.
     parallel : bool
         Run groups on numba's thread pool; pass False inside a caller's own thread pool.
 
@@ -197,9 +202,8 @@ def ranking_metrics(
     )
     similar = None
     if any(spec.metric.needs_features for spec in specs):
-        similar = _similar(
-            items, item_features, history, groups, next(s for s in specs if s.metric.needs_features)
-        )
+        spec = next(s for s in specs if s.metric.needs_features)
+        similar = _similar(items, (item_features, cooccurrence), history, groups, spec)
     user_weights = None
     if any(spec.metric.family == WEIGHTED for spec in specs):
         relevant = groups.take(label_array) >= options.threshold
@@ -217,26 +221,34 @@ def ranking_metrics(
     )
 
 
-def _similar(items: Any, features: Any, history: Any, groups: Groups, spec: MetricSpec) -> Similar:
-    """The diversity family's inputs of :func:`ranking_metrics` (``spec``: one that needs them),
-    checked."""
-    if features is None:
-        raise InputError(f"metrics: {spec} compares item vectors; pass item_features=")
-    table = _as_table(features, "item_features")
-    vectors = item_vectors(table, "item", "item_features")
+def _similar(items: Any, sources: tuple[Any, Any], history: Any, groups: Groups, spec: MetricSpec) -> Similar:
+    """The diversity family's inputs of :func:`ranking_metrics` (``sources``: item features and
+    co-occurrence interactions, one of them; ``spec``: a metric that needs them), checked."""
+    features, cooccurrence = sources
+    if (features is None) == (cooccurrence is None):
+        raise InputError(
+            f"metrics: {spec} compares items; pass item_features= or cooccurrence= (one of them)"
+        )
+    if features is not None:
+        vectors = item_vectors(_as_table(features, "item_features"), "item", "item_features")
+    else:
+        users, items_seen = _user_item_pairs(cooccurrence, "cooccurrence").columns()
+        vectors = cooccurrence_vectors(
+            users.to_numpy(zero_copy_only=False), items_seen.to_numpy(zero_copy_only=False), "cooccurrence"
+        )
     rows = groups.take(vectors.rows_of(to_numpy(items, "items"), "items"))
-    if history is None:
-        return Similar(rows, vectors.vectors)
-    past = _as_table(history, "history")
+    return Similar.of(
+        groups, rows, vectors, None if history is None else _user_item_pairs(history, "history")
+    )
+
+
+def _user_item_pairs(data: Any, name: str) -> Pairs:
+    """The (user, item) pairs of a table with columns ``user`` and ``item``, each once."""
+    table = _as_table(data, name)
     for column in ("user", "item"):
-        if column not in past.column_names:
-            raise InputError(
-                f"history: no column {column!r}; give the users' past items as columns user, item"
-            )
-    users, items = Pairs.of(past.column("user"), past.column("item"), "history").columns()  # each pair once
-    past_rows = vectors.rows_of(items.to_numpy(zero_copy_only=False), "history")
-    offsets, history_rows = history_of(groups, users.to_numpy(zero_copy_only=False), past_rows)
-    return Similar(rows, vectors.vectors, offsets, history_rows)
+        if column not in table.column_names:
+            raise InputError(f"{name}: no column {column!r}; give (user, item) pairs as columns user, item")
+    return Pairs.of(table.column("user"), table.column("item"), name)
 
 
 def _as_table(data: Any, name: str) -> pa.Table:

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from .. import kernels
 from ..arrays.grouping import Groups, group_chunks
+from ..arrays.pairs import Pairs
 from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 
@@ -33,12 +34,15 @@ def _shown(item: Any) -> Any:
 
 @dataclass(frozen=True)
 class ItemVectors:
-    """Unit feature vectors of items: ``vectors[i]`` is item ``ids[i]``'s, scaled to length 1
-    (cosine similarity is then a dot product); ``name`` says where they come from."""
+    """Unit feature vectors of items: row i is item ``ids[i]``'s, scaled to length 1 (cosine
+    similarity is then a dot product), dense (``vectors``) or as CSR rows (``sparse``: indptr,
+    indices, values; ``width`` columns); ``name`` says where they come from."""
 
     ids: np.ndarray
-    vectors: np.ndarray
+    vectors: Any
     name: str
+    sparse: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    width: int = 0
 
     def rows_of(self, items: Any, where: str) -> np.ndarray:
         """The vector row of each of ``items``; an item without features is refused by name."""
@@ -95,16 +99,45 @@ def item_vectors(table: pa.Table, item_col: str, name: str) -> ItemVectors:
     return ItemVectors(ids, vectors / norms[:, None], name)
 
 
+def cooccurrence_vectors(users: Any, items: Any, name: str) -> ItemVectors:
+    """Each item's vector of co-occurrence: over the users of the interactions (``users``,
+    ``items``: one pair per row, each pair once), 1 for those who interacted with it, scaled to
+    length 1; so the cosine of two items is their users in common over the geometric mean of
+    their users (Microsoft Recommenders' cosine co-occurrence similarity)."""
+    user_codes, user_ids = pd.factorize(np.asarray(users))
+    item_codes, item_ids = pd.factorize(np.asarray(items))
+    order = np.argsort(item_codes, kind="stable")
+    counts = np.bincount(item_codes, minlength=len(item_ids))
+    indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    values = np.repeat(1.0 / np.sqrt(counts), counts)
+    sparse = (indptr, user_codes[order].astype(np.int64), values)
+    return ItemVectors(np.asarray(item_ids), None, name, sparse, len(user_ids))
+
+
 @dataclass(frozen=True)
 class Similar:
     """What the diversity family needs beside the scores: each row's vector row (group order),
-    the vectors, and per user the vector rows of its history (``history_offsets`` over
+    the vectors (an :class:`ItemVectors`' dense ``vectors`` or its ``sparse`` rows and
+    ``width``), and per user the vector rows of its history (``history_offsets`` over
     ``history_rows``; None without a history)."""
 
     rows: np.ndarray
-    vectors: np.ndarray
+    vectors: Any
     history_offsets: np.ndarray | None = None
     history_rows: np.ndarray | None = None
+    sparse: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    width: int = 0
+
+    @classmethod
+    def of(cls, groups: Groups, rows: np.ndarray, vectors: ItemVectors, history: Pairs | None) -> Similar:
+        """The vector ``rows`` of ``groups``' rows (group order) over ``vectors``, with each user's
+        ``history`` pairs (None: no history), whose items need vectors too."""
+        if history is None:
+            return cls(rows, vectors.vectors, sparse=vectors.sparse, width=vectors.width)
+        users, items = history.columns()
+        past_rows = vectors.rows_of(items.to_numpy(zero_copy_only=False), history.name)
+        offsets, past = history_of(groups, users.to_numpy(zero_copy_only=False), past_rows)
+        return cls(rows, vectors.vectors, offsets, past, vectors.sparse, vectors.width)
 
 
 def history_of(groups: Groups, users: Any, item_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,16 +175,18 @@ def diversity_metrics(
         np.concatenate(([0], np.cumsum(np.bincount(user, minlength=groups.n_groups)))).astype(np.int64)
     )
     slots, p, places = frozen(similar.rows[rows]), frozen(probability[rows]), frozen(places)
-    vectors = frozen(np.ascontiguousarray(similar.vectors))
     out = np.full((groups.n_groups, 3), np.nan)
+    if similar.sparse is not None:
+        return _sparse_metrics(similar, (entries, slots, p, places), labels[rows] >= threshold, columns,
+                               bounds, parallel, out)  # fmt: skip
+    vectors = frozen(np.ascontiguousarray(similar.vectors))
     if ILS in columns or ILD in columns:
         ils = np.empty(groups.n_groups)
         listed = (entries, slots, p, places, vectors)
         run_chunks(lambda first, stop: kernels.list_similarity(first, stop, *listed, ils), bounds, parallel)
         out[:, ILS], out[:, ILD] = ils, 1.0 - ils
     if SERENDIPITY in columns:
-        if similar.history_offsets is None:
-            raise InputError("metrics: serendipity compares each list with the user's history; pass history=")
+        _need_history(similar)
         history = np.empty((groups.n_groups, vectors.shape[1]))
         hist_offsets, hist_rows = frozen(similar.history_offsets), frozen(similar.history_rows)
         run_chunks(
@@ -168,5 +203,46 @@ def diversity_metrics(
             ),
             bounds, parallel,
         )  # fmt: skip
+        out[:, SERENDIPITY] = seren
+    return out
+
+
+def _need_history(similar: Similar) -> None:
+    if similar.history_offsets is None:
+        raise InputError("metrics: serendipity compares each list with the user's history; pass history=")
+
+
+def _sparse_metrics(
+    similar: Similar, listed: tuple[np.ndarray, ...], relevant: np.ndarray, columns: Sequence[int],
+    bounds: np.ndarray, parallel: bool, out: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """:func:`diversity_metrics`' columns over sparse vectors, scratch of the vectors' width per
+    chunk of users (zeroed again by the kernels after each user)."""
+    sparse = tuple(frozen(np.ascontiguousarray(a)) for a in similar.sparse)
+    width, n_users = max(similar.width, 1), len(out)
+    listed = tuple(frozen(a) for a in listed)
+    if ILS in columns or ILD in columns:
+        ils = np.empty(n_users)
+
+        def similarity(first: int, stop: int) -> None:
+            scratch = (np.zeros(width), np.zeros(width), np.zeros(width, np.int8), np.empty(width, np.int64))
+            kernels.list_similarity_sparse(first, stop, *listed, sparse, scratch, ils)
+
+        run_chunks(similarity, bounds, parallel)
+        out[:, ILS], out[:, ILD] = ils, 1.0 - ils
+    if SERENDIPITY in columns:
+        _need_history(similar)
+        seren = np.empty(n_users)
+        entries, slots, p, places = listed
+        past = (frozen(similar.history_offsets), frozen(similar.history_rows))
+        flags = frozen(relevant.astype(np.float64))
+
+        def serendipity(first: int, stop: int) -> None:
+            scratch = (np.zeros(width), np.zeros(width, np.int8), np.empty(width, np.int64))
+            kernels.list_serendipity_sparse(
+                first, stop, entries, slots, p, flags, places, sparse, *past, scratch, seren
+            )
+
+        run_chunks(serendipity, bounds, parallel)
         out[:, SERENDIPITY] = seren
     return out
