@@ -32,17 +32,18 @@ class Items:
     name: str
 
     def slots(self, run: Run, rows: np.ndarray) -> np.ndarray:
-        """The catalog index of the items of ``run``'s ``rows``; an item outside the catalog is
-        refused, naming it and its row."""
-        codes = index_in(run.items, self.ids)
+        """The catalog index of the items of ``run``'s ``rows`` (only those are looked up); an
+        item outside the catalog is refused, naming it and its row."""
+        ids = run.items.take(pa.array(rows, pa.int64()))
+        codes = index_in(ids, self.ids)
         outside = np.flatnonzero(codes < 0)
         if outside.size:
-            row = int(outside[0])
+            row = int(rows[outside[0]])
             raise InputError(
                 f"{run.where}: item {run.items[row].as_py()!r} at {run.row_name(row)} is not in the catalog "
                 f"({self.name}); give a catalog that holds every recommended item"
             )
-        return codes[rows]
+        return codes
 
 
 def run_items(runs: Sequence[Run], truth: Truth, o: RunOptions, notes: list[str]) -> Items:

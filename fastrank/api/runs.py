@@ -35,12 +35,11 @@ from ..inputs.columns import RUN, RUN_SCORE
 from ..inputs.formats import STDIN, Opened, open_input, shown
 from ..inputs.pairs import read_pairs
 from ..inputs.registry import run_format
-from ..metrics.beyond import listed_catalog
+from ..metrics.beyond import listed, listed_catalog, listing_values
 from ..metrics.dispatch import evaluate_grouped
-from ..metrics.diversity import ItemVectors, Similar
+from ..metrics.diversity import ItemVectors, Similar, diversity_metrics
 from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
-from ..metrics.registry import DEFAULT, JUDGED, MetricSpec
-from ..metrics.result import RankingResult
+from ..metrics.registry import CATALOG, DEFAULT, JUDGED, TIE_CODES, MetricSpec
 from .catalog import Items, run_items
 from .join import Joined, Run, join, kept_rows, prepare_truth, read_run, truth_pairs
 from .options import RunOptions, check_run, read_similarity
@@ -225,13 +224,13 @@ def evaluate_run_options(run: Any, truth: Any, options: RunOptions) -> Evaluatio
             for j, spec in enumerate(ranking):
                 values["standard", spec.name, spec.k, name] = result.values[:, j]
         if listing:
-            listed = _listed(joined, run, (items, vectors, history), listing, scoring, prepared.users)
-            for j, spec in enumerate(listing):
-                key = ("standard", spec.name, spec.k, name)
-                if str(spec) in listed.overall:
-                    overall[key] = (listed.overall[str(spec)], listed.evaluated[str(spec)])
-                else:
-                    values[key] = listed.values[:, j]
+            per_user, whole = listed_metrics(
+                joined, run, (items, vectors, history), listing, scoring, prepared.users
+            )
+            for spec, column in per_user.items():
+                values["standard", spec.name, spec.k, name] = column
+            for spec, value in whole.items():
+                overall["standard", spec.name, spec.k, name] = value
         timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - clock
         n_rows += len(run.users)
     scored = Scored(prepared.users, prepared.sizes, None, values, n_rows, overall=overall)
@@ -251,34 +250,63 @@ def _without(run: Run, excluded: Pairs, notes: list[str]) -> Run:
     return run
 
 
-def _listed(
+class _LazyRows:
+    """The vector rows of a run's listed rows, looked up only for the rows asked for."""
+
+    def __init__(self, joined: Joined, run: Run, vectors: ItemVectors) -> None:
+        self.joined, self.run, self.vectors = joined, run, vectors
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        assert self.joined.items is not None and self.joined.rows is not None
+        ids = self.joined.items.take(pa.array(self.joined.rows[rows], pa.int64()))
+        return self.vectors.rows_of(ids.to_numpy(zero_copy_only=False), self.run.where)
+
+
+def listed_metrics(
     joined: Joined, run: Run, about: tuple[Items | None, ItemVectors | None, Pairs | None],
     specs: list[MetricSpec], scoring: MetricOptions, users: np.ndarray,
-) -> RankingResult:  # fmt: skip
-    """The beyond-accuracy and diversity metrics of the run's lists: each truth user's run rows
-    only (the truth items it missed are in no list), over the catalog, the item vectors and the
-    users' history of ``about``."""
+) -> tuple[dict[MetricSpec, np.ndarray], dict[MetricSpec, tuple[float, int]]]:  # fmt: skip
+    """The beyond-accuracy and diversity metrics of the run's lists (per-user values; catalog-wide
+    values and the users whose list counted): each truth user's run rows only (the truth items it
+    missed are in no list), over the catalog, the item vectors and the users' history of
+    ``about``. Item ids are looked up for the listed rows only."""
     items, vectors, history = about
-    ranked = joined.ranked
-    starts = np.repeat(joined.offsets[:-1], ranked)
-    within = np.arange(len(starts)) - np.repeat(np.cumsum(ranked) - ranked, ranked)
-    rows = starts + within  # the first ranked[u] rows of each user u's group
     assert joined.rows is not None and joined.items is not None
-    groups = groups_from_offsets(np.concatenate(([0], np.cumsum(ranked))).astype(np.int64), users)
-    listed = similar = None
-    if items is not None:
-        kept = Run(joined.items, joined.items, np.empty(0), run.where, run.row_name)
-        codes = items.slots(kept, joined.rows[rows])
-        tail = (scoring.tail_share, scoring.tail_ties)
-        ids = np.asarray(items.ids.to_numpy(zero_copy_only=False))
-        listed = listed_catalog(codes, ids, items.popularity, name="popularity", tail=tail)
-    if vectors is not None:
-        listed_items = joined.items.take(pa.array(joined.rows[rows])).to_numpy(zero_copy_only=False)
-        similar = Similar.of(groups, vectors.rows_of(listed_items, run.where), vectors, history)
-    return evaluate_grouped(
-        groups, joined.labels[rows], joined.scores[rows], specs, scoring, parallel=True, items=listed,
-        similar=similar,
-    )  # fmt: skip
+    groups = groups_from_offsets(joined.offsets, users)
+    kept = Run(joined.items, joined.items, np.empty(0), run.where, run.row_name)
+    tie = TIE_CODES[scoring.ties]
+    per_user: dict[MetricSpec, np.ndarray] = {}
+    overall: dict[MetricSpec, tuple[float, int]] = {}
+    for k in dict.fromkeys(int(spec.k) for spec in specs if spec.k is not None):
+        exposure = [spec for spec in specs if spec.k == k and spec.metric.needs_items]
+        if exposure and items is not None:
+            ids = np.asarray(items.ids.to_numpy(zero_copy_only=False))
+            tail = (scoring.tail_share, scoring.tail_ties)
+            catalog = listed_catalog(
+                np.empty(0, np.int64), ids, items.popularity, name="popularity", tail=tail
+            )
+            values, listing = listed(
+                groups, joined.labels, joined.scores, catalog, k, tie=tie, min_items=1, parallel=True,
+                columns=[spec.metric.column for spec in exposure], ranked=joined.ranked,
+                slots_of=lambda rows: items.slots(kept, joined.rows[rows]),
+            )  # fmt: skip
+            whole = listing_values(listing, catalog)
+            listed_users = int(np.count_nonzero(listing.counts))
+            for spec in exposure:
+                if spec.metric.family == CATALOG:
+                    overall[spec] = (whole[spec.name], listed_users)
+                else:
+                    per_user[spec] = values[:, spec.metric.column]
+        diverse = [spec for spec in specs if spec.k == k and spec.metric.needs_features]
+        if diverse and vectors is not None:
+            similar = Similar.of(groups, _LazyRows(joined, run, vectors), vectors, history)
+            values = diversity_metrics(
+                groups, joined.labels, joined.scores, similar, k, tie=tie, min_items=1,
+                columns=[spec.metric.column for spec in diverse], threshold=scoring.threshold, parallel=True,
+                ranked=joined.ranked,
+            )  # fmt: skip
+            per_user.update({spec: values[:, spec.metric.column] for spec in diverse})
+    return per_user, overall
 
 
 def run_sources(run: Any) -> list[tuple[str, Any]]:

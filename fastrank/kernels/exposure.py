@@ -110,17 +110,20 @@ def grouped_exposure(
 
 
 @jit
-def grouped_listed(first, stop, offsets, data, k, tie, min_items, max_items, listed, slots):
-    """Each row's probability of being in its group's top ``k`` (groups ``first:stop``, ``data``
-    being ``(labels, scores)``): ``listed[i]`` (zeroed by the caller) as :func:`grouped_exposure`
-    credits it, 1.0 for a row surely listed; ``slots[g]`` the ``min(k, n)`` places of group g's
-    list, 0 for a group with fewer than ``min_items`` rows (or none), which lists nothing."""
+def grouped_listed(first, stop, bounds, data, k, tie, min_items, max_items, listed, slots):
+    """Each row's probability of being in its group's top ``k`` (groups ``first:stop``, group g
+    being rows ``starts[g]:ends[g]`` of ``bounds = (starts, ends)``, ``data`` ``(labels, scores)``):
+    ``listed[i]`` (zeroed by the caller) as :func:`grouped_exposure` credits it, 1.0 for a row
+    surely listed; ``slots[g]`` the ``min(k, n)`` places of group g's list, 0 for a group with
+    fewer than ``min_items`` rows (or none), which lists nothing. Rows past a group's end (a
+    run's truth items it missed) are never listed."""
+    starts, ends = bounds
     labels, scores = data
     top = np.empty(min(k, max_items) + 1, np.int64)
     block_max = np.empty((max_items + BLOCK - 1) // BLOCK, np.float64)
     for g in range(first, stop):
-        lo = offsets[g]
-        hi = offsets[g + 1]
+        lo = starts[g]
+        hi = ends[g]
         n = hi - lo
         if n < min_items or n == 0:
             slots[g] = 0

@@ -264,27 +264,57 @@ def concat_listings(parts: Sequence[Listing]) -> Listing:
     )
 
 
-def listed(
-    groups: Groups, labels: np.ndarray, scores: np.ndarray, items: Catalog, k: int, *, tie: int,
-    min_items: int, parallel: bool, columns: Sequence[int] = (),
-) -> tuple[np.ndarray, Listing]:  # fmt: skip
-    """:func:`exposure_metrics` for part of the users, over a catalog shared by every part: the
-    per-user columns (users x 3), and the :class:`Listing` whose union over the parts gives the
-    catalog-wide metrics (:func:`listing_values`); ``columns`` are the per-user columns asked for."""
+@dataclass(frozen=True)
+class Lists:
+    """Every user's top-k list, as the rows it may hold: ``rows`` (group order, ascending),
+    each one's ``user`` and probability ``p`` of being listed (1.0: surely), and per user the
+    ``places`` of its list, ``min(k, n)`` (0: it lists nothing)."""
+
+    rows: np.ndarray
+    user: np.ndarray
+    p: np.ndarray
+    places: np.ndarray
+
+
+def top_lists(
+    groups: Groups, labels: np.ndarray, scores: np.ndarray, k: int, *, tie: int, min_items: int,
+    parallel: bool, ranked: np.ndarray | None = None,
+) -> Lists:  # fmt: skip
+    """The :class:`Lists` of ``groups``' top k (``ranked``: only the first ``ranked[g]`` rows of
+    group g can be listed, a run's rows before the truth items it missed)."""
     probability = np.zeros(groups.n_rows, np.float64)
-    slots_per_user = np.empty(groups.n_groups, np.int64)
-    offsets, data = frozen(groups.offsets), (frozen(labels), frozen(scores))
-    max_items = int(groups.sizes.max()) if groups.n_groups else 0
+    places = np.empty(groups.n_groups, np.int64)
+    starts = groups.offsets[:-1]
+    ends = groups.offsets[1:] if ranked is None else starts + np.asarray(ranked, np.int64)
+    bounds, data = (frozen(starts), frozen(ends)), (frozen(labels), frozen(scores))
+    max_items = int((ends - starts).max()) if groups.n_groups else 0
     run_chunks(
         lambda first, stop: kernels.grouped_listed(
-            first, stop, offsets, data, k, tie, min_items, max_items, probability, slots_per_user
+            first, stop, bounds, data, k, tie, min_items, max_items, probability, places
         ),
         group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
         parallel,
     )
     rows = np.flatnonzero(probability)
     user = np.searchsorted(groups.offsets, rows, side="right") - 1
-    slots, p = items.codes[rows] - items.offset, probability[rows]
+    return Lists(rows, user, probability[rows], places)
+
+
+def listed(
+    groups: Groups, labels: np.ndarray, scores: np.ndarray, items: Catalog, k: int, *, tie: int,
+    min_items: int, parallel: bool, columns: Sequence[int] = (), ranked: np.ndarray | None = None,
+    slots_of: Any = None,
+) -> tuple[np.ndarray, Listing]:  # fmt: skip
+    """:func:`exposure_metrics` for part of the users, over a catalog shared by every part: the
+    per-user columns (users x 3), and the :class:`Listing` whose union over the parts gives the
+    catalog-wide metrics (:func:`listing_values`); ``columns`` are the per-user columns asked for.
+    ``ranked`` as :func:`top_lists`; ``slots_of``: the catalog slots of some rows (group order),
+    found for the listed rows only, instead of ``items.codes``."""
+    lists = top_lists(
+        groups, labels, scores, k, tie=tie, min_items=min_items, parallel=parallel, ranked=ranked
+    )
+    rows, user, p, slots_per_user = lists.rows, lists.user, lists.p, lists.places
+    slots = items.codes[rows] - items.offset if slots_of is None else slots_of(rows)
     if kernels.NOVELTY in columns:
         _refuse_infinite(items, slots)
     per_user = np.full((groups.n_groups, 3), np.nan)

@@ -17,6 +17,7 @@ from ..arrays.grouping import Groups, group_chunks
 from ..arrays.pairs import Pairs
 from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
+from .beyond import top_lists
 
 ILS, ILD, SERENDIPITY = kernels.ILS, kernels.ILD, kernels.SERENDIPITY
 
@@ -154,27 +155,21 @@ def history_of(groups: Groups, users: Any, item_rows: np.ndarray) -> tuple[np.nd
 def diversity_metrics(
     groups: Groups, labels: np.ndarray, scores: np.ndarray, similar: Similar, k: int, *,
     columns: Sequence[int], tie: int, min_items: int, threshold: float, parallel: bool,
+    ranked: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """Per user (users x 3, columns :data:`ILS`, :data:`ILD`, :data:`SERENDIPITY`; those not in
     ``columns`` NaN): the expected intra-list similarity and diversity of the top-k list, and its
-    serendipity (relevant: label >= ``threshold``). Inputs validated and in group order."""
-    probability = np.zeros(groups.n_rows, np.float64)
-    places = np.empty(groups.n_groups, np.int64)
-    offsets, data = frozen(groups.offsets), (frozen(labels), frozen(scores))
-    max_items = int(groups.sizes.max()) if groups.n_groups else 0
-    bounds = group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel)))
-    run_chunks(
-        lambda first, stop: kernels.grouped_listed(
-            first, stop, offsets, data, k, tie, min_items, max_items, probability, places
-        ),
-        bounds, parallel,
-    )  # fmt: skip
-    rows = np.flatnonzero(probability)
-    user = np.searchsorted(groups.offsets, rows, side="right") - 1
-    entries = frozen(
-        np.concatenate(([0], np.cumsum(np.bincount(user, minlength=groups.n_groups)))).astype(np.int64)
+    serendipity (relevant: label >= ``threshold``). Inputs validated and in group order;
+    ``ranked`` as :func:`~fastrank.metrics.beyond.top_lists`. ``similar.rows`` is indexed by the
+    listed rows only (it may find their vector rows lazily)."""
+    lists = top_lists(
+        groups, labels, scores, k, tie=tie, min_items=min_items, parallel=parallel, ranked=ranked
     )
-    slots, p, places = frozen(similar.rows[rows]), frozen(probability[rows]), frozen(places)
+    rows = lists.rows
+    bounds = group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel)))
+    counts = np.bincount(lists.user, minlength=groups.n_groups)
+    entries = frozen(np.concatenate(([0], np.cumsum(counts))).astype(np.int64))
+    slots, p, places = frozen(np.asarray(similar.rows[rows], np.int64)), frozen(lists.p), frozen(lists.places)
     out = np.full((groups.n_groups, 3), np.nan)
     if similar.sparse is not None:
         return _sparse_metrics(similar, (entries, slots, p, places), labels[rows] >= threshold, columns,
