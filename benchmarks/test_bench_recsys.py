@@ -27,6 +27,8 @@ from fastrank.api.catalog import run_items
 from fastrank.api.join import join, prepare_truth, read_run
 from fastrank.api.options import RunOptions, check_run, read_similarity
 from fastrank.api.runs import listed_metrics
+from fastrank.arrays.threads import thread_count
+from fastrank.metrics.beyond import catalog, exposure_metrics
 from fastrank.metrics.dispatch import evaluate_grouped
 
 from .conftest import N_USERS
@@ -148,17 +150,20 @@ def test_engines_with_and_without_the_six(benchmark, record_seconds, demo_path, 
 
 @pytest.mark.parametrize("n_items", [1_000_000, 10_000_000])
 def test_peak_memory_of_the_exposure_accumulators(benchmark, record_seconds, n_items):
-    """Users listing items spread over the whole catalog: what the per-item accumulators cost."""
-    rng = np.random.default_rng(5)
-    users = np.repeat(np.arange(1_000), 20)
-    items = rng.integers(0, n_items, len(users))
-    items[:2] = [0, n_items - 1]  # the catalog spans every id
-    scores = rng.random(len(users))
-    labels = np.zeros(len(users))
+    """A catalog of ``n_items`` items, each listed by some user (10 items per user): the peak of
+    the allocations of the exposure step alone (``exposure_metrics`` on a catalog built first):
+    the per-thread per-item accumulators, summed, and the per-user output."""
+    users = np.repeat(np.arange(n_items // 10), 10)
+    items = np.random.default_rng(5).permutation(n_items)
+    scores = np.random.default_rng(6).random(n_items)
     groups = fastrank.group_rows(users)
+    catalog_of_items = catalog(items, None, groups)
+    labels, ordered = np.zeros(n_items), groups.take(scores)
 
     def run():
-        return fastrank.ranking_metrics(groups, labels, scores, ["coverage@10", "gini@10"], items=items)
+        return exposure_metrics(
+            groups, labels, ordered, catalog_of_items, 10, columns=[], tie=0, min_items=1, parallel=True
+        )
 
     run()
     tracemalloc.start()
@@ -168,6 +173,6 @@ def test_peak_memory_of_the_exposure_accumulators(benchmark, record_seconds, n_i
     benchmark.pedantic(run, rounds=1, iterations=1)
     if benchmark.stats:
         record_seconds(
-            "exposure accumulators: peak memory (tracemalloc) of coverage@10 + gini@10",
-            f"{n_items:,} items: {peak / 2**20:,.0f} MiB ({peak / n_items:.0f} bytes per item)",
+            f"exposure accumulators ({thread_count(True)} threads): peak memory of the exposure step",
+            f"{n_items:,} items: {peak / 2**20:,.0f} MiB ({peak / n_items:.1f} bytes per item)",
         )

@@ -6,7 +6,8 @@ ndcg(users, labels, scores, k=10, ...)
     Per-user NDCG@k (one or several k) with scikit-learn's semantics, and the mean.
 ranking_metrics(users, labels, scores, metrics=..., items=None, ...)
     Several metrics and cutoffs in one pass: any of METRICS (the ranking metrics, AUC and its
-    weighted mean GAUC; with items, the beyond-accuracy metrics of the top-k lists).
+    weighted mean GAUC, the errors RMSE, MAE and log loss; with items, the beyond-accuracy
+    metrics of the top-k lists, and with item_features= or cooccurrence= their diversity).
 METRICS
     The metric names, in the order of the README's metric tables (fastrank.metrics.registry).
 group_rows(users) -> Groups
@@ -23,7 +24,8 @@ compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Compa
 evaluate_run(run, truth, k=10, metrics=..., ties="average", ...) -> Evaluation
     Top-N recommendation lists (runs: parquet, CSV or TREC files, or tables) against held-out truth
     (qrels); relevant items a run missed count in the ideal DCG and the denominators; trec_eval
-    parity with ties="trec", map_denominator="relevant". One run or several.
+    parity with ties="trec", map_denominator="relevant". One run or several; exclude= leaves
+    out seen (user, item) pairs; catalog= and popularity= feed the beyond-accuracy metrics.
 compare_runs(run, truth, reference=None, ...) -> Comparison
     evaluate_run(), then the intervals and paired tests of compare().
 fastrank.keras.RankingMetrics(data, metrics=..., ...)

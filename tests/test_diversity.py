@@ -124,12 +124,12 @@ def test_a_list_vector_column_equals_numeric_columns_and_scale_does_not_matter()
             {},
             r"item 11 has a feature that is not a",
         ),
-        (None, {}, r"ild@2 compares items; pass item_features= or cooccurrence= \(one of them\)"),
+        (None, {}, r"ild@3 compares items; pass item_features= or cooccurrence= \(one of them\)"),
     ],
 )
 def test_bad_item_features_are_refused_in_one_line_naming_the_item(features, kwargs, match):
     with pytest.raises(InputError, match=match):
-        fastrank.ranking_metrics([1, 1, 1], [1, 0, 1], [0.3, 0.2, 0.1], ["ild@2"], items=[10, 11, 12],
+        fastrank.ranking_metrics([1, 1, 1], [1, 0, 1], [0.3, 0.2, 0.1], ["ild@3"], items=[10, 11, 12],
                                  item_features=features, **kwargs)  # fmt: skip
 
 

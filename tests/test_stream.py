@@ -165,7 +165,7 @@ BEYOND = ["coverage", "arp", "novelty", "gini", "entropy", "long_tail"]
 
 @given(
     data=grouped_data(max_size=30, max_groups=12, tied=True),
-    text_ids=st.booleans(),
+    ids=st.sampled_from(["text", "sparse", "dense"]),
     chunk_rows=st.integers(1, 40),
     ks=st.sampled_from([[1], [2, 5], [40]]),
     ties=st.sampled_from(["average", "pessimistic"]),
@@ -173,13 +173,15 @@ BEYOND = ["coverage", "arp", "novelty", "gini", "entropy", "long_tail"]
     weighted=st.booleans(),
 )
 def test_beyond_accuracy_metrics_stream_to_the_in_memory_values(
-    data, text_ids, chunk_rows, ks, ties, tail, weighted
+    data, ids, chunk_rows, ks, ties, tail, weighted
 ):
     users, labels, scores = data
     rng = np.random.default_rng(len(users))
-    items = rng.integers(0, 25, len(users)) * 1_000_003  # sparse ids
+    codes = rng.integers(0, 25, len(users))
+    # Text, integers far apart (hashed) or in a dense range (counted in arrays indexed by id).
+    items = {"text": [f"v{i}" for i in codes], "sparse": codes * 1_000_003, "dense": codes + 7}[ids]
     frame = pd.DataFrame(
-        {"user_id": users, "video_id": [f"v{i}" for i in items] if text_ids else items, "watch_ratio": labels,
+        {"user_id": users, "video_id": items, "watch_ratio": labels,
          "score": scores, "plays": rng.random(len(users)) + 0.5},
     ).sort_values("user_id", kind="stable")  # fmt: skip
     options = dict(scores="score", k=ks, metrics=BEYOND, ties=ties, min_items=1, tail_share=tail[0],

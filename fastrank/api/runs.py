@@ -37,7 +37,7 @@ from ..inputs.pairs import read_pairs
 from ..inputs.registry import run_format
 from ..metrics.beyond import listed, listed_catalog, listing_values
 from ..metrics.dispatch import evaluate_grouped
-from ..metrics.diversity import ItemVectors, Similar, diversity_metrics
+from ..metrics.diversity import ItemVectors, RowsOf, Similar, diversity_metrics
 from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
 from ..metrics.registry import CATALOG, DEFAULT, JUDGED, TIE_CODES, MetricSpec
 from .catalog import Items, run_items
@@ -250,18 +250,6 @@ def _without(run: Run, excluded: Pairs, notes: list[str]) -> Run:
     return run
 
 
-class _LazyRows:
-    """The vector rows of a run's listed rows, looked up only for the rows asked for."""
-
-    def __init__(self, joined: Joined, run: Run, vectors: ItemVectors) -> None:
-        self.joined, self.run, self.vectors = joined, run, vectors
-
-    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
-        assert self.joined.items is not None and self.joined.rows is not None
-        ids = self.joined.items.take(pa.array(self.joined.rows[rows], pa.int64()))
-        return self.vectors.rows_of(ids.to_numpy(zero_copy_only=False), self.run.where)
-
-
 def listed_metrics(
     joined: Joined, run: Run, about: tuple[Items | None, ItemVectors | None, Pairs | None],
     specs: list[MetricSpec], scoring: MetricOptions, users: np.ndarray,
@@ -299,7 +287,12 @@ def listed_metrics(
                     per_user[spec] = values[:, spec.metric.column]
         diverse = [spec for spec in specs if spec.k == k and spec.metric.needs_features]
         if diverse and vectors is not None:
-            similar = Similar.of(groups, _LazyRows(joined, run, vectors), vectors, history)
+
+            def ids_of(rows: np.ndarray) -> np.ndarray:
+                ids = joined.items.take(pa.array(joined.rows[rows], pa.int64()))
+                return ids.to_numpy(zero_copy_only=False)
+
+            similar = Similar.of(groups, RowsOf(ids_of, vectors, run.where), vectors, history)
             values = diversity_metrics(
                 groups, joined.labels, joined.scores, similar, k, tie=tie, min_items=1,
                 columns=[spec.metric.column for spec in diverse], threshold=scoring.threshold, parallel=True,

@@ -29,14 +29,14 @@ from ..metrics import protocols
 from ..metrics.auc import gauc_weights
 from ..metrics.beyond import (
     Catalog,
+    ItemCounter,
     Listing,
     catalog,
     concat_listings,
     listed,
     listing_values,
-    shared_catalog,
 )
-from ..metrics.diversity import ItemVectors, Similar
+from ..metrics.diversity import ItemVectors, RowsOf, Similar
 from ..metrics.options import GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import CATALOG, NONE, REGISTRY, TIE_CODES, WEIGHTED
 from ..scoring import ModelOptions, check_features, load_scorer, predict
@@ -227,7 +227,7 @@ def table_catalog(source: Any, plan: Plan, batch_rows: int = 1 << 20) -> Catalog
         return None
     columns = [plan.item_col] + ([plan.popularity_col] if plan.popularity_col else [])
     columns += [plan.user_col] if plan.exclude is not None else []
-    ids, counts, totals = [], [], []
+    counter = ItemCounter()
     first_row = 0
     for batch in source.batches(columns, batch_rows):
         table = pa.Table.from_batches([batch])
@@ -244,26 +244,15 @@ def table_catalog(source: Any, plan: Plan, batch_rows: int = 1 << 20) -> Catalog
                     f"{plan.name}: column {plan.popularity_col!r} holds {weights[bad[0]]:g} at row "
                     f"{first_row + int(bad[0])}; popularity must be finite and >= 0"
                 )
-        codes, uniques = pd.factorize(items)
-        ids.append(np.asarray(uniques))
-        counts.append(np.bincount(codes, minlength=len(uniques)))
-        totals.append(np.bincount(codes, weights, minlength=len(uniques)))
+        counter.add(items, weights)
         first_row += table.num_rows
-    if not sum(len(part) for part in ids):
+    if not counter.rows:
         left = "the table has no rows"
         if plan.exclude is not None:
             left = "every row is an excluded (user, item) pair; nothing is left"
         raise InputError(f"{plan.name}: {left}")
-    codes, uniques = pd.factorize(np.concatenate(ids))
-    total = np.concatenate(totals)
-    largest = float(total.max()) if len(total) else 0.0
-    if largest > 0:  # a power of two, exact, as the in-memory catalog scales: no sum overflows
-        total = np.ldexp(total, -int(np.frexp(largest)[1]))
     tail = (plan.scoring.tail_share, plan.scoring.tail_ties)
-    name = f"{plan.name}: column {plan.popularity_col!r}"
-    counted = np.bincount(codes, np.concatenate(counts), minlength=len(uniques))
-    summed = np.bincount(codes, total, minlength=len(uniques))
-    return shared_catalog(np.asarray(uniques), counted, summed, name=name, tail=tail)
+    return counter.catalog(f"{plan.name}: column {plan.popularity_col!r}", tail)
 
 
 def add_time(timings: dict[str, float] | None, stage: str, since: float) -> float:
@@ -367,12 +356,15 @@ def _score_rows(
             protocols.check_item_ids(raw_items, name, plan.item_col)
         if plan.listing_pairs and shared is not None:
             slots = shared.slots_of(raw_items)
-            if (slots < 0).any():
-                row = int(np.argmax(slots < 0))
+            unknown = (slots < 0) | (slots >= len(shared.share))
+            if unknown.any():
+                row = int(np.argmax(unknown))
                 raise InputError(
-                    f"{name}: item {raw_items[row]!r} at row {row} changed while the table was read"
+                    f"{name}: item {raw_items[row]!r} at row {row} is not in the catalog read first; the "
+                    "table changed while it was read"
                 )
-            exposure = dataclasses.replace(shared, codes=groups.take(slots), offset=0)
+            # Codes as the catalog counts them: slot + offset (the id itself for a dense range).
+            exposure = dataclasses.replace(shared, codes=groups.take(slots + shared.offset))
         elif plan.listing_pairs:
             column = plan.popularity_col
             popularity = None if column is None else numeric_column(table, column, name, users)
@@ -388,7 +380,8 @@ def _score_rows(
         duplicates = duplicates_per_user(groups, codes, parallel)
     similar = None
     if plan.vectors is not None and "standard" in plan.protocols:
-        rows = groups.take(plan.vectors.rows_of(raw_items, f"{name}: column {plan.item_col!r}"))
+        grouped = groups.take(raw_items)
+        rows = RowsOf(grouped.__getitem__, plan.vectors, f"{name}: column {plan.item_col!r}")
         similar = Similar.of(groups, rows, plan.vectors, plan.history)
     weights = None
     if plan.weights_users:

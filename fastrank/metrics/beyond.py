@@ -336,16 +336,63 @@ def listing_values(listing: Listing, items: Catalog) -> dict[str, float]:
     return _overall(exposure, log_miss, surely, items)
 
 
-def shared_catalog(
-    ids: np.ndarray, counts: np.ndarray, totals: np.ndarray, *, name: str = "popularity",
-    tail: tuple[float, str] = (DEFAULTS.tail_share, DEFAULTS.tail_ties),
-) -> Catalog:  # fmt: skip
-    """The :class:`Catalog` of a table read in parts: its distinct item ids, each one's rows
-    (``counts``) and popularity (``totals``), summed over the parts; rows find their slots with
-    :meth:`Catalog.slots_of`."""
-    ids = np.asarray(ids)
-    base = _with_popularity(np.empty(0, np.int64), 0, ids, counts > 0, totals, name, tail)
-    return dataclasses.replace(base, index=pd.Index(ids))
+class ItemCounter:
+    """Each item's rows and popularity, added up over the parts of a table read in parts, then
+    their shared :class:`Catalog` (:meth:`catalog`). Integer ids in a dense range are counted in
+    arrays indexed by id, as the in-memory catalog does (no hashing); others by ``pd.factorize``."""
+
+    def __init__(self) -> None:
+        self.dense: list[tuple[int, np.ndarray, np.ndarray]] = []  # (lowest id, counts, totals)
+        self.sparse: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (ids, counts, totals)
+        self.rows = 0
+
+    def add(self, items: np.ndarray, weights: np.ndarray) -> None:
+        """One part's item ids and popularity weights (checked: finite, >= 0)."""
+        self.rows += len(items)
+        if not len(items):
+            return
+        if items.dtype.kind in "iu":
+            low, high = int(items.min()), int(items.max())
+            if high - low < max(1 << 16, 2 * len(items)):
+                at = np.asarray(items, np.int64) - low
+                self.dense.append((low, np.bincount(at), np.bincount(at, weights)))
+                return
+        codes, uniques = pd.factorize(items)
+        n = len(uniques)
+        self.sparse.append(
+            (np.asarray(uniques), np.bincount(codes, minlength=n), np.bincount(codes, weights, minlength=n))
+        )
+
+    def catalog(self, name: str, tail: tuple[float, str]) -> Catalog:
+        """The shared catalog of every item added (rows find their slots with
+        :meth:`Catalog.slots_of`); ``name`` names the popularity in messages."""
+        if self.dense and not self.sparse:
+            low = min(part[0] for part in self.dense)
+            high = max(part[0] + len(part[1]) - 1 for part in self.dense)
+            if high - low < max(1 << 16, self.rows // 2):
+                counts, totals = np.zeros(high - low + 1, np.int64), np.zeros(high - low + 1)
+                for first, part_counts, part_totals in self.dense:
+                    counts[first - low : first - low + len(part_counts)] += part_counts
+                    totals[first - low : first - low + len(part_totals)] += part_totals
+                return _with_popularity(
+                    np.empty(0, np.int64), low, None, counts > 0, _scaled(totals), name, tail
+                )
+        parts = list(self.sparse)
+        for first, part_counts, part_totals in self.dense:
+            present = np.flatnonzero(part_counts)
+            parts.append((first + present, part_counts[present], part_totals[present]))
+        codes, uniques = pd.factorize(np.concatenate([part[0] for part in parts]))
+        counts = np.bincount(codes, np.concatenate([part[1] for part in parts]), minlength=len(uniques))
+        totals = np.bincount(codes, np.concatenate([part[2] for part in parts]), minlength=len(uniques))
+        ids = np.asarray(uniques)
+        base = _with_popularity(np.empty(0, np.int64), 0, ids, counts > 0, _scaled(totals), name, tail)
+        return dataclasses.replace(base, index=pd.Index(ids))
+
+
+def _scaled(totals: np.ndarray) -> np.ndarray:
+    """``totals`` scaled by a power of two (exact: shares unchanged) so that no sum overflows."""
+    largest = float(totals.max()) if len(totals) else 0.0
+    return np.ldexp(totals, -int(np.frexp(largest)[1])) if largest > 0 else totals
 
 
 def gini(counts: np.ndarray) -> float:

@@ -115,6 +115,17 @@ def cooccurrence_vectors(users: Any, items: Any, name: str) -> ItemVectors:
     return ItemVectors(np.asarray(item_ids), None, name, sparse, len(user_ids))
 
 
+class RowsOf:
+    """The vector rows of some rows' items, looked up only for the rows asked for (a list's,
+    not every candidate's): ``ids_of(rows)`` gives the items of rows in group order."""
+
+    def __init__(self, ids_of: Any, vectors: ItemVectors, where: str) -> None:
+        self.ids_of, self.vectors, self.where = ids_of, vectors, where
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        return self.vectors.rows_of(self.ids_of(rows), self.where)
+
+
 @dataclass(frozen=True)
 class Similar:
     """What the diversity family needs beside the scores: each row's vector row (group order),
@@ -122,7 +133,7 @@ class Similar:
     ``width``), and per user the vector rows of its history (``history_offsets`` over
     ``history_rows``; None without a history)."""
 
-    rows: np.ndarray
+    rows: Any  # an array, or a RowsOf that finds the listed rows' only
     vectors: Any
     history_offsets: np.ndarray | None = None
     history_rows: np.ndarray | None = None
@@ -130,9 +141,10 @@ class Similar:
     width: int = 0
 
     @classmethod
-    def of(cls, groups: Groups, rows: np.ndarray, vectors: ItemVectors, history: Pairs | None) -> Similar:
-        """The vector ``rows`` of ``groups``' rows (group order) over ``vectors``, with each user's
-        ``history`` pairs (None: no history), whose items need vectors too."""
+    def of(cls, groups: Groups, rows: Any, vectors: ItemVectors, history: Pairs | None) -> Similar:
+        """The vector ``rows`` of ``groups``' rows (group order; an array, or a :class:`RowsOf`) over
+        ``vectors``, with each user's ``history`` pairs (None: no history), whose items need
+        vectors too."""
         if history is None:
             return cls(rows, vectors.vectors, sparse=vectors.sparse, width=vectors.width)
         users, items = history.columns()
