@@ -19,7 +19,16 @@ from .diversity import (
     list_similarity_sparse,
 )
 from .errors import ABSOLUTE, LOG, SQUARED, grouped_errors
-from .exposure import ARP, LONG_TAIL, NOVELTY, count_items, grouped_exposure, grouped_listed, value_range
+from .exposure import (
+    ARP,
+    LONG_TAIL,
+    NOVELTY,
+    count_items,
+    gather_entries,
+    grouped_exposure,
+    grouped_listed,
+    value_range,
+)
 from .grouped import grouped_metrics
 from .hashing import fnv1a64_buckets, splitmix64_buckets
 from .interpolated import grouped_iprec
@@ -71,6 +80,7 @@ __all__ = [
     "descending_keys",
     "fnv1a64",
     "fnv1a64_buckets",
+    "gather_entries",
     "gather_text",
     "grouped_class_metrics",
     "grouped_err",

@@ -110,14 +110,19 @@ def grouped_exposure(
 
 
 @jit
-def grouped_listed(first, stop, bounds, data, k, tie, min_items, max_items, listed, slots):
-    """Each row's probability of being in its group's top ``k`` (groups ``first:stop``, group g
-    being rows ``starts[g]:ends[g]`` of ``bounds = (starts, ends)``, ``data`` ``(labels, scores)``):
-    ``listed[i]`` (zeroed by the caller) as :func:`grouped_exposure` credits it, 1.0 for a row
-    surely listed; ``slots[g]`` the ``min(k, n)`` places of group g's list, 0 for a group with
-    fewer than ``min_items`` rows (or none), which lists nothing. Rows past a group's end (a
-    run's truth items it missed) are never listed."""
+def grouped_listed(first, stop, bounds, data, k, tie, min_items, max_items, entries, counts, places):
+    """The rows of each group's top ``k`` and their probability of being listed (groups
+    ``first:stop``, group g being rows ``starts[g]:ends[g]`` of ``bounds = (starts, ends)``,
+    ``data`` ``(labels, scores)``), as :func:`grouped_exposure` credits them: 1.0 for a row
+    surely listed, ``t / s`` for each of the ``s`` rows of a tie the cutoff splits.
+
+    ``entries = (rows, p)``: group g's ``counts[g]`` entries go to positions ``starts[g]:`` (a
+    group never has more entries than rows), the surely listed rows first, in rank order, then
+    the tie's rows in row order. ``places[g]``: the ``min(k, n)`` places of the list, 0 for a
+    group with fewer than ``min_items`` rows (or none), which lists nothing. Rows past a group's
+    end (a run's truth items it missed) are never listed."""
     starts, ends = bounds
+    rows, p = entries
     labels, scores = data
     top = np.empty(min(k, max_items) + 1, np.int64)
     block_max = np.empty((max_items + BLOCK - 1) // BLOCK, np.float64)
@@ -125,8 +130,9 @@ def grouped_listed(first, stop, bounds, data, k, tie, min_items, max_items, list
         lo = starts[g]
         hi = ends[g]
         n = hi - lo
+        counts[g] = 0
         if n < min_items or n == 0:
-            slots[g] = 0
+            places[g] = 0
             continue
         m = min(k, n)
         depth = m + 1 if m < n else m
@@ -137,14 +143,33 @@ def grouped_listed(first, stop, bounds, data, k, tie, min_items, max_items, list
             sure = m - 1
             while sure > 0 and scores[top[sure - 1]] == boundary:
                 sure -= 1
+        at = lo
         for r in range(sure):
-            listed[top[r]] = 1.0
+            rows[at] = top[r]
+            p[at] = 1.0
+            at += 1
         if sure < m:
             size = 0
             for i in range(lo, hi):
                 size += scores[i] == boundary
-            p = (m - sure) / size
+            share = (m - sure) / size
             for i in range(lo, hi):
                 if scores[i] == boundary:
-                    listed[i] = p
-        slots[g] = m
+                    rows[at] = i
+                    p[at] = share
+                    at += 1
+        counts[g] = at - lo
+        places[g] = m
+
+
+@jit
+def gather_entries(first, stop, starts, counts, offsets, entries, out):
+    """Groups ``first:stop``' ``counts[g]`` entries at ``starts[g]`` of ``entries = (rows, p)``,
+    packed at ``offsets[g]`` of ``out = (rows, p, group)``."""
+    rows, p = entries
+    out_rows, out_p, out_group = out
+    for g in range(first, stop):
+        for j in range(counts[g]):
+            out_rows[offsets[g] + j] = rows[starts[g] + j]
+            out_p[offsets[g] + j] = p[starts[g] + j]
+            out_group[offsets[g] + j] = g

@@ -266,14 +266,16 @@ def concat_listings(parts: Sequence[Listing]) -> Listing:
 
 @dataclass(frozen=True)
 class Lists:
-    """Every user's top-k list, as the rows it may hold: ``rows`` (group order, ascending),
-    each one's ``user`` and probability ``p`` of being listed (1.0: surely), and per user the
-    ``places`` of its list, ``min(k, n)`` (0: it lists nothing)."""
+    """Every user's top-k list, as the rows it may hold: ``rows`` (each user's together, users
+    in group order), each one's ``user`` and probability ``p`` of being listed (1.0: surely), and
+    per user the ``places`` of its list, ``min(k, n)`` (0: it lists nothing), and where its
+    entries start (``offsets``, one more than users)."""
 
     rows: np.ndarray
     user: np.ndarray
     p: np.ndarray
     places: np.ndarray
+    offsets: np.ndarray
 
 
 def top_lists(
@@ -282,22 +284,28 @@ def top_lists(
 ) -> Lists:  # fmt: skip
     """The :class:`Lists` of ``groups``' top k (``ranked``: only the first ``ranked[g]`` rows of
     group g can be listed, a run's rows before the truth items it missed)."""
-    probability = np.zeros(groups.n_rows, np.float64)
     places = np.empty(groups.n_groups, np.int64)
+    counts = np.empty(groups.n_groups, np.int64)
     starts = groups.offsets[:-1]
     ends = groups.offsets[1:] if ranked is None else starts + np.asarray(ranked, np.int64)
     bounds, data = (frozen(starts), frozen(ends)), (frozen(labels), frozen(scores))
     max_items = int((ends - starts).max()) if groups.n_groups else 0
+    # Entries at their group's first rows (never more than its rows), then packed: O(entries).
+    scattered = (np.empty(groups.n_rows, np.int64), np.empty(groups.n_rows, np.float64))
+    chunks = group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel)))
     run_chunks(
         lambda first, stop: kernels.grouped_listed(
-            first, stop, bounds, data, k, tie, min_items, max_items, probability, places
+            first, stop, bounds, data, k, tie, min_items, max_items, scattered, counts, places
         ),
-        group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel))),
-        parallel,
-    )
-    rows = np.flatnonzero(probability)
-    user = np.searchsorted(groups.offsets, rows, side="right") - 1
-    return Lists(rows, user, probability[rows], places)
+        chunks, parallel,
+    )  # fmt: skip
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    n = int(offsets[-1])
+    packed = (np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, np.int64))
+    inputs = (frozen(starts), frozen(counts), frozen(offsets), tuple(frozen(a) for a in scattered))
+    run_chunks(lambda first, stop: kernels.gather_entries(first, stop, *inputs, packed), chunks, parallel)
+    rows, p, user = packed
+    return Lists(rows, user, p, places, offsets)
 
 
 def listed(
@@ -323,7 +331,7 @@ def listed(
                              (kernels.LONG_TAIL, items.tail)):  # fmt: skip
         sums = np.bincount(user, p * per_item[slots], minlength=groups.n_groups)
         per_user[listing, column] = sums[listing] / slots_per_user[listing]
-    return per_user, Listing(np.bincount(user, minlength=groups.n_groups), slots, p)
+    return per_user, Listing(np.diff(lists.offsets), slots, p)
 
 
 def listing_values(listing: Listing, items: Catalog) -> dict[str, float]:

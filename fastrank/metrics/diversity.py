@@ -179,8 +179,7 @@ def diversity_metrics(
     )
     rows = lists.rows
     bounds = group_chunks(groups.offsets, min(groups.n_groups, 4 * thread_count(parallel)))
-    counts = np.bincount(lists.user, minlength=groups.n_groups)
-    entries = frozen(np.concatenate(([0], np.cumsum(counts))).astype(np.int64))
+    entries = frozen(lists.offsets)
     slots, p, places = frozen(np.asarray(similar.rows[rows], np.int64)), frozen(lists.p), frozen(lists.places)
     out = np.full((groups.n_groups, 3), np.nan)
     if similar.sparse is not None:
