@@ -151,11 +151,13 @@ def test_dask_engine_with_and_without_the_six(benchmark, record_seconds, demo_pa
     _time_engine(benchmark, record_seconds, demo_path, beyond, 3, engine="dask", scheduler=client)
 
 
-@pytest.mark.parametrize("n_items", [1_000_000, 10_000_000])
-def test_peak_memory_of_the_exposure_accumulators(benchmark, record_seconds, n_items):
-    """A catalog of ``n_items`` items, each listed by some user (10 items per user): the peak of
-    the allocations of the exposure step alone (``exposure_metrics`` on a catalog built first):
-    the per-thread per-item accumulators, summed, and the per-user output."""
+@pytest.mark.parametrize("full_size", [1_000_000, 10_000_000])
+def test_peak_memory_of_the_exposure_accumulators(benchmark, record_seconds, full_size):
+    """A catalog of ``full_size`` items (scaled by ``FASTRANK_BENCH_USERS``), each listed by some
+    user (10 items per user): the peak of the allocations of the exposure step alone
+    (``exposure_metrics`` on a catalog built first): the per-thread per-item accumulators, summed,
+    and the per-user output."""
+    n_items = max(1_000, round(full_size * N_USERS / 1354) // 10 * 10)
     users = np.repeat(np.arange(n_items // 10), 10)
     items = np.random.default_rng(5).permutation(n_items)
     scores = np.random.default_rng(6).random(n_items)
