@@ -107,6 +107,12 @@ class RankingMetrics(keras.callbacks.Callback):
         self.specs: list[MetricSpec] = list(dict.fromkeys(parse_metric(m) for m in metrics))
         if not self.specs:
             raise InputError(f"metrics: name at least one metric, e.g. {example()!r}")
+        diverse = [spec for spec in self.specs if spec.metric.needs_features]
+        if diverse:  # refused now, not at the end of the first epoch
+            raise InputError(
+                f"metrics: {diverse[0]} compares item vectors, which the callback does not take; compute it "
+                "with fastrank.evaluate after training"
+            )
         # The records it shares with fastrank.evaluate, checked as evaluate checks them.
         self.scoring = MetricOptions(
             threshold, ties, gain, min_items, max_grade=max_grade, tail_share=tail_share, tail_ties=tail_ties

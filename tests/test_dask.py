@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fastrank
 from fastrank.demo import DEMO_MODEL_PATH, make_demo_table
@@ -23,6 +25,7 @@ from fastrank.engines import dask as dask_engine
 from fastrank.engines.bucketing import MANIFEST_NAME, BucketFile, Manifest, bucketize
 
 from . import dask_faults
+from .conftest import grouped_data
 from .records import assert_records_close
 
 BASELINE = "video_watch_ratio_mean"
@@ -253,3 +256,26 @@ def test_partitions_that_do_not_add_up_to_the_input_are_an_engine_error(tmp_path
     assert dask_engine._scored(result, plan, source, None).n_rows == 5
     result["n_items"], result["excluded"] = [2, 2], [1, 0]  # rows of excluded pairs count as read
     assert dask_engine._scored(result, plan, source, None).n_rows == 4
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=grouped_data(max_size=30, max_groups=10, tied=True),
+    ids=st.sampled_from(["text", "sparse", "dense"]),
+    ks=st.sampled_from([[1], [3, 10]]),
+)
+def test_beyond_accuracy_on_dask_equals_in_memory(client, data, ids, ks):
+    """Ties at the cutoff, text, sparse and dense ids, several k: each partition's lists over
+    the catalog read first give the in-memory values within 1e-12."""
+    users, labels, scores = data
+    codes = np.random.default_rng(len(users)).integers(0, 20, len(users))
+    items = {"text": [f"v{i}" for i in codes], "sparse": codes * 1_000_003, "dense": codes + 3}[ids]
+    frame = pd.DataFrame({"user_id": users, "video_id": items, "watch_ratio": labels, "score": scores})
+    metrics = ["coverage", "arp", "novelty", "gini", "entropy", "long_tail"]
+    options = dict(scores="score", k=ks, metrics=metrics, min_items=1)
+    want = fastrank.evaluate(frame, engine="memory", **options)
+    got = fastrank.evaluate(frame, engine="dask", scheduler=client, **options)
+    pd.testing.assert_frame_equal(got.summary, want.summary, rtol=1e-12)
+    key = ["metric", "k", "user"]
+    got, want = (result.per_user.sort_values(key).reset_index(drop=True) for result in (got, want))
+    pd.testing.assert_frame_equal(got, want, rtol=1e-12)

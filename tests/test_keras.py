@@ -135,6 +135,8 @@ def test_a_model_of_another_width_fails_before_training_with_the_feature_columns
         ({"metrics": ["roc@3"]}, "unknown metric"),
         ({"ties": "random"}, "'ties' parameter must be one of"),
         ({"feature_cols": ["nope"]}, "no column 'nope'"),
+        ({"metrics": ["ild@10"]}, "ild@10 compares item vectors, which the callback does not take"),
+        ({"metrics": ["long_tail@10"], "tail_share": 0}, "'tail_share' parameter must be above 0"),
     ],
 )
 def test_bad_arguments_fail_at_construction(split, kwargs, match):

@@ -13,12 +13,28 @@ import math
 
 import numpy as np
 
-from .jit import jit
+from .jit import jit, jit_inline
 
 ILS = 0
 ILD = 1
 SERENDIPITY = 2
 """Columns of the diversity family's per-user output."""
+
+
+@jit_inline
+def _mean_pair(sure_sq, tied_sq, cross, n_sure, n_tied, m):
+    """The expected mean dot product over the pairs of a list of ``m`` places, from the sums of
+    its ``n_sure`` sure unit vectors and of the ``n_tied`` vectors of the tie it splits (their
+    squared lengths and their dot product): pairs inside the sure set count 1, sure-tie pairs
+    ``t / s``, pairs inside the tie ``t (t - 1) / (s (s - 1))`` (``t = m - n_sure`` places of the
+    ``s = n_tied`` tied rows)."""
+    total = (sure_sq - n_sure) / 2.0
+    if n_tied:
+        t = m - n_sure
+        total += t / n_tied * cross
+        if n_tied > 1:
+            total += t * (t - 1.0) / (n_tied * (n_tied - 1.0)) * (tied_sq - n_tied) / 2.0
+    return total / (m * (m - 1) / 2.0)
 
 
 @jit
@@ -58,13 +74,7 @@ def list_similarity(first, stop, entries, slots, p, places, vectors, out):
             sure_sq += sure[c] * sure[c]
             tied_sq += tied[c] * tied[c]
             cross += sure[c] * tied[c]
-        total = (sure_sq - n_sure) / 2.0
-        if n_tied:
-            t = m - n_sure  # places of the tie inside the top k
-            total += t / n_tied * cross
-            if n_tied > 1:
-                total += t * (t - 1.0) / (n_tied * (n_tied - 1.0)) * (tied_sq - n_tied) / 2.0
-        out[u] = total / (m * (m - 1) / 2.0)
+        out[u] = _mean_pair(sure_sq, tied_sq, cross, n_sure, n_tied, m)
 
 
 @jit
@@ -153,13 +163,7 @@ def list_similarity_sparse(first, stop, entries, slots, p, places, sparse, scrat
             sure[c] = 0.0
             tied[c] = 0.0
             mark[c] = 0
-        total = (sure_sq - n_sure) / 2.0
-        if n_tied:
-            t = m - n_sure
-            total += t / n_tied * cross
-            if n_tied > 1:
-                total += t * (t - 1.0) / (n_tied * (n_tied - 1.0)) * (tied_sq - n_tied) / 2.0
-        out[u] = total / (m * (m - 1) / 2.0)
+        out[u] = _mean_pair(sure_sq, tied_sq, cross, n_sure, n_tied, m)
 
 
 @jit

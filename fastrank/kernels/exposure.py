@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .jit import jit
+from .jit import jit, jit_inline
 from .topk import AVERAGE, BLOCK, select_top
 
 ARP = 0
@@ -36,6 +36,23 @@ def count_items(codes, first, stop, offset, weights, counts, totals):
         slot = codes[i] - offset
         counts[slot] += 1
         totals[slot] += weights[i] if weighted else 1.0
+
+
+@jit_inline
+def surely_listed(scores, labels, lo, hi, m, tie, top, block_max):
+    """Select the top ``m`` rows of ``lo:hi`` into ``top`` (and one more when there is one), and
+    return how many of them are listed whatever the order of a tie: all ``m``, unless ties are
+    averaged and the cutoff splits a tie, whose rows inside the top m are then not sure."""
+    n = hi - lo
+    # One place past the cutoff tells whether the cutoff splits a tie.
+    select_top(scores, labels, lo, hi, m + 1 if m < n else m, tie, top, block_max)
+    boundary = scores[top[m - 1]]
+    sure = m
+    if tie == AVERAGE and m < n and scores[top[m]] == boundary:
+        sure = m - 1
+        while sure > 0 and scores[top[sure - 1]] == boundary:
+            sure -= 1
+    return sure
 
 
 @jit
@@ -71,15 +88,8 @@ def grouped_exposure(
             per_user[g, :] = np.nan
             continue
         m = min(k, n)
-        # One place past the cutoff tells whether the cutoff splits a tie.
-        depth = m + 1 if m < n else m
-        select_top(scores, labels, lo, hi, depth, tie, top, block_max)
+        sure = surely_listed(scores, labels, lo, hi, m, tie, top, block_max)
         boundary = scores[top[m - 1]]
-        sure = m
-        if tie == AVERAGE and m < n and scores[top[m]] == boundary:
-            sure = m - 1
-            while sure > 0 and scores[top[sure - 1]] == boundary:
-                sure -= 1
         popular = 0.0
         novel = 0.0
         in_tail = 0.0
@@ -135,14 +145,8 @@ def grouped_listed(first, stop, bounds, data, k, tie, min_items, max_items, entr
             places[g] = 0
             continue
         m = min(k, n)
-        depth = m + 1 if m < n else m
-        select_top(scores, labels, lo, hi, depth, tie, top, block_max)
+        sure = surely_listed(scores, labels, lo, hi, m, tie, top, block_max)
         boundary = scores[top[m - 1]]
-        sure = m
-        if tie == AVERAGE and m < n and scores[top[m]] == boundary:
-            sure = m - 1
-            while sure > 0 and scores[top[sure - 1]] == boundary:
-                sure -= 1
         at = lo
         for r in range(sure):
             rows[at] = top[r]
