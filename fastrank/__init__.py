@@ -20,7 +20,9 @@ evaluate(data, model, baselines=..., k=10, protocol="standard", engine="auto", .
     of every source; in memory, streamed in chunks of whole users, or on a Dask cluster (same
     numbers).
 compare(data, model, baselines=..., reference=None, slice_by=None, ...) -> Comparison
-    evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference.
+    evaluate(), then user-level bootstrap intervals and paired tests of each source vs a reference,
+    with each difference's minimum detectable effect; .gate(metric, margin) is a non-inferiority
+    check for training pipelines (the CLI's compare --fail-if-worse).
 evaluate_run(run, truth, k=10, metrics=..., ties="average", ...) -> Evaluation
     Top-N recommendation lists (runs: parquet, CSV or TREC files, or tables) against held-out truth
     (qrels); relevant items a run missed count in the ideal DCG and the denominators; trec_eval

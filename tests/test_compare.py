@@ -165,3 +165,70 @@ def test_a_slice_whose_users_are_all_excluded_gives_no_interval_and_no_warning()
     empty = result.intervals[result.intervals.users == 0]
     assert len(empty) == 2 and empty["mean"].isna().all() and empty["low"].isna().all()
     assert result.intervals[result.intervals.users > 0]["mean"].notna().all()
+
+
+def _gate_frame(shift: float, noise: float = 0.02, users: int = 200) -> pd.DataFrame:
+    """Users with 8 items each; 'prod' ranks by the label plus noise, 'new' by prod's scores
+    with each user's list partly reversed so that its NDCG@5 drops by about ``shift``."""
+    rng = np.random.default_rng(11)
+    n = users * 8
+    frame = pd.DataFrame({"user_id": np.repeat(np.arange(users), 8), "video_id": np.tile(np.arange(8), users),
+                          "watch_ratio": rng.integers(0, 4, n).astype(float)})  # fmt: skip
+    frame["prod"] = frame["watch_ratio"] + rng.normal(0, noise, n)
+    flip = rng.random(n) < shift
+    frame["new"] = np.where(flip, -frame["prod"], frame["prod"])
+    return frame
+
+
+def test_the_gate_fails_a_clearly_worse_source_and_passes_one_within_the_margin():
+    options = {"k": 5, "reference": "prod", "n_resamples": 2000, "seed": 1}
+    worse = compare(_gate_frame(0.5), baselines=["prod", "new"], **options)
+    gate = worse.gate("ndcg@5", 0.01)
+    row = worse.comparisons.iloc[0]
+    assert not gate.passed and row["high"] < -0.01  # clearly worse: the whole interval below
+    assert gate.lines() == [
+        f"gate: 'new' may be worse than 'prod' by more than 0.01 on ndcg@5: difference {row.mean_diff:+.4f}, "
+        f"95% interval [{row.low:+.4f}, {row.high:+.4f}] over 200 users (minimum detectable effect "
+        f"{row.mde:.4f})"
+    ]
+    same = compare(_gate_frame(0.0), baselines=["prod", "new"], **options)
+    assert same.comparisons.iloc[0]["mean_diff"] == 0.0
+    assert same.gate("ndcg@5", 0.01).passed and same.gate("ndcg@5", 0.0).passed  # no difference at all
+    # A margin as wide as the interval's reach passes the worse source too; one that the interval
+    # straddles does not: non-inferiority is not shown (worse by more than it is not ruled out).
+    assert worse.gate("ndcg@5", -row["low"] + 1e-9).passed
+    assert not worse.gate("ndcg@5", -(row["low"] + row["high"]) / 2).passed
+
+
+def test_the_gate_refuses_a_metric_not_compared_and_sources_without_shared_users(tmp_path):
+    result = compare(_gate_frame(0.2), baselines=["prod", "new"], k=5, reference="prod", n_resamples=200)
+    with pytest.raises(
+        fastrank.InputError, match=r"gate: no paired comparison of ndcg@10 with 'prod' \(compared: ndcg@5\)"
+    ):
+        result.gate("ndcg@10", 0.01)
+    with pytest.raises(fastrank.InputError, match="'margin' parameter must be >= 0"):
+        result.gate("ndcg@5", -0.1)
+    truth = pd.DataFrame({"user_id": range(6), "item_id": 1, "relevance": 1.0})
+    runs = {"a": pd.DataFrame({"user_id": [0, 1, 2], "item_id": 1, "score": 1.0}),
+            "b": pd.DataFrame({"user_id": [3, 4, 5], "item_id": 1, "score": 1.0})}  # fmt: skip
+    disjoint = fastrank.compare_runs(runs, truth, k=1, empty_run="skip", n_resamples=200)
+    with pytest.raises(fastrank.InputError, match=r"gate: 'b' and 'a' share no user with a value of ndcg@1"):
+        disjoint.gate("ndcg@1", 0.01)
+
+
+def test_the_cli_gate_exits_4_with_one_line_and_0_within_the_margin(tmp_path, capsys):
+    from .cli import in_process, refused
+
+    path = tmp_path / "t.parquet"
+    _gate_frame(0.5).to_parquet(path)
+    args = ["compare", path, "--baseline", "prod", "--baseline", "new", "-k", "5", "--resamples", "500"]
+    code, out, err = in_process(capsys, *args, "--fail-if-worse", "0.01")
+    lines = err.strip().splitlines()
+    assert (
+        code == 4 and out and len(lines) == 1 and lines[0].startswith("fastrank: gate: 'new' may be worse")
+    ), err
+    code, _, err = in_process(capsys, *args, "--fail-if-worse", "0.9", "--gate-metric", "ndcg@5")
+    assert code == 0 and "gate" not in err
+    assert "--gate-metric names the metric of --fail-if-worse" in refused(
+        capsys, *args, "--gate-metric", "ndcg@5"
+    )

@@ -25,12 +25,12 @@ from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
 from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS, GAUC_WEIGHTS, TAIL_TIES
-from ..metrics.registry import DEFAULT, NONE, RUN_TIES, WHOLE, example, names
+from ..metrics.registry import DEFAULT, NONE, RUN_TIES, WHOLE, example, names, parse_metric
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
 from .report import epilog, format_comparison, format_table, format_trec, json_records, overview
 
-EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE = 0, 1, 2, 3
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ENGINE, EXIT_GATE = 0, 1, 2, 3, 4
 COMPILING = "compiling the {family} for this machine (once: later runs load them from numba's cache)"
 """The note printed while kernels compile on a machine's first run (one line per family)."""
 
@@ -123,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--slice-by", metavar="COLUMN", help="a user-level column, or 'activity' (row-count quartiles)"
     )
     cmp.add_argument("--plot", metavar="DIR", help="write distribution, scatter and NDCG@k curve PNGs there")
+    cmp.add_argument(
+        "--fail-if-worse", type=float, metavar="MARGIN",
+        help=f"exit {EXIT_GATE} when a source may be worse than the reference by more than MARGIN on the "
+        "gate metric: its paired difference's interval reaches below -MARGIN (non-inferiority not shown)",
+    )  # fmt: skip
+    cmp.add_argument(
+        "--gate-metric", metavar="NAME@K", help="the metric of --fail-if-worse (default: the first compared)"
+    )
     _add_output(cmp)
 
     bucket = commands.add_parser(
@@ -445,6 +453,10 @@ def _compare_command(args: argparse.Namespace) -> int:
     from ..compare.confidence import compare_options, compare_runs
 
     check_data_given(args)
+    if args.gate_metric is not None and args.fail_if_worse is None:
+        raise InputError("--gate-metric names the metric of --fail-if-worse; give --fail-if-worse MARGIN")
+    if args.gate_metric is not None:
+        parse_metric(args.gate_metric)  # a typo fails before the work, not after it
     shown = _format(args, COMPARE_FORMATS)
     given = {"reference": args.reference, "n_resamples": args.resamples, "seed": args.seed,
              "confidence": args.confidence, "ci_method": args.ci_method, "slice_by": args.slice_by,
@@ -462,7 +474,21 @@ def _compare_command(args: argparse.Namespace) -> int:
         print(format_comparison(result))
     for path in result.plots:
         _say(f"wrote {path}")
-    return EXIT_OK
+    if args.fail_if_worse is None:
+        return EXIT_OK
+    compared = result.comparisons
+    metric = args.gate_metric
+    if metric is None and not compared.empty:
+        first = compared.iloc[0]
+        metric = (
+            first["metric"]
+            if first["k"] is None or first["k"] != first["k"]
+            else f"{first['metric']}@{int(first['k'])}"
+        )
+    gate = result.gate(metric or DEFAULT.name, args.fail_if_worse)
+    for line in gate.lines():
+        _say(line)
+    return EXIT_OK if gate.passed else EXIT_GATE
 
 
 def _bucketize_command(args: argparse.Namespace) -> int:

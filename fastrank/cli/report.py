@@ -139,18 +139,22 @@ def format_comparison(result: Any) -> str:
             "p (sign-flip)",
             "p (t)",
             "d",
+            "mde",
             "wins/ties/losses",
         ]
         rows = [
             [r["slice"], r["metric"], _k(r["k"]), r["source"], r["reference"], f"{r['mean_diff']:+.4f}",
              f"[{r['low']:+.4f}, {r['high']:+.4f}]", _p(r["p_randomization"], r["p_randomization_at_floor"]),
              _p(r["p_ttest"]),
-             _number(r["effect_size"], 2), f"{r['wins']}/{r['ties']}/{r['losses']}"]
+             _number(r["effect_size"], 2), "-" if r["mde"] is None else f"{r['mde']:.4f}",
+             f"{r['wins']}/{r['ties']}/{r['losses']}"]
             for r in comparisons
         ]  # fmt: skip
-        out += ["", *_align(columns, rows, {"k", "diff", "p (sign-flip)", "p (t)", "d"})]
+        out += ["", *_align(columns, rows, {"k", "diff", "p (sign-flip)", "p (t)", "d", "mde"})]
         out += ["", "diff: mean per-user difference (source - reference); d: Cohen's d_z; p-values two-sided,"
-                " Holm-adjusted when several sources are compared with the reference."]  # fmt: skip
+                " Holm-adjusted when several sources are compared with the reference; mde: the smallest"
+                f" difference the paired t-test detects with 80% power at alpha"
+                f" {1 - result.confidence:g}."]  # fmt: skip
     overall = result.records()["overall"]
     if overall:
         columns = ["metric", "k", "source", "value", "users"]

@@ -19,13 +19,13 @@ import pandas as pd
 from ..api.evaluate import DEMO_BASELINE, evaluate_options
 from ..api.options import Options, RunOptions, as_list
 from ..api.results import Evaluation
-from ..arrays.checks import check_int
+from ..arrays.checks import check_int, check_number
 from ..errors import InputError
 from ..inputs.formats import open_input
 from ..inputs.outputs import check_not_input, input_paths
 from ..inputs.registry import run_format
 from ..metrics.options import DEFAULT_K
-from ..metrics.registry import DEFAULT, REGISTRY, expand
+from ..metrics.registry import DEFAULT, REGISTRY, expand, parse_metric
 from .stats import bootstrap_intervals, check_options, holm, paired
 
 ALL_USERS = "all users"
@@ -48,7 +48,10 @@ class Comparison:
         than one source is compared with the reference), ``p_randomization_at_floor`` (no
         resample was as extreme as the observed difference, so the p-value is the test's
         resolution, ``2 / (n_resamples + 1)`` before adjustment, and the true one may be smaller),
-        ``effect_size``, ``wins``, ``ties``, ``losses``, ``users``.
+        ``effect_size``, ``wins``, ``ties``, ``losses``, ``users``, and ``mde``, the minimum
+        detectable effect: the smallest true mean difference the paired t-test at alpha = 1 -
+        ``confidence`` would detect with 80% power on these users (so a difference that is not
+        significant reads with how small a difference the data could have seen).
     reference : str
         The source every other source is compared with.
     evaluation : Evaluation
@@ -69,6 +72,14 @@ class Comparison:
     plots: list[Path] = field(default_factory=list)
     overall: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OVERALL_COLUMNS))
 
+    def gate(self, metric: str, margin: float, *, slice_name: str = ALL_USERS) -> Gate:
+        """Non-inferiority of every source against the reference on ``metric`` (``"ndcg@10"``):
+        a source fails when the lower end of its paired difference's interval (a one-sided bound
+        at level (1 + confidence) / 2, 97.5% for 0.95) is below ``-margin``, i.e. the data cannot
+        rule out that it is worse than the reference by more than ``margin``. Refused in one line
+        when the comparison has no such metric or a source shares no user with the reference."""
+        return check_gate(self, metric, margin, slice_name)
+
     def records(self) -> dict[str, list[dict[str, Any]]]:
         """The tables as JSON-ready records (NaN as None): intervals, comparisons, and the values
         of the metrics without an interval (``overall``)."""
@@ -77,6 +88,58 @@ class Comparison:
             "comparisons": _records(self.comparisons),
             "overall": _records(self.overall),
         }
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The outcome of :meth:`Comparison.gate`: the rows of the comparisons it looked at, and
+    which sources fail (``failing``, a subset of ``rows``)."""
+
+    metric: str
+    margin: float
+    confidence: float
+    rows: pd.DataFrame
+    failing: pd.DataFrame
+
+    @property
+    def passed(self) -> bool:
+        """No source is worse than the reference by more than the margin (as far as the data says)."""
+        return self.failing.empty
+
+    def lines(self) -> list[str]:
+        """One line per failing source: the source, the metric, its difference and interval."""
+        return [
+            f"gate: {row.source!r} may be worse than {row.reference!r} by more than {self.margin:g} on "
+            f"{self.metric}: difference {row.mean_diff:+.4f}, {self.confidence:.0%} interval "
+            f"[{row.low:+.4f}, {row.high:+.4f}] over {row.users:,} users (minimum detectable effect "
+            f"{row.mde:.4f})"
+            for row in self.failing.itertuples()
+        ]
+
+
+def check_gate(comparison: Comparison, metric: str, margin: Any, slice_name: str = ALL_USERS) -> Gate:
+    """:meth:`Comparison.gate`, checked."""
+    spec = parse_metric(metric)
+    margin = check_number(margin, "margin")
+    if margin < 0:
+        raise InputError(f"The 'margin' parameter must be >= 0. Got {margin!r} instead.")
+    table = comparison.comparisons
+    k = table["k"].map(lambda value: None if value is None or value != value else int(value))
+    rows = table[(table["slice"] == slice_name) & (table["metric"] == spec.name) & (k == spec.k)]
+    if rows.empty:
+        compared = sorted({f"{m}@{one}" if one == one and one is not None else m
+                           for m, one in zip(table["metric"], table["k"], strict=True)})  # fmt: skip
+        raise InputError(
+            f"gate: no paired comparison of {spec} with {comparison.reference!r} (compared: "
+            f"{', '.join(compared) or 'nothing; give a second source'}); name a metric@k it has"
+        )
+    empty = rows[rows["users"] == 0]
+    if not empty.empty:
+        raise InputError(
+            f"gate: {empty['source'].iloc[0]!r} and {comparison.reference!r} share no user with a value "
+            f"of {spec}"
+        )
+    return Gate(str(spec), margin, comparison.confidence, rows, rows[rows["low"] < -margin])
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -309,7 +372,7 @@ def _with_confidence(
     )
     columns = ["slice", "metric", "k", "source", "reference", "mean_diff", "low", "high", "p_randomization",
                "p_randomization_at_floor", "p_ttest", "effect_size", "wins", "ties", "losses",
-               "users"]  # fmt: skip
+               "users", "mde"]  # fmt: skip
     comparisons = pd.DataFrame(comparison_rows, columns=columns)
     for frame, rows in ((intervals, interval_rows), (comparisons, comparison_rows)):
         if any(row["k"] is None for row in rows):  # ints and None, not floats and NaN

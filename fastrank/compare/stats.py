@@ -131,7 +131,10 @@ class Paired:
     differences; ``wins``, ``ties``, ``losses`` count users where the source is higher, equal, lower.
     ``p_randomization_at_floor``: no resample was as extreme as the observed difference, so
     ``p_randomization`` is the test's resolution, ``2 / (n_resamples + 1)``, and the true p-value
-    may be smaller.
+    may be smaller. ``mde``: the minimum detectable effect, the smallest true mean difference the
+    paired t-test at alpha = 1 - confidence (two-sided) detects with 80% power on these users:
+    ``(t(1 - alpha / 2) + t(0.8)) x sd / sqrt(n)``, t with n - 1 degrees of freedom (NaN for
+    fewer than 2 users).
     """
 
     mean_diff: float
@@ -145,6 +148,7 @@ class Paired:
     losses: int
     users: int
     p_randomization_at_floor: bool = False
+    mde: float = float("nan")
 
 
 def paired(
@@ -189,6 +193,7 @@ def paired(
         p_ttest = float(2 * special.stdtr(n - 1, -abs(t)))
         effect = observed / sd
     return Paired(
+        mde=minimum_detectable_effect(sd, n, confidence),
         mean_diff=observed,
         low=float(low[0]),
         high=float(high[0]),
@@ -201,6 +206,24 @@ def paired(
         users=n,
         p_randomization_at_floor=min(less, greater) == 0,
     )
+
+
+POWER = 0.8
+"""The power at which :func:`minimum_detectable_effect` is stated."""
+
+
+def minimum_detectable_effect(sd: float, n: int, confidence: float, power: float = POWER) -> float:
+    """The smallest true mean of ``n`` paired differences of standard deviation ``sd`` that a
+    two-sided paired t-test at alpha = 1 - ``confidence`` detects with probability ``power``:
+    ``(t(1 - alpha / 2) + t(power)) x sd / sqrt(n)``, t quantiles with n - 1 degrees of freedom.
+    NaN for fewer than 2 differences."""
+    if n < 2:
+        return float("nan")
+    from scipy import special
+
+    alpha = 1.0 - confidence
+    quantiles = special.stdtrit(n - 1, 1.0 - alpha / 2) + special.stdtrit(n - 1, power)
+    return float(quantiles * sd / np.sqrt(n))
 
 
 def holm(pvalues: np.ndarray) -> np.ndarray:
