@@ -73,7 +73,7 @@ class Comparison:
     overall: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OVERALL_COLUMNS))
 
     def gate(self, metric: str, margin: float, *, slice_name: str = ALL_USERS) -> Gate:
-        """Non-inferiority of every source against the reference on ``metric`` (``"ndcg@10"``):
+        """Non-inferiority of every source against the reference on ``metric`` (``"name@k"``):
         a source fails when the lower end of its paired difference's interval (a one-sided bound
         at level (1 + confidence) / 2, 97.5% for 0.95) is below ``-margin``, i.e. the data cannot
         rule out that it is worse than the reference by more than ``margin``. Refused in one line
