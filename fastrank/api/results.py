@@ -67,6 +67,22 @@ class Evaluation:
             raise KeyError(f"no result for protocol={protocol!r} metric={metric!r} k={k} source={source!r}")
         return float(row["mean"].iloc[0])
 
+    def render(self, fmt: str = "markdown") -> str:
+        """:attr:`summary` as ``"csv"``, ``"markdown"`` or ``"latex"`` text: one row per protocol,
+        metric, k and source, with the mean, the users evaluated and those excluded."""
+        from .render import Table, cutoff_text, render_table
+
+        header = ["protocol", "metric", "k", "source", "mean", "users", "excluded"]
+        rows = [
+            [str(r["protocol"]), str(r["metric"]), cutoff_text(r["k"]), str(r["source"]),
+             "" if r["mean"] != r["mean"] else f"{r['mean']:.4f}", str(r["users"]), str(r["excluded"])]
+            for r in self.records()
+        ]  # fmt: skip
+        table = Table(
+            header, rows, numeric={2, 4, 5, 6}, note=f"{self.n_rows:,} rows, {self.n_users:,} users"
+        )
+        return render_table(table, fmt)
+
     def records(self) -> list[dict[str, Any]]:
         """:attr:`summary` as JSON-ready records."""
         return [

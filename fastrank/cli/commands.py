@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from ..api.render import RENDERED
 from ..compare.confidence import RESAMPLING
 from ..compare.stats import METHODS
 from ..engines import NAMES as ENGINE_NAMES
@@ -123,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--slice-by", metavar="COLUMN", help="a user-level column, or 'activity' (row-count quartiles)"
     )
     cmp.add_argument("--plot", metavar="DIR", help="write distribution, scatter and NDCG@k curve PNGs there")
+    cmp.add_argument(
+        "--alpha", type=float,
+        help="--format markdown, latex, csv: mark means significantly above or below the reference at "
+        "this level (default: 1 - --confidence)",
+    )  # fmt: skip
     cmp.add_argument(
         "--fail-if-worse", type=float, metavar="MARGIN",
         help=f"exit {EXIT_GATE} when a source may be worse than the reference by more than MARGIN on the "
@@ -370,16 +376,18 @@ def _add_output(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table (--format json)")
     sub.add_argument(
         "--format", choices=list(dict.fromkeys([*EVALUATE_FORMATS, *COMPARE_FORMATS])),
-        help="what to print: an aligned table (default), JSON records, or trec_eval's lines "
-        "(evaluate: measure, query, value, as trec_eval -q prints them)",
+        help="what to print: an aligned table (default), JSON records, CSV, a Markdown or a LaTeX "
+        "(booktabs) table, or trec_eval's lines (evaluate: measure, query, value, as trec_eval -q "
+        "prints them)",
     )  # fmt: skip
     sub.add_argument("--verbose", action="store_true", help="report time per stage on stderr")
     sub.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
 
 
-EVALUATE_FORMATS = ("table", "json", "trec")
-"""What evaluate prints: an aligned table, JSON records, or trec_eval's lines (``trec_eval -q``)."""
-COMPARE_FORMATS = ("table", "json")
+EVALUATE_FORMATS = ("table", "json", *RENDERED, "trec")
+"""What evaluate prints: an aligned table, JSON records, CSV, Markdown or LaTeX, or trec_eval's
+lines (``trec_eval -q``)."""
+COMPARE_FORMATS = ("table", "json", *RENDERED)
 
 
 def _format(args: argparse.Namespace, formats: tuple[str, ...]) -> str:
@@ -442,6 +450,8 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         print(json.dumps(json_records(result), indent=2))
     elif shown == "trec":
         print(format_trec(result))
+    elif shown in RENDERED:
+        print(result.render(shown), end="")
     else:
         print(format_table(result))
     return EXIT_OK
@@ -470,6 +480,8 @@ def _compare_command(args: argparse.Namespace) -> int:
     _notes(args, result.evaluation)
     if shown == "json":
         print(json.dumps(result.records(), indent=2))
+    elif shown in RENDERED:
+        print(result.render(shown, args.alpha), end="")
     else:
         print(format_comparison(result))
     for path in result.plots:

@@ -71,6 +71,7 @@ class Comparison:
     confidence: float
     plots: list[Path] = field(default_factory=list)
     overall: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OVERALL_COLUMNS))
+    n_resamples: int = 0
 
     def gate(self, metric: str, margin: float, *, slice_name: str = ALL_USERS) -> Gate:
         """Non-inferiority of every source against the reference on ``metric`` (``"name@k"``):
@@ -79,6 +80,17 @@ class Comparison:
         rule out that it is worse than the reference by more than ``margin``. Refused in one line
         when the comparison has no such metric or a source shares no user with the reference."""
         return check_gate(self, metric, margin, slice_name)
+
+    def render(self, fmt: str = "markdown", alpha: float | None = None) -> str:
+        """One row per source (per slice when sliced), one column per metric@k, as ``"csv"``,
+        ``"markdown"`` or ``"latex"``: each mean, the best of each column in bold (the highest;
+        the lowest for the error metrics), and after each mean of a source other than the
+        reference a mark, ``+`` or ``-``, when it is significantly above or below the reference's
+        (the paired sign-flip test, Holm-adjusted over the sources, at ``alpha``, default 1 -
+        confidence). A footnote names the test, alpha, the resamples and the users."""
+        from .render import comparison_table
+
+        return comparison_table(self, fmt, 1.0 - self.confidence if alpha is None else alpha)
 
     def records(self) -> dict[str, list[dict[str, Any]]]:
         """The tables as JSON-ready records (NaN as None): intervals, comparisons, and the values
@@ -395,7 +407,7 @@ def _with_confidence(
             ]
         ]
         plots = save_all(shown, curve, plot_dir, reference=reference, metrics=pairs)
-    return Comparison(intervals, comparisons, reference, evaluation, confidence, plots, overall)
+    return Comparison(intervals, comparisons, reference, evaluation, confidence, plots, overall, n_resamples)
 
 
 def _check_evaluated(matrix: np.ndarray, sources: list[str], metric: str) -> None:
