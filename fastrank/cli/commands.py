@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--plot", metavar="DIR", help="write distribution, scatter and NDCG@k curve PNGs there")
     cmp.add_argument(
+        "--report", metavar="PATH",
+        help="write the whole comparison as one self-contained HTML page (tables, notes and the plots "
+        "inline; needs matplotlib), atomically",
+    )  # fmt: skip
+    cmp.add_argument(
         "--alpha", type=float,
         help="--format markdown, latex, csv: mark means significantly above or below the reference at "
         "this level (default: 1 - --confidence)",
@@ -468,9 +473,20 @@ def _compare_command(args: argparse.Namespace) -> int:
     if args.gate_metric is not None:
         parse_metric(args.gate_metric)  # a typo fails before the work, not after it
     shown = _format(args, COMPARE_FORMATS)
+    report = None
+    plot_dir = args.plot
+    if args.report is not None:
+        from ..inputs.outputs import check_not_input, check_writable
+
+        report = check_writable(args.report, "--report", (".html", ".htm"))
+        check_not_input([report], _inputs(args), "--report")
+        if plot_dir is None:  # the report's plots, drawn in a folder of our own
+            import tempfile
+
+            plot_dir = tempfile.mkdtemp(prefix="fastrank-report-")
     given = {"reference": args.reference, "n_resamples": args.resamples, "seed": args.seed,
              "confidence": args.confidence, "ci_method": args.ci_method, "slice_by": args.slice_by,
-             "plot_dir": args.plot}  # fmt: skip
+             "plot_dir": plot_dir}  # fmt: skip
     resampling = {name: value for name, value in given.items() if value is not None}  # defaults: compare's
     if runs_given(args):
         runs, options = run_options(args)
@@ -484,6 +500,18 @@ def _compare_command(args: argparse.Namespace) -> int:
         print(result.render(shown, args.alpha), end="")
     else:
         print(format_comparison(result))
+    if report is not None:
+        from ..inputs.outputs import write_atomic
+
+        page = result.to_html()
+        write_atomic(report, lambda path: path.write_text(page, encoding="utf-8"))
+        if args.plot is None:
+            import shutil
+
+            shutil.rmtree(plot_dir, ignore_errors=True)
+            result = dataclasses.replace(result, plots=[])
+        if not args.quiet:
+            _say(f"wrote {report}")
     for path in result.plots:
         _say(f"wrote {path}")
     if args.fail_if_worse is None:

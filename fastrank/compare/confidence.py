@@ -81,6 +81,15 @@ class Comparison:
         when the comparison has no such metric or a source shares no user with the reference."""
         return check_gate(self, metric, margin, slice_name)
 
+    def to_html(self, title: str = "fastrank comparison") -> str:
+        """The whole comparison as one self-contained HTML page: counts, intervals, the paired
+        comparisons with their minimum detectable effects, the values without an interval,
+        the notes, and the plots written (``plot_dir``) inline as base64 PNG; no script and
+        nothing fetched from elsewhere."""
+        from .report import html_report
+
+        return html_report(self, title)
+
     def render(self, fmt: str = "markdown", alpha: float | None = None) -> str:
         """One row per source (per slice when sliced), one column per metric@k, as ``"csv"``,
         ``"markdown"`` or ``"latex"``: each mean, the best of each column in bold (the highest;

@@ -53,10 +53,11 @@ def check_output_dir(directory: Path, what: str) -> None:
         raise InputError(f"{what}: cannot write in {directory} ({error.strerror or error})") from None
 
 
-def check_writable(path: str | os.PathLike, flag: str) -> Path:
+def check_writable(path: str | os.PathLike, flag: str, suffixes: Any = None) -> Path:
     """Fail before any work if ``path`` cannot take a table: no file name, a suffix other than
-    those of :data:`TABLE_FORMATS`, a name too long for the file system, or a directory where
-    nothing can be written (the file itself is written only at the end, atomically)."""
+    those of :data:`TABLE_FORMATS` (or of ``suffixes``, e.g. ``(".html",)``), a name too long for
+    the file system, or a directory where nothing can be written (the file itself is written
+    only at the end, atomically)."""
     target = Path(path)
     if len(target.name.encode()) > _name_max(target.parent if target.parent.is_dir() else Path(".")):
         raise InputError(
@@ -66,10 +67,10 @@ def check_writable(path: str | os.PathLike, flag: str) -> Path:
         raise InputError(f"{flag}: the path is empty; give a file name")
     if target.is_dir():
         raise InputError(f"{flag}: {str(path)!r} is a directory; give a file name")
-    if target.suffix.lower() not in TABLE_FORMATS:
-        raise InputError(
-            f"{flag}: {target.name!r} has no known table suffix; name a {' or '.join(TABLE_FORMATS)} file"
-        )
+    allowed = TABLE_FORMATS if suffixes is None else tuple(suffixes)
+    if target.suffix.lower() not in allowed:
+        what = "table suffix" if suffixes is None else "suffix"
+        raise InputError(f"{flag}: {target.name!r} has no known {what}; name a {' or '.join(allowed)} file")
     check_output_dir(target.parent, flag)
     return target
 
