@@ -105,19 +105,58 @@ def test_latex_reads_back_balanced_escaped_and_compiles_where_tex_is(comparison,
     assert done.returncode == 0, done.stdout[-2000:]
 
 
+def test_html_reads_back_as_the_markdown_does(comparison):
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.cell, self.bold, self.depth = [], None, False, 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = ""
+            elif tag == "b":
+                self.cell += "**"
+            elif tag == "sup":
+                self.cell += "<sup>"
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.rows[-1].append(self.cell)
+                self.cell = None
+            elif tag == "b":
+                self.cell += "**"
+            elif tag == "sup":
+                self.cell += "</sup>"
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+    cells = Cells()
+    cells.feed(comparison.render("html"))
+    header, rows, _ = _markdown_cells(comparison.render("markdown"))
+    assert cells.rows == [header, *rows]  # the same cells, bold and marks as the Markdown
+    assert comparison._repr_html_() == comparison.render("html")
+    assert "&amp;" in comparison.render("html")  # "noisy_&_50%" escaped
+
+
 def test_csv_and_an_evaluations_tables_read_back(comparison):
     frame = pd.read_csv(io.StringIO(comparison.render("csv")))
     rmse = comparison.intervals[comparison.intervals.metric == "rmse"].set_index("source")["mean"]
     assert list(frame.columns) == ["source", "ndcg@5", "ndcg@10", "rmse"]
     evaluation = comparison.evaluation
-    for fmt in ("csv", "markdown", "latex"):
+    for fmt in ("csv", "markdown", "latex", "html"):
         text = evaluation.render(fmt)
         for value in evaluation.summary["mean"]:
             assert f"{value:.4f}" in text
     assert frame.set_index("source")["rmse"].round(4).to_dict() == rmse.round(4).to_dict()
     with pytest.raises(fastrank.InputError, match="'alpha' parameter must be between 0 and 1"):
         comparison.render("markdown", alpha=1.5)
-    with pytest.raises(fastrank.InputError, match="format: must be one of csv, markdown, latex"):
+    with pytest.raises(fastrank.InputError, match="format: must be one of csv, markdown, latex, html"):
         evaluation.render("docx")
 
 
@@ -125,7 +164,7 @@ def test_the_cli_prints_each_format_as_the_api_renders_it(tmp_path, capsys):
     table = make_demo_table(n_users=20, n_videos=40, seed=2).to_pandas()
     path = tmp_path / "t.parquet"
     table.to_parquet(path)
-    for fmt in ("csv", "markdown", "latex"):
+    for fmt in ("csv", "markdown", "latex", "html"):
         code, out, err = in_process(
             capsys, "evaluate", path, "--baseline", "video_watch_ratio_mean", "--format", fmt
         )

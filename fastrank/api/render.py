@@ -5,13 +5,14 @@ cells, which cells are bold, and a footnote. :meth:`fastrank.Evaluation.render` 
 from __future__ import annotations
 
 import csv
+import html
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InputError
 
-RENDERED = ("csv", "markdown", "latex")
+RENDERED = ("csv", "markdown", "latex", "html")
 """The formats :func:`render_table` writes."""
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -44,8 +45,10 @@ def latex_escape(text: str) -> str:
 
 def render_table(table: Table, fmt: str) -> str:
     """``table`` as CSV (plain cells, no bold, marks or note), Markdown (a pipe table, bold as
-    ``**x**``, marks as ``<sup>``, the note below) or LaTeX (a ``table`` with a ``booktabs``
-    ``tabular``, bold as ``\\textbf``, marks as ``\\textsuperscript``, the note below the rule)."""
+    ``**x**``, marks as ``<sup>``, the note below), LaTeX (a ``table`` with a ``booktabs``
+    ``tabular``, bold as ``\\textbf``, marks as ``\\textsuperscript``, the note below the rule) or
+    HTML (a ``<table>`` and the note in a ``<p>``, text escaped; a fragment for a page or a
+    notebook)."""
     if fmt not in RENDERED:
         raise InputError(f"format: must be one of {', '.join(RENDERED)}. Got {fmt!r} instead.")
     if fmt == "csv":
@@ -56,6 +59,8 @@ def render_table(table: Table, fmt: str) -> str:
         return out.getvalue()
     if fmt == "markdown":
         return _markdown(table)
+    if fmt == "html":
+        return _html(table)
     return _latex(table)
 
 
@@ -81,6 +86,20 @@ def _markdown(table: Table) -> str:
     if table.note:
         lines += ["", escape(table.note)]
     return "\n".join(lines) + "\n"
+
+
+def _html(table: Table) -> str:
+    def cell(i: int, j: int, text: str) -> str:
+        inner = _cell(table, i, j, html.escape(text), "<b>{}</b>", "<sup>{}</sup>")
+        return f'<td style="text-align:right">{inner}</td>' if j in table.numeric else f"<td>{inner}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.header)
+    body = "".join(
+        "<tr>" + "".join(cell(i, j, text) for j, text in enumerate(row)) + "</tr>"
+        for i, row in enumerate(table.rows)
+    )
+    note = f"<p>{html.escape(table.note)}</p>" if table.note else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}\n"
 
 
 def _latex(table: Table) -> str:

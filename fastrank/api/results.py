@@ -68,8 +68,8 @@ class Evaluation:
         return float(row["mean"].iloc[0])
 
     def render(self, fmt: str = "markdown") -> str:
-        """:attr:`summary` as ``"csv"``, ``"markdown"`` or ``"latex"`` text: one row per protocol,
-        metric, k and source, with the mean, the users evaluated and those excluded."""
+        """:attr:`summary` as ``"csv"``, ``"markdown"``, ``"latex"`` or ``"html"`` text: one row per
+        protocol, metric, k and source, with the mean, the users evaluated and those excluded."""
         from .render import Table, cutoff_text, render_table
 
         header = ["protocol", "metric", "k", "source", "mean", "users", "excluded"]
@@ -82,6 +82,9 @@ class Evaluation:
             header, rows, numeric={2, 4, 5, 6}, note=f"{self.n_rows:,} rows, {self.n_users:,} users"
         )
         return render_table(table, fmt)
+
+    def _repr_html_(self) -> str:  # a notebook shows the summary as a table
+        return self.render("html")
 
     def records(self) -> list[dict[str, Any]]:
         """:attr:`summary` as JSON-ready records."""

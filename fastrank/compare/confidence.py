@@ -90,13 +90,17 @@ class Comparison:
 
         return html_report(self, title)
 
+    def _repr_html_(self) -> str:  # a notebook shows the table with its marks
+        return self.render("html")
+
     def render(self, fmt: str = "markdown", alpha: float | None = None) -> str:
         """One row per source (per slice when sliced), one column per metric@k, as ``"csv"``,
-        ``"markdown"`` or ``"latex"``: each mean, the best of each column in bold (the highest;
-        the lowest for the error metrics), and after each mean of a source other than the
-        reference a mark, ``+`` or ``-``, when it is significantly above or below the reference's
-        (the paired sign-flip test, Holm-adjusted over the sources, at ``alpha``, default 1 -
-        confidence). A footnote names the test, alpha, the resamples and the users."""
+        ``"markdown"``, ``"latex"`` or ``"html"`` (a fragment; :meth:`to_html` is the whole page):
+        each mean, the best of each column in bold (the highest; the lowest for the error
+        metrics), and after each mean of a source other than the reference a mark, ``+`` or
+        ``-``, when it is significantly above or below the reference's (the paired sign-flip test,
+        Holm-adjusted over the sources, at ``alpha``, default 1 - confidence). A footnote names
+        the test, alpha, the resamples and the users."""
         from .render import comparison_table
 
         return comparison_table(self, fmt, 1.0 - self.confidence if alpha is None else alpha)
