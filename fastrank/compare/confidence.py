@@ -29,6 +29,7 @@ from ..metrics.registry import DEFAULT, REGISTRY, expand, parse_metric
 from .stats import bootstrap_intervals, check_options, holm, paired
 
 ALL_USERS = "all users"
+PAIR_COLUMNS = ["slice", "metric", "k", "source", "other", "mean_diff", "p_randomization", "users"]
 OVERALL_COLUMNS = ["metric", "k", "source", "value", "users"]
 ACTIVITY = "activity"
 CURVE_KS = tuple(range(1, 51))
@@ -58,6 +59,10 @@ class Comparison:
         The underlying evaluation (per-user values, counts, timings).
     plots : list of Path
         PNG files written (``plot_dir``).
+    pairs : pandas.DataFrame
+        ``slice``, ``metric``, ``k``, ``source``, ``other``, ``mean_diff`` (source - other),
+        ``p_randomization`` (Holm-adjusted over every pair of sources within each slice, metric
+        and k), ``users``: every pair of sources, for the marks of :meth:`render`.
     overall : pandas.DataFrame
         ``metric``, ``k``, ``source``, ``value``, ``users``: the metrics that are not means of
         per-user values (a weighted mean, or one number for all lists at once), so have no interval
@@ -72,6 +77,7 @@ class Comparison:
     plots: list[Path] = field(default_factory=list)
     overall: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OVERALL_COLUMNS))
     n_resamples: int = 0
+    pairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PAIR_COLUMNS))
 
     def gate(self, metric: str, margin: float, *, slice_name: str = ALL_USERS) -> Gate:
         """Non-inferiority of every source against the reference on ``metric`` (``"name@k"``):
@@ -97,21 +103,22 @@ class Comparison:
         """One row per source (per slice when sliced), one column per metric@k, as ``"csv"``,
         ``"markdown"``, ``"latex"`` or ``"html"`` (a fragment; :meth:`to_html` is the whole page):
         each mean, the best of each column in bold (the highest; the lowest for the error
-        metrics), and after each mean of a source other than the reference a mark, ``+`` or
-        ``-``, when it is significantly above or below the reference's (the paired sign-flip test,
-        Holm-adjusted over the sources, at ``alpha``, default 1 - confidence). A footnote names
-        the test, alpha, the resamples and the users."""
+        metrics), and after each mean the letters of the sources it beats significantly (each
+        source is named with its letter): the paired sign-flip test of every pair of sources
+        (:attr:`pairs`), Holm-adjusted over the pairs, at ``alpha`` (default 1 - confidence). A
+        footnote names the test, alpha, the resamples and the users."""
         from .render import comparison_table
 
         return comparison_table(self, fmt, 1.0 - self.confidence if alpha is None else alpha)
 
     def records(self) -> dict[str, list[dict[str, Any]]]:
-        """The tables as JSON-ready records (NaN as None): intervals, comparisons, and the values
-        of the metrics without an interval (``overall``)."""
+        """The tables as JSON-ready records (NaN as None): intervals, comparisons, the values of
+        the metrics without an interval (``overall``), and the tests of every pair of sources."""
         return {
             "intervals": _records(self.intervals),
             "comparisons": _records(self.comparisons),
             "overall": _records(self.overall),
+            "pairs": _records(self.pairs),
         }
 
 
@@ -366,7 +373,7 @@ def _with_confidence(
     users = per_user[per_user.source == sources[0]].drop_duplicates("user")[["user", "n_items"]]
     slices = _slices(users, slice_by, data, reading) if pairs else []
     options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "method": ci_method}
-    interval_rows, comparison_rows = [], []
+    interval_rows, comparison_rows, pair_rows = [], [], []
     for metric, k_one in pairs:
         matrix = _matrix(per_user, metric, k_one, sources, users["user"])
         _check_evaluated(matrix, sources, metric if k_one is None else f"{metric}@{k_one}")
@@ -392,6 +399,8 @@ def _with_confidence(
                     for row, value in zip(family, adjusted, strict=True):
                         row[key] = float(value)
             comparison_rows.extend(family)
+            pair_rows.extend(_every_pair(block, sources, {"slice": slice_name, "metric": metric, "k": k_one},
+                                         options))  # fmt: skip
     intervals = pd.DataFrame(
         interval_rows, columns=["slice", "metric", "k", "source", "mean", "low", "high", "users"]
     )
@@ -399,7 +408,8 @@ def _with_confidence(
                "p_randomization_at_floor", "p_ttest", "effect_size", "wins", "ties", "losses",
                "users", "mde"]  # fmt: skip
     comparisons = pd.DataFrame(comparison_rows, columns=columns)
-    for frame, rows in ((intervals, interval_rows), (comparisons, comparison_rows)):
+    pairs_table = pd.DataFrame(pair_rows, columns=PAIR_COLUMNS)
+    for frame, rows in ((intervals, interval_rows), (comparisons, comparison_rows), (pairs_table, pair_rows)):
         if any(row["k"] is None for row in rows):  # ints and None, not floats and NaN
             frame["k"] = pd.Series([row["k"] for row in rows], dtype=object)
     plots: list[Path] = []
@@ -420,7 +430,24 @@ def _with_confidence(
             ]
         ]
         plots = save_all(shown, curve, plot_dir, reference=reference, metrics=pairs)
-    return Comparison(intervals, comparisons, reference, evaluation, confidence, plots, overall, n_resamples)
+    return Comparison(
+        intervals, comparisons, reference, evaluation, confidence, plots, overall, n_resamples, pairs_table
+    )
+
+
+def _every_pair(block: np.ndarray, sources: list[str], key: dict[str, Any], options: dict[str, Any]) -> list:
+    """The paired sign-flip test of every pair of sources (columns of ``block``), its p-values
+    Holm-adjusted over the pairs: rows of :attr:`Comparison.pairs` (``key``: slice, metric, k)."""
+    rows = []
+    for a in range(len(sources)):
+        for b in range(a + 1, len(sources)):
+            result = paired(block[:, a], block[:, b], **options)
+            rows.append({**key, "source": sources[a], "other": sources[b], "mean_diff": result.mean_diff,
+                         "p_randomization": result.p_randomization, "users": result.users})  # fmt: skip
+    if len(rows) > 1:
+        for row, value in zip(rows, holm(np.array([row["p_randomization"] for row in rows])), strict=True):
+            row["p_randomization"] = float(value)
+    return rows
 
 
 def _check_evaluated(matrix: np.ndarray, sources: list[str], metric: str) -> None:
