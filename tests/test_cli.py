@@ -258,7 +258,7 @@ def test_compare_json_and_bad_slice(workdir):
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert {"intervals", "comparisons", "overall"} == set(out)
+    assert {"intervals", "comparisons", "overall", "pairs"} == set(out)
     assert {r["slice"] for r in out["comparisons"]} >= {"all users"}
     bad = run_cli(
         "compare", workdir / "data.parquet", "--baseline", "video_watch_ratio_mean", "--slice-by", "video_id"
