@@ -76,6 +76,8 @@ def test_the_reports_tables_hold_the_comparisons_numbers(report):
         assert row[4] == f"{expected.mean:.4f}" and row[5] == f"[{expected.low:.4f}, {expected.high:.4f}]"
     for row, expected in zip(tests[1:], comparison.comparisons.itertuples(), strict=True):
         assert row[5] == f"{expected.mean_diff:+.4f}" and row[10] == f"{expected.mde:.4f}"
+        bound = "≤ " if expected.p_randomization_at_floor else ""
+        assert row[7] == f"{bound}{expected.p_randomization:.4g}"
     overall = cells.tables[2]
     assert [r[0] for r in overall[1:]] == ["coverage"] * 4  # the values without an interval
     assert "activity Q4" in page  # the activity slices

@@ -57,11 +57,14 @@ def html_report(comparison: Any, title: str = "fastrank comparison") -> str:
     })  # fmt: skip
     cp = comparison.comparisons
     record = [f"{w}/{t}/{lo}" for w, t, lo in cp[["wins", "ties", "losses"]].itertuples(index=False)]
+    # A p-value at the test's resolution is a bound: the true one may be smaller.
+    at_floor = zip(cp["p_randomization"], cp["p_randomization_at_floor"], strict=True)
+    sign_flip = [f"≤ {p:.4g}" if floor else f"{p:.4g}" for p, floor in at_floor]
     comparisons = pd.DataFrame({
         "slice": cp["slice"], "metric": cp["metric"], "k": cp["k"].map(cutoff_text), "source": cp["source"],
         "vs": cp["reference"], "difference": cp["mean_diff"].map(lambda v: f"{v:+.4f}"),
         f"{level} interval": [f"[{a:+.4f}, {b:+.4f}]" for a, b in zip(cp["low"], cp["high"], strict=True)],
-        "p (sign-flip)": cp["p_randomization"].map(lambda p: f"{p:.4g}"),
+        "p (sign-flip)": sign_flip,
         "p (t)": cp["p_ttest"].map(lambda p: f"{p:.4g}"), "d": cp["effect_size"].map(lambda v: f"{v:.2f}"),
         "mde": cp["mde"].map(_number),
         "wins/ties/losses": record,
