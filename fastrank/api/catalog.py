@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..arrays.columns import numeric_column
+from ..arrays.columns import weight_column
 from ..errors import InputError, count
 from ..inputs.registry import FORMATS
 from ..inputs.tables import TableSource
@@ -58,13 +58,7 @@ def run_items(runs: Sequence[Run], truth: Truth, o: RunOptions, notes: list[str]
         popular_ids = id_column(table, item_col, where, _row).combine_chunks()
         weights = np.ones(len(popular_ids))
         if o.popularity_col:
-            weights = np.asarray(numeric_column(table, o.popularity_col, where), np.float64)
-            bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
-            if bad.size:
-                raise InputError(
-                    f"{where}: column {o.popularity_col!r} holds {weights[bad[0]]:g} at row {int(bad[0])}; "
-                    "popularity must be finite and >= 0"
-                )
+            weights = weight_column(table, o.popularity_col, where)
     if o.catalog is not None:
         table, item_col, name = _read_items(o.catalog, o, "catalog", [])
         ids = pc.unique(id_column(table, item_col, name, _row).combine_chunks())

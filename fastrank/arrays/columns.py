@@ -91,6 +91,19 @@ def check_ids(ids: np.ndarray, name: str, groups: Groups | None = None) -> None:
         raise InputError(f"{name}: no id (null) at row {row}{user}; every row needs one")
 
 
+def weight_column(table: pa.Table, column: str, source: str, first_row: int = 0) -> np.ndarray:
+    """A column of popularity weights as float64: numbers, finite and >= 0; else one line naming
+    the column and the row (counted from ``first_row``, for a part of a table)."""
+    weights = np.asarray(numeric_column(table, column, source), np.float64)
+    bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
+    if bad.size:
+        raise InputError(
+            f"{source}: column {column!r} holds {weights[bad[0]]:g} at row {first_row + int(bad[0])}; "
+            "popularity must be finite and >= 0"
+        )
+    return weights
+
+
 def numeric_column(table: pa.Table, column: str, source: str, users: np.ndarray | None = None) -> np.ndarray:
     """A column as a numpy number array; nulls and non-numbers raise, naming column and row."""
     chunked = table.column(column)

@@ -20,7 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import kernels
-from ..arrays.columns import check_values, feature_matrix, item_column, numeric_column, user_column
+from ..arrays.columns import (
+    check_values,
+    feature_matrix,
+    item_column,
+    numeric_column,
+    user_column,
+    weight_column,
+)
 from ..arrays.grouping import group_rows
 from ..arrays.pairs import Pairs
 from ..arrays.threads import even_bounds, frozen, run_chunks, thread_count
@@ -237,13 +244,7 @@ def table_catalog(source: Any, plan: Plan, batch_rows: int = 1 << 20) -> Catalog
         items = item_column(table, plan.item_col, plan.name, None)
         weights = np.ones(table.num_rows)
         if plan.popularity_col:
-            weights = np.asarray(numeric_column(table, plan.popularity_col, plan.name), np.float64)
-            bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
-            if bad.size:
-                raise InputError(
-                    f"{plan.name}: column {plan.popularity_col!r} holds {weights[bad[0]]:g} at row "
-                    f"{first_row + int(bad[0])}; popularity must be finite and >= 0"
-                )
+            weights = weight_column(table, plan.popularity_col, plan.name, first_row)
         counter.add(items, weights)
         first_row += table.num_rows
     if not counter.rows:
@@ -303,7 +304,7 @@ def score_table(
         if excluded is None:
             raise
         kept = np.flatnonzero(~excluded)  # rows named as the table has them, excluded ones counted
-        raise InputError(_ROW.sub(lambda m: f"at row {kept[int(m.group(1))]}", str(error))) from None
+        raise InputError(renumber_rows(str(error), lambda row: int(kept[row]))) from None
     if excluded is None:
         return scored
     return dataclasses.replace(scored, excluded=int(excluded.sum()), excluded_relevant=relevant)
@@ -333,6 +334,13 @@ def _relevant_count(labels: Any, threshold: float) -> int:
 
 
 _ROW = re.compile(r"\bat row (\d+)")
+
+
+def renumber_rows(message: str, row_of: Any) -> str:
+    """``message`` with each ``at row N`` naming row ``row_of(N)`` instead: a part's messages count
+    rows from its own start (a stream's chunk, a table without its excluded rows), the user wants
+    rows of the whole table."""
+    return _ROW.sub(lambda m: f"at row {row_of(int(m.group(1)))}", message)
 
 
 def _score_rows(

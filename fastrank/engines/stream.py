@@ -8,7 +8,6 @@ a user met again after other users fails the run, naming the user and row.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -28,6 +27,7 @@ from .plan import (
     concat,
     finish_listings,
     load_plan_scorer,
+    renumber_rows,
     score_table,
     table_catalog,
 )
@@ -115,7 +115,7 @@ def evaluate_stream(
             try:
                 part = score_table(table.combine_chunks(), plan, scorer, timings=timings, shared=shared)
             except InputError as error:
-                raise InputError(_shift_rows(str(error), first_row)) from None
+                raise InputError(renumber_rows(str(error), first_row.__add__)) from None
             keys = part.users.tolist()
             if not seen.isdisjoint(keys):
                 _raise_split(table, plan, keys, seen, first_row)
@@ -159,13 +159,6 @@ class StreamEngine:
 
 
 ENGINE = StreamEngine()
-
-_ROW = re.compile(r"\bat row (\d+)")
-
-
-def _shift_rows(message: str, first_row: int) -> str:
-    # Chunk messages count rows from the chunk's start; the user wants rows of the whole table.
-    return _ROW.sub(lambda m: f"at row {int(m.group(1)) + first_row}", message)
 
 
 def _raise_split(table: pa.Table, plan: Plan, keys: list[Any], seen: set[Any], first_row: int) -> None:
