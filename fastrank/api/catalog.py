@@ -14,10 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..arrays.columns import weight_column
+from ..arrays.ids import index_in
 from ..errors import InputError, count
 from ..inputs.registry import FORMATS
 from ..inputs.tables import TableSource
-from .join import Run, Truth, id_column, index_in
+from .join import Run, Truth, id_column
 from .options import RunOptions
 
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
+from .ids import index_in
 
 
 def _as_ids(ids: pa.Array | pa.ChunkedArray, what: str) -> pa.Array:
@@ -21,13 +22,6 @@ def _as_ids(ids: pa.Array | pa.ChunkedArray, what: str) -> pa.Array:
     if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
         return ids.cast(pa.string())
     raise InputError(f"{what} holds {ids.type}; ids must be integers or text")
-
-
-def _index(ids: pa.Array, values: pa.Array) -> np.ndarray:
-    """Index of each of ``ids`` in ``values`` (-1: absent); integers and text compare as text."""
-    if ids.type != values.type:
-        ids, values = ids.cast(pa.string()), values.cast(pa.string())
-    return np.asarray(pc.index_in(ids, value_set=values).fill_null(-1), np.int64)
 
 
 @dataclass(frozen=True)
@@ -45,7 +39,7 @@ class Pairs:
         """The pairs of two id columns (nulls refused by the caller)."""
         users, items = _as_ids(users, f"{name}: the user column"), _as_ids(items, f"{name}: the item column")
         user_ids, item_ids = pc.unique(users), pc.unique(items)
-        keys = _index(users, user_ids) * len(item_ids) + _index(items, item_ids)
+        keys = index_in(users, user_ids) * len(item_ids) + index_in(items, item_ids)
         return cls(user_ids, item_ids, np.unique(keys), name)
 
     def __len__(self) -> int:
@@ -59,7 +53,7 @@ class Pairs:
     def holds(self, users: pa.Array | pa.ChunkedArray, items: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Whether each row's (user, item) is one of the pairs (bool, one per row)."""
         users, items = _as_ids(users, self.name), _as_ids(items, self.name)
-        user, item = _index(users, self.users), _index(items, self.items)
+        user, item = index_in(users, self.users), index_in(items, self.items)
         known = (user >= 0) & (item >= 0)
         keys = user * len(self.items) + item
         where = np.searchsorted(self.keys, keys[known])
