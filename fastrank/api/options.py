@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ..arrays.checks import check_choice, check_delimiter, check_int
-from ..arrays.pairs import Pairs
 from ..engines import check_settings
 from ..engines.plan import MODEL_SOURCE, Plan
 from ..engines.protocol import EngineSettings
@@ -28,7 +27,7 @@ from ..inputs.registry import check_format
 from ..inputs.tables import TableSource
 from ..kernels import SERENDIPITY
 from ..metrics import protocols
-from ..metrics.diversity import ItemVectors, cooccurrence_vectors, item_vectors
+from ..metrics.diversity import History, ItemVectors, cooccurrence_vectors, item_vectors
 from ..metrics.options import DEFAULT_K, DEFAULTS, GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import (
     DEFAULT,
@@ -237,9 +236,10 @@ def resolve(options: Options, source: TableSource) -> Resolved:
     return Resolved(plan, settings)
 
 
-def read_similarity(o: Any, metrics: list[Any]) -> tuple[ItemVectors | None, Pairs | None]:
-    """The item vectors (``o.item_features``) and the users' history (``o.history``) of the
-    diversity metrics among ``metrics``; refused without them, or given without such a metric."""
+def read_similarity(o: Any, metrics: list[Any]) -> tuple[ItemVectors | None, History | None]:
+    """The item vectors (``o.item_features``, or ``o.cooccurrence``'s) and the users' history
+    (``o.history``, its items' vectors found once) of the diversity metrics among ``metrics``;
+    refused without them, or given without such a metric."""
     diverse = [metric for metric in metrics if metric.needs_features]
     for option in ("item_features", "history", "cooccurrence"):
         if getattr(o, option) is not None and not diverse:
@@ -265,7 +265,8 @@ def read_similarity(o: Any, metrics: list[Any]) -> tuple[ItemVectors | None, Pai
         vectors = cooccurrence_vectors(users, items, pairs.name)
     history = None
     if o.history is not None:
-        history = read_pairs(o.history, o.user_col, o.item_col, delimiter=o.delimiter, role="history")
+        pairs = read_pairs(o.history, o.user_col, o.item_col, delimiter=o.delimiter, role="history")
+        history = History.of(pairs, vectors)
     else:
         needing = [metric.name for metric in diverse if metric.column == SERENDIPITY]
         if needing:

@@ -37,7 +37,7 @@ from ..inputs.pairs import read_pairs
 from ..inputs.registry import run_format
 from ..metrics.beyond import listed, listed_catalog, listing_values
 from ..metrics.dispatch import evaluate_grouped
-from ..metrics.diversity import ItemVectors, RowsOf, Similar, diversity_metrics
+from ..metrics.diversity import History, ItemVectors, RowsOf, Similar, diversity_metrics
 from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
 from ..metrics.registry import CATALOG, DEFAULT, JUDGED, TIE_CODES, MetricSpec
 from .catalog import Items, run_items
@@ -251,7 +251,7 @@ def _without(run: Run, excluded: Pairs, notes: list[str]) -> Run:
 
 
 def listed_metrics(
-    joined: Joined, run: Run, about: tuple[Items | None, ItemVectors | None, Pairs | None],
+    joined: Joined, run: Run, about: tuple[Items | None, ItemVectors | None, History | None],
     specs: list[MetricSpec], scoring: MetricOptions, users: np.ndarray,
 ) -> tuple[dict[MetricSpec, np.ndarray], dict[MetricSpec, tuple[float, int]]]:  # fmt: skip
     """The beyond-accuracy and diversity metrics of the run's lists (per-user values; catalog-wide

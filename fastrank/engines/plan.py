@@ -43,7 +43,7 @@ from ..metrics.beyond import (
     listed,
     listing_values,
 )
-from ..metrics.diversity import ItemVectors, RowsOf, Similar
+from ..metrics.diversity import History, ItemVectors, RowsOf, Similar
 from ..metrics.options import GAUC_WEIGHTS, MetricOptions
 from ..metrics.registry import CATALOG, NONE, REGISTRY, TIE_CODES, WEIGHTED
 from ..scoring import ModelOptions, check_features, load_scorer, predict
@@ -78,7 +78,7 @@ class Plan:
     pairs: tuple[tuple[str, int | None], ...] = ()
     exclude: Pairs | None = None  # (user, item) pairs left out of the table before anything is scored
     vectors: ItemVectors | None = None  # unit item vectors of the diversity metrics
-    history: Pairs | None = None  # each user's past items, for the diversity metrics
+    history: History | None = None  # each user's past items, for the diversity metrics
 
     @property
     def columns(self) -> list[str]:

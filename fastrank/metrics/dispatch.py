@@ -21,7 +21,7 @@ from ..arrays.threads import frozen, run_chunks, thread_count
 from ..errors import InputError
 from .auc import class_metrics, gauc_weights
 from .beyond import Catalog, catalog, exposure_metrics
-from .diversity import RowsOf, Similar, cooccurrence_vectors, diversity_metrics, item_vectors
+from .diversity import History, RowsOf, Similar, cooccurrence_vectors, diversity_metrics, item_vectors
 from .errors import error_metrics
 from .interpolated import interpolated_precision
 from .judged import judged_metrics
@@ -237,9 +237,8 @@ def _similar(items: Any, sources: tuple[Any, Any], history: Any, groups: Groups,
             users.to_numpy(zero_copy_only=False), items_seen.to_numpy(zero_copy_only=False), "cooccurrence"
         )
     rows = RowsOf(groups.take(to_numpy(items, "items")).__getitem__, vectors, "items")
-    return Similar.of(
-        groups, rows, vectors, None if history is None else _user_item_pairs(history, "history")
-    )
+    past = None if history is None else History.of(_user_item_pairs(history, "history"), vectors)
+    return Similar.of(groups, rows, vectors, past)
 
 
 def _user_item_pairs(data: Any, name: str) -> Pairs:

@@ -141,27 +141,45 @@ class Similar:
     width: int = 0
 
     @classmethod
-    def of(cls, groups: Groups, rows: Any, vectors: ItemVectors, history: Pairs | None) -> Similar:
+    def of(cls, groups: Groups, rows: Any, vectors: ItemVectors, history: History | None) -> Similar:
         """The vector ``rows`` of ``groups``' rows (group order; an array, or a :class:`RowsOf`) over
-        ``vectors``, with each user's ``history`` pairs (None: no history), whose items need
-        vectors too."""
+        ``vectors``, with each user's ``history`` (None: no history)."""
         if history is None:
             return cls(rows, vectors.vectors, sparse=vectors.sparse, width=vectors.width)
-        users, items = history.columns()
-        past_rows = vectors.rows_of(items.to_numpy(zero_copy_only=False), history.name)
-        offsets, past = history_of(groups, users.to_numpy(zero_copy_only=False), past_rows)
+        offsets, past = history.of_groups(groups)
         return cls(rows, vectors.vectors, offsets, past, vectors.sparse, vectors.width)
 
 
-def history_of(groups: Groups, users: Any, item_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per user of ``groups``, the vector rows of its history items (``users``: the user of each
-    history row, ``item_rows``: its item's vector row), as offsets and rows; users of the history
-    that are not evaluated are left out."""
-    at = _index_in(np.asarray(users), np.asarray(groups.keys))
-    kept = at >= 0
-    order = np.argsort(at[kept], kind="stable")
-    counts = np.bincount(at[kept], minlength=groups.n_groups)
-    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64), item_rows[kept][order]
+@dataclass(frozen=True)
+class History:
+    """Each user's past items as vector rows, found once for every part of a table: ``users``
+    ascending, ``rows`` the vector row of each one's item."""
+
+    users: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def of(cls, pairs: Pairs, vectors: ItemVectors) -> History:
+        """The history of (user, item) ``pairs``, each once; their items need vectors too."""
+        users, items = pairs.columns()
+        rows = vectors.rows_of(items.to_numpy(zero_copy_only=False), pairs.name)
+        users = np.asarray(users.to_numpy(zero_copy_only=False))
+        order = np.argsort(users, kind="stable")
+        return cls(users[order], rows[order])
+
+    def of_groups(self, groups: Groups) -> tuple[np.ndarray, np.ndarray]:
+        """Per user of ``groups``, the vector rows of its past items, as offsets and rows (a binary
+        search per user, not a pass over the whole history); text and integer ids compare as text."""
+        keys, users, rows = np.asarray(groups.keys), self.users, self.rows
+        if (keys.dtype.kind in "iu") != (users.dtype.kind in "iu"):
+            keys, users = keys.astype(str), users.astype(str)
+            order = np.argsort(users, kind="stable")
+            users, rows = users[order], rows[order]
+        first = np.searchsorted(users, keys, side="left")
+        counts = np.searchsorted(users, keys, side="right") - first
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        at = np.repeat(first - offsets[:-1], counts) + np.arange(offsets[-1])
+        return offsets, rows[at]
 
 
 def diversity_metrics(
