@@ -18,6 +18,7 @@ from ..arrays.ids import index_in
 from ..errors import InputError, count
 from ..inputs.registry import FORMATS
 from ..inputs.tables import TableSource
+from ..metrics.beyond import Catalog, listed_catalog
 from .join import Run, Truth, id_column
 from .options import RunOptions
 
@@ -26,22 +27,23 @@ from .options import RunOptions
 class Items:
     """The catalog of every run: ``ids`` each item once; ``popularity`` each one's popularity
     (rows of the popularity table, or its weights summed), None when none was given; ``name``
-    says where the catalog comes from, in messages."""
+    says where the catalog comes from, in messages; ``catalog`` the same as the beyond-accuracy
+    metrics take it (shares, self-information, long tail), built once for every run and cutoff."""
 
     ids: pa.Array
     popularity: np.ndarray | None
     name: str
+    catalog: Catalog
 
-    def slots(self, run: Run, rows: np.ndarray) -> np.ndarray:
-        """The catalog index of the items of ``run``'s ``rows`` (only those are looked up); an
-        item outside the catalog is refused, naming it and its row."""
-        ids = run.items.take(pa.array(rows, pa.int64()))
-        codes = index_in(ids, self.ids)
+    def slots(self, items: pa.ChunkedArray, rows: np.ndarray, run: Run) -> np.ndarray:
+        """The catalog index of ``items[rows]`` (only those are looked up: a run's listed rows);
+        an item outside the catalog is refused, naming it and its row of ``run``."""
+        codes = index_in(items.take(pa.array(rows, pa.int64())), self.ids)
         outside = np.flatnonzero(codes < 0)
         if outside.size:
             row = int(rows[outside[0]])
             raise InputError(
-                f"{run.where}: item {run.items[row].as_py()!r} at {run.row_name(row)} is not in the catalog "
+                f"{run.where}: item {items[row].as_py()!r} at {run.row_name(row)} is not in the catalog "
                 f"({self.name}); give a catalog that holds every recommended item"
             )
         return codes
@@ -86,7 +88,11 @@ def run_items(runs: Sequence[Run], truth: Truth, o: RunOptions, notes: list[str]
                 "add it to the catalog or leave it out of the popularity table"
             )
         popularity = np.bincount(codes, weights, minlength=len(ids))
-    return Items(ids, popularity, name)
+    tail = (o.tail_share, o.tail_ties)
+    ids_array = np.asarray(ids.to_numpy(zero_copy_only=False))
+    no_codes = np.empty(0, np.int64)  # a list's rows find their slots with Items.slots
+    catalog = listed_catalog(no_codes, ids_array, popularity, name="popularity", tail=tail)
+    return Items(ids, popularity, name, catalog)
 
 
 def _row(row: int) -> str:

@@ -35,7 +35,7 @@ from ..inputs.columns import RUN, RUN_SCORE
 from ..inputs.formats import STDIN, Opened, open_input, shown
 from ..inputs.pairs import read_pairs
 from ..inputs.registry import run_format
-from ..metrics.beyond import listed, listed_catalog, listing_values
+from ..metrics.beyond import listed, listing_values
 from ..metrics.dispatch import evaluate_grouped
 from ..metrics.diversity import History, ItemVectors, RowsOf, Similar, diversity_metrics
 from ..metrics.options import DEFAULT_K, DEFAULTS, MetricOptions
@@ -261,24 +261,25 @@ def listed_metrics(
     items, vectors, history = about
     assert joined.rows is not None and joined.items is not None
     groups = groups_from_offsets(joined.offsets, users)
-    kept = Run(joined.items, joined.items, np.empty(0), run.where, run.row_name)
     tie = TIE_CODES[scoring.ties]
+    similar = None
+    if vectors is not None:
+
+        def ids_of(rows: np.ndarray) -> np.ndarray:
+            return joined.items.take(pa.array(joined.rows[rows], pa.int64())).to_numpy(zero_copy_only=False)
+
+        similar = Similar.of(groups, RowsOf(ids_of, vectors, run.where), vectors, history)
     per_user: dict[MetricSpec, np.ndarray] = {}
     overall: dict[MetricSpec, tuple[float, int]] = {}
     for k in dict.fromkeys(int(spec.k) for spec in specs if spec.k is not None):
         exposure = [spec for spec in specs if spec.k == k and spec.metric.needs_items]
         if exposure and items is not None:
-            ids = np.asarray(items.ids.to_numpy(zero_copy_only=False))
-            tail = (scoring.tail_share, scoring.tail_ties)
-            catalog = listed_catalog(
-                np.empty(0, np.int64), ids, items.popularity, name="popularity", tail=tail
-            )
             values, listing = listed(
-                groups, joined.labels, joined.scores, catalog, k, tie=tie, min_items=1, parallel=True,
+                groups, joined.labels, joined.scores, items.catalog, k, tie=tie, min_items=1, parallel=True,
                 columns=[spec.metric.column for spec in exposure], ranked=joined.ranked,
-                slots_of=lambda rows: items.slots(kept, joined.rows[rows]),
+                slots_of=lambda rows: items.slots(joined.items, joined.rows[rows], run),
             )  # fmt: skip
-            whole = listing_values(listing, catalog)
+            whole = listing_values(listing, items.catalog)
             listed_users = int(np.count_nonzero(listing.counts))
             for spec in exposure:
                 if spec.metric.family == CATALOG:
@@ -286,13 +287,7 @@ def listed_metrics(
                 else:
                     per_user[spec] = values[:, spec.metric.column]
         diverse = [spec for spec in specs if spec.k == k and spec.metric.needs_features]
-        if diverse and vectors is not None:
-
-            def ids_of(rows: np.ndarray) -> np.ndarray:
-                ids = joined.items.take(pa.array(joined.rows[rows], pa.int64()))
-                return ids.to_numpy(zero_copy_only=False)
-
-            similar = Similar.of(groups, RowsOf(ids_of, vectors, run.where), vectors, history)
+        if diverse and similar is not None:
             values = diversity_metrics(
                 groups, joined.labels, joined.scores, similar, k, tie=tie, min_items=1,
                 columns=[spec.metric.column for spec in diverse], threshold=scoring.threshold, parallel=True,
