@@ -25,6 +25,7 @@ def comparison_table(comparison: Any, fmt: str, alpha: Any) -> str:
     sliced = len(slices) > 1
     header = (["slice"] if sliced else []) + ["source"] + [f"{m}@{k}" if k else m for m, k in columns]
     first = 2 if sliced else 1
+    lower = {metric for metric, _ in columns if REGISTRY[metric].family == ERROR}  # the best is the least
     rows, bold, marks = [], set(), {}
     for slice_name in slices:
         block = intervals[intervals["slice"] == slice_name]
@@ -38,9 +39,8 @@ def comparison_table(comparison: Any, fmt: str, alpha: Any) -> str:
             known = [v for v in values if v is not None and v == v]
             if not known:
                 continue
-            best = min(known) if REGISTRY[metric].family == ERROR else max(known)
+            best = min(known) if metric in lower else max(known)
             bold |= {(start + i, first + j) for i, v in enumerate(values) if v == best}
-        lower = {metric for metric, _ in columns if REGISTRY[metric].family == ERROR}
         for r in pairs[pairs["slice"] == slice_name].itertuples():
             if not r.p_randomization <= alpha or r.mean_diff == 0:
                 continue
