@@ -232,3 +232,8 @@ def test_the_cli_gate_exits_4_with_one_line_and_0_within_the_margin(tmp_path, ca
     assert "--gate-metric names the metric of --fail-if-worse" in refused(
         capsys, *args, "--gate-metric", "ndcg@5"
     )
+    # A gate that cannot run is refused before the work, with nothing printed.
+    line = refused(capsys, *args, "--fail-if-worse", "0.1", "--gate-metric", "ndcg@10")
+    assert line.endswith("--gate-metric ndcg@10: the comparison holds ndcg@5; name one"), line
+    single = ["compare", path, "--baseline", "prod", "-k", "5", "--fail-if-worse", "0.1"]
+    assert "give a second source (--baseline)" in refused(capsys, *single)

@@ -26,7 +26,7 @@ from ..inputs.columns import RUN, TABLE
 from ..inputs.registry import FORMATS
 from ..kernels.jit import on_first_compile
 from ..metrics.options import DEFAULT_K, DEFAULTS, GAINS, GAUC_WEIGHTS, TAIL_TIES
-from ..metrics.registry import DEFAULT, NONE, RUN_TIES, WHOLE, example, names, parse_metric
+from ..metrics.registry import DEFAULT, NONE, RUN_TIES, WHOLE, example, expand, names, parse_metric
 from ..scoring import MODEL_DEFAULTS, PREDICTORS
 from .flags import check_data_given, for_command_line, run_options, runs_given, table_options
 from .report import epilog, format_comparison, format_table, format_trec, json_records, overview
@@ -470,8 +470,8 @@ def _compare_command(args: argparse.Namespace) -> int:
     check_data_given(args)
     if args.gate_metric is not None and args.fail_if_worse is None:
         raise InputError("--gate-metric names the metric of --fail-if-worse; give --fail-if-worse MARGIN")
-    if args.gate_metric is not None:
-        parse_metric(args.gate_metric)  # a typo fails before the work, not after it
+    if args.fail_if_worse is not None:
+        _check_gate(args)
     shown = _format(args, COMPARE_FORMATS)
     report = None
     plot_dir = args.plot
@@ -529,6 +529,24 @@ def _compare_command(args: argparse.Namespace) -> int:
     for line in gate.lines():
         _say(line)
     return EXIT_OK if gate.passed else EXIT_GATE
+
+
+def _check_gate(args: argparse.Namespace) -> None:
+    """Refuse a gate that cannot be run, before the work: one source only, or a gate metric that
+    the comparison will not hold."""
+    n_sources = len(args.run) if runs_given(args) else len(args.baseline) + (args.model is not None)
+    n_sources += args.scores is not None
+    if args.data is not None and not runs_given(args) and n_sources < 2:
+        raise InputError(
+            "--fail-if-worse compares sources with the reference; give a second source (--baseline)"
+        )
+    if args.gate_metric is not None:
+        spec = parse_metric(args.gate_metric)
+        compared = expand(args.metrics or [DEFAULT.name], args.k or [DEFAULT_K])
+        if spec not in compared:
+            raise InputError(
+                f"--gate-metric {spec}: the comparison holds {', '.join(map(str, compared))}; name one"
+            )
 
 
 def _bucketize_command(args: argparse.Namespace) -> int:
